@@ -1,0 +1,11 @@
+export { startHubEmulator } from "./startHubEmulator.js";
+export type { StartHubEmulatorParams, RunningHubEmulator } from "./startHubEmulator.js";
+export { HubEmulator } from "./HubEmulator.js";
+export type { AddRepoParams, CommitParams } from "./HubEmulator.js";
+export { addFixtureModel } from "./addFixtureModel.js";
+export type { AddFixtureModelParams, FixtureModel } from "./addFixtureModel.js";
+export { fixtureModelFiles } from "./fixtureModelFiles.js";
+export type { FixtureModelFiles, FixtureModelFilesParams } from "./fixtureModelFiles.js";
+export { makeSafetensors } from "./makeSafetensors.js";
+export type { MakeSafetensorsParams, SafetensorsTensorSpec } from "./makeSafetensors.js";
+export type * from "./EmulatorTypes.js";
