@@ -1,0 +1,187 @@
+/**
+ * Worker-thread side of HashPool: reads files and stream chunks, feeds
+ * BLAKE3, sha256 and git sha1 in one pass, and writes the bytes to their tmp
+ * file, so the main thread never touches file data.
+ */
+import { Blake3Hasher } from "@napi-rs/blake-hash";
+import { createHash, type Hash } from "node:crypto";
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
+import { parentPort } from "node:worker_threads";
+import type { FileTask, HashResult, StreamOpen, WorkerErrorInfo, WorkerReply, WorkerRequest } from "./HashMessages.js";
+
+/** Large reads keep per-call overhead of the three hashers negligible. */
+const CHUNK = 8 << 20;
+
+interface Hashers {
+	blake3: Blake3Hasher;
+	sha256: Hash | null;
+	sha1: Hash | null;
+	size: number;
+}
+
+interface Stream {
+	fd: number;
+	hashers: Hashers;
+	failed: WorkerErrorInfo | null;
+}
+
+const port = parentPort;
+if (!port) throw new Error("hashWorker must run in a worker thread");
+const streams = new Map<number, Stream>();
+let buffer: Buffer | null = null;
+
+function post(reply: WorkerReply): void {
+	port!.postMessage(reply);
+}
+
+function errorInfo(err: unknown): WorkerErrorInfo {
+	const e = err as NodeJS.ErrnoException;
+	return { message: e?.message ?? String(err), code: e?.code, syscall: e?.syscall, path: e?.path };
+}
+
+function newHashers(params: { sha256: boolean; sha1Size: number | null }): Hashers {
+	const sha1 = params.sha1Size === null ? null : createHash("sha1");
+	// The git blob header makes sha1 equal to the hub's oid for non-LFS files.
+	sha1?.update(`blob ${params.sha1Size}\0`);
+	return { blake3: new Blake3Hasher(), sha256: params.sha256 ? createHash("sha256") : null, sha1, size: 0 };
+}
+
+function feed(h: Hashers, data: Uint8Array): void {
+	h.blake3.update(data);
+	h.sha256?.update(data);
+	h.sha1?.update(data);
+	h.size += data.byteLength;
+}
+
+function digests(h: Hashers): HashResult {
+	return {
+		blake3: h.blake3.digest("hex"),
+		sha256: h.sha256 ? h.sha256.digest("hex") : null,
+		sha1: h.sha1 ? h.sha1.digest("hex") : null,
+		size: h.size,
+	};
+}
+
+function writeAll(fd: number, data: Uint8Array): void {
+	let off = 0;
+	while (off < data.byteLength) off += writeSync(fd, data, off, data.byteLength - off);
+}
+
+function runFile(task: FileTask): void {
+	let src = -1;
+	let dst = -1;
+	try {
+		src = openSync(task.path, constants.O_RDONLY);
+		const size = fstatSync(src).size;
+		if (task.copyTo) dst = openSync(task.copyTo, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+		const h = newHashers({ sha256: task.sha256, sha1Size: task.sha1 ? size : null });
+		buffer ??= Buffer.allocUnsafe(CHUNK);
+		let sinceProgress = 0;
+		for (;;) {
+			if (Atomics.load(task.cancel, 0) !== 0) {
+				post({ type: "error", id: task.id, error: { message: "aborted", code: "ABORT_ERR" } });
+				return;
+			}
+			const n = readSync(src, buffer, 0, CHUNK, null);
+			if (n === 0) break;
+			const view = buffer.subarray(0, n);
+			feed(h, view);
+			if (dst >= 0) writeAll(dst, view);
+			sinceProgress += n;
+			if (sinceProgress >= 32 << 20) {
+				post({ type: "progress", id: task.id, bytes: sinceProgress });
+				sinceProgress = 0;
+			}
+		}
+		if (sinceProgress > 0) post({ type: "progress", id: task.id, bytes: sinceProgress });
+		if (dst >= 0) fsyncSync(dst);
+		// sha1 was started with the size seen at open: a file that changed size
+		// while read would give a wrong oid, so say so.
+		if (task.sha1 && h.size !== size) throw Object.assign(new Error(`${task.path} changed size while being read (${size} -> ${h.size} bytes)`), { code: "ESIZECHANGED" });
+		post({ type: "done", id: task.id, result: digests(h) });
+	} catch (err) {
+		post({ type: "error", id: task.id, error: errorInfo(err) });
+	} finally {
+		if (src >= 0) closeSync(src);
+		if (dst >= 0) closeSync(dst);
+	}
+}
+
+function openStream(msg: StreamOpen): void {
+	let fd = -1;
+	try {
+		// O_APPEND: chunks land after the resumed bytes whatever the fd offset.
+		const flags = constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | (msg.resume ? 0 : constants.O_EXCL);
+		fd = openSync(msg.path, flags, 0o644);
+		const h = newHashers({ sha256: msg.sha256, sha1Size: msg.size ?? null });
+		if (msg.resume) {
+			buffer ??= Buffer.allocUnsafe(CHUNK);
+			let pos = 0;
+			for (;;) {
+				const n = readSync(fd, buffer, 0, CHUNK, pos);
+				if (n === 0) break;
+				feed(h, buffer.subarray(0, n));
+				pos += n;
+			}
+		}
+		streams.set(msg.id, { fd, hashers: h, failed: null });
+		post({ type: "opened", id: msg.id, resumedBytes: h.size });
+	} catch (err) {
+		if (fd >= 0) closeSync(fd);
+		post({ type: "error", id: msg.id, error: errorInfo(err) });
+	}
+}
+
+function onMessage(msg: WorkerRequest): void {
+	switch (msg.type) {
+		case "file":
+			runFile(msg);
+			return;
+		case "open":
+			openStream(msg);
+			return;
+		case "chunk": {
+			const s = streams.get(msg.id);
+			if (!s || s.failed) {
+				post({ type: "ack", id: msg.id, seq: msg.seq, error: s?.failed ?? { message: "stream not open" } });
+				return;
+			}
+			try {
+				// Appends use the fd's position, which sits at the end after the resume re-hash.
+				writeAll(s.fd, msg.data);
+				feed(s.hashers, msg.data);
+			} catch (err) {
+				s.failed = errorInfo(err);
+			}
+			post({ type: "ack", id: msg.id, seq: msg.seq, error: s.failed ?? undefined });
+			return;
+		}
+		case "finish": {
+			const s = streams.get(msg.id);
+			if (!s) {
+				post({ type: "error", id: msg.id, error: { message: "stream not open" } });
+				return;
+			}
+			streams.delete(msg.id);
+			try {
+				if (s.failed) throw Object.assign(new Error(s.failed.message), s.failed);
+				fsyncSync(s.fd);
+				post({ type: "done", id: msg.id, result: digests(s.hashers) });
+			} catch (err) {
+				post({ type: "error", id: msg.id, error: errorInfo(err) });
+			} finally {
+				closeSync(s.fd);
+			}
+			return;
+		}
+		case "close": {
+			const s = streams.get(msg.id);
+			streams.delete(msg.id);
+			if (s) closeSync(s.fd);
+			post({ type: "closed", id: msg.id });
+			return;
+		}
+	}
+}
+
+port.on("message", onMessage);

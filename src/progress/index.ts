@@ -1,0 +1,1 @@
+export { createByteProgress, formatBytes, type ByteProgress, type CreateByteProgressParams } from "./createByteProgress.js";

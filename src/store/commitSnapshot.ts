@@ -1,0 +1,58 @@
+import { IndexError, StoreError } from "../errors.js";
+import { publishCatalog } from "./publishCatalog.js";
+import type { Store } from "./Store.js";
+import { hexKey, type RepoKey, type SnapshotKey } from "./StoreIndex.js";
+import type { Snapshot } from "./StoreTypes.js";
+import { validateRevision, validateSnapshot } from "./validateSnapshot.js";
+
+export interface CommitSnapshotParams {
+	/** A store open for writing. */
+	store: Store;
+	/** The snapshot; every file's blob must already be in the index. */
+	snapshot: Snapshot;
+	/** Refs to set on the repo (branch or tag -> commit), e.g. `{ main: snapshot.commit }`. */
+	refs?: Record<string, string>;
+}
+
+/**
+ * Makes a snapshot visible: checks that every blob is indexed with the right
+ * size, then in ONE LMDB transaction writes the snapshot, merges the refs
+ * and bumps the generation, then publishes the catalog. Re-committing the
+ * same repo@commit replaces its file list.
+ */
+export async function commitSnapshot(params: CommitSnapshotParams): Promise<{ generation: number }> {
+	const { store, snapshot } = params;
+	if (!store) throw new TypeError("commitSnapshot: `store` is required");
+	const index = store.index;
+	if (store.readOnly || !index) throw new IndexError("INDEX_READ_ONLY", `cannot commit ${snapshot?.repo?.name}@${snapshot?.commit}: ${store.dir} is open read-only`);
+	validateSnapshot(snapshot);
+	const refs = params.refs ?? {};
+	for (const [ref, commit] of Object.entries(refs)) {
+		validateRevision(ref);
+		if (typeof commit !== "string" || commit === "") throw new TypeError(`commitSnapshot: ref ${ref} must name a commit`);
+	}
+	const label = `${snapshot.repo.name}@${snapshot.commit}`;
+	for (const f of snapshot.files) {
+		const blob = index.blobs.get(hexKey(f.blake3));
+		if (!blob) {
+			throw new StoreError("STORE_MISSING_BLOB", `${label}: blob ${f.blake3} of ${f.path} is not in the store`, {
+				hint: "store every file (putFile / createBlobWriter) before committing the snapshot",
+			});
+		}
+		if (blob.size !== f.size) throw new StoreError("STORE_SIZE_MISMATCH", `${label}: ${f.path} says ${f.size} bytes but blob ${f.blake3} has ${blob.size}`);
+	}
+	const repoKey: RepoKey = [snapshot.repo.type, snapshot.repo.name];
+	const snapKey: SnapshotKey = [snapshot.repo.type, snapshot.repo.name, snapshot.commit];
+	const files = snapshot.files.map((f) => ({ path: f.path, blake3: f.blake3, size: f.size, etag: f.etag }));
+	files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+	let generation = 0;
+	await index.env.transaction(() => {
+		const repo = index.repos.get(repoKey) ?? { refs: {} };
+		index.repos.put(repoKey, { refs: { ...repo.refs, ...refs } });
+		index.snapshots.put(snapKey, { files, createdAt: Date.now() });
+		generation = index.generation() + 1;
+		index.meta.put("generation", generation);
+	});
+	await publishCatalog({ store });
+	return { generation };
+}

@@ -1,0 +1,15 @@
+export type * from "./StoreTypes.js";
+export { Store } from "./Store.js";
+export type { BlobWriter } from "./BlobWriter.js";
+export { resolveStoreDir, type ResolveStoreDirParams } from "./resolveStoreDir.js";
+export { openStore, type OpenStoreParams } from "./openStore.js";
+export { blobPath } from "./blobPath.js";
+export { findBlob, type FindBlobParams } from "./findBlob.js";
+export { createBlobWriter, type CreateBlobWriterParams } from "./createBlobWriter.js";
+export { putFile, type PutFileParams } from "./putFile.js";
+export { commitSnapshot, type CommitSnapshotParams } from "./commitSnapshot.js";
+export { removeSnapshot, type RemoveSnapshotParams } from "./removeSnapshot.js";
+export { readCatalog, type ReadCatalogParams } from "./readCatalog.js";
+export { publishCatalog } from "./publishCatalog.js";
+export { validateRepoId, validateRevision, validateSnapshot, isSafeRelativePath } from "./validateSnapshot.js";
+export { STORE_FORMAT, STORE_PATHS } from "./storeFormat.js";

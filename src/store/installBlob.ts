@@ -1,0 +1,122 @@
+import { chmod, link, mkdir, rename, stat, unlink } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import type { HashResult } from "../hash/HashMessages.js";
+import { IndexError, StoreError } from "../errors.js";
+import { blobPath } from "./blobPath.js";
+import { fsyncDir } from "./fsyncDir.js";
+import type { Store } from "./Store.js";
+import { hexKey, type BlobValue } from "./StoreIndex.js";
+import { STORE_PATHS } from "./storeFormat.js";
+import type { BlobRecord } from "./StoreTypes.js";
+
+/** What the caller expects of the bytes (from the hub, or from a cache's blob name). */
+export interface BlobExpectation {
+	size?: number;
+	sha256?: string;
+	sha1?: string;
+}
+
+export interface InstallBlobParams {
+	store: Store;
+	/** A complete, fsynced file in `<store>/tmp/`; consumed (moved or removed). */
+	tmpPath: string;
+	/** Digests of the tmp file's bytes. */
+	hashes: HashResult;
+	expect?: BlobExpectation;
+	/** Names the source in error messages (a path, a URL, repo@commit:path). */
+	label: string;
+}
+
+function mismatch(label: string, what: string, expected: string | number, got: string | number): StoreError {
+	return new StoreError("STORE_HASH_MISMATCH", `${label}: ${what} mismatch: expected ${expected}, got ${got}`, {
+		hint: "the source is corrupt or changed while it was read; nothing of it was stored",
+	});
+}
+
+/** Throws STORE_HASH_MISMATCH if the digests disagree with `expect`. */
+export function checkExpectation(label: string, hashes: HashResult, expect: BlobExpectation | undefined): void {
+	if (!expect) return;
+	if (expect.size !== undefined && expect.size !== hashes.size) throw mismatch(label, "size", expect.size, hashes.size);
+	if (expect.sha256 !== undefined && hashes.sha256 !== null && expect.sha256.toLowerCase() !== hashes.sha256) throw mismatch(label, "sha256", expect.sha256, hashes.sha256);
+	if (expect.sha1 !== undefined && hashes.sha1 !== null && expect.sha1.toLowerCase() !== hashes.sha1) throw mismatch(label, "git sha1", expect.sha1, hashes.sha1);
+}
+
+/**
+ * Moves a verified tmp file into objects/ (link, so an existing object is
+ * never replaced: the FUSE daemon may hold it as a passthrough backing file),
+ * makes the directory entry durable, then records the blob and its aliases in
+ * the index. Returns the index record.
+ */
+export async function installBlob(params: InstallBlobParams): Promise<BlobRecord> {
+	const { store, tmpPath, hashes } = params;
+	const index = store.index;
+	if (store.readOnly || !index) throw new IndexError("INDEX_READ_ONLY", `cannot store ${params.label}: ${store.dir} is open read-only`);
+	try {
+		checkExpectation(params.label, hashes, params.expect);
+		if (hashes.sha256 === null) throw new TypeError("installBlob: sha256 is required");
+		const final = blobPath(store.dir, hashes.blake3);
+		await chmod(tmpPath, 0o444);
+		await mkdir(dirname(final), { recursive: true });
+		let placed = false;
+		try {
+			await link(tmpPath, final);
+			placed = true;
+		} catch (err) {
+			const code = (err as NodeJS.ErrnoException).code;
+			if (code === "EEXIST") {
+				const existing = await stat(final);
+				if (existing.size !== hashes.size) {
+					// A truncated object (crash before our time, or damage): move it
+					// aside rather than rewrite it in place, then put ours there.
+					await rename(final, join(store.dir, STORE_PATHS.quarantine, `${hashes.blake3}.${Date.now()}`));
+					await link(tmpPath, final);
+					placed = true;
+				}
+			} else if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "EMLINK") {
+				// No hard links here: we hold the writer lock, so check-then-rename does not race.
+				if (!(await stat(final).catch(() => null))) {
+					await rename(tmpPath, final);
+					placed = true;
+				}
+			} else throw err;
+		}
+		await unlink(tmpPath).catch(() => undefined);
+		if (placed) await fsyncDir(dirname(final));
+		const key = hexKey(hashes.blake3);
+		const now = Date.now();
+		const sha1 = hashes.sha1 ? hexKey(hashes.sha1) : null;
+		let record: BlobValue | undefined;
+		await index.env.transaction(() => {
+			const old = index.blobs.get(key);
+			record = { size: hashes.size, sha256: hexKey(hashes.sha256 as string), sha1: sha1 ?? (old?.sha1 ? Buffer.from(old.sha1) : null), checkedAt: now };
+			index.blobs.put(key, record);
+			index.sha256.put(hexKey(hashes.sha256 as string), key);
+			if (sha1) index.sha1.put(sha1, key);
+		});
+		return {
+			blake3: hashes.blake3,
+			size: hashes.size,
+			sha256: hashes.sha256,
+			sha1: record?.sha1 ? Buffer.from(record.sha1).toString("hex") : null,
+			checkedAt: now,
+		};
+	} catch (err) {
+		await unlink(tmpPath).catch(() => undefined);
+		throw err;
+	}
+}
+
+/** Turns errno failures of a blob write into StoreErrors that name the store. */
+export function storeWriteError(store: Store, label: string, err: unknown): unknown {
+	const code = (err as NodeJS.ErrnoException)?.code;
+	if (code === "ENOSPC" || code === "EDQUOT") {
+		return new StoreError("STORE_NO_SPACE", `no space left in the store ${store.dir} while writing ${label}`, {
+			cause: err,
+			hint: "free space (`modelfs gc`, `modelfs rm`) or grow the volume; nothing partial was kept",
+		});
+	}
+	if (code === "EROFS") {
+		return new StoreError("STORE_READ_ONLY", `the store ${store.dir} is on a read-only filesystem (writing ${label})`, { cause: err });
+	}
+	return err;
+}

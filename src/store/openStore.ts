@@ -1,0 +1,174 @@
+import { existsSync } from "node:fs";
+import { access, constants, mkdir, open, readFile, readdir, rename, rm, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { IndexError, StoreError } from "../errors.js";
+import { acquireWriterLock } from "./acquireWriterLock.js";
+import { fsyncDir } from "./fsyncDir.js";
+import { publishCatalog } from "./publishCatalog.js";
+import { listCatalogGenerations } from "./readCatalog.js";
+import { Store } from "./Store.js";
+import { StoreIndex } from "./StoreIndex.js";
+import { PARTIAL_MAX_AGE_MS, PARTIAL_PREFIX, STORE_FORMAT, STORE_PATHS, type StoreMeta } from "./storeFormat.js";
+import { tmpName } from "./tmpName.js";
+
+export interface OpenStoreParams {
+	/** The store directory (see resolveStoreDir). */
+	storeDir: string;
+	/** Take the single writer lock and open the index read-write. @default false */
+	write?: boolean;
+	/** With `write`: wait for another writer to finish instead of failing. @default false */
+	wait?: boolean;
+	/** Create the store if it does not exist (`modelfs init`); implies `write`. @default false */
+	create?: boolean;
+	/** Stops waiting for the lock. */
+	signal?: AbortSignal;
+}
+
+const SUBDIRS = [STORE_PATHS.objects, STORE_PATHS.tmp, STORE_PATHS.catalog, STORE_PATHS.quarantine] as const;
+
+async function readMeta(dir: string): Promise<StoreMeta> {
+	const path = join(dir, STORE_PATHS.meta);
+	let text: string;
+	try {
+		text = await readFile(path, "utf8");
+	} catch (err) {
+		if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+			throw new StoreError("STORE_NOT_FOUND", `no modelfs store at ${dir} (${STORE_PATHS.meta} is missing)`, {
+				hint: `create one with \`modelfs init --store ${dir}\`, or point --store / MODELFS_STORE at an existing store`,
+			});
+		}
+		throw err;
+	}
+	let meta: StoreMeta;
+	try {
+		meta = JSON.parse(text) as StoreMeta;
+	} catch (err) {
+		throw new StoreError("STORE_META_CORRUPT", `${path} is not valid JSON`, { cause: err, hint: `restore it: {"format": ${STORE_FORMAT}}` });
+	}
+	if (typeof meta.format !== "number") throw new StoreError("STORE_META_CORRUPT", `${path} has no format version`, { hint: `restore it: {"format": ${STORE_FORMAT}}` });
+	if (meta.format > STORE_FORMAT) {
+		throw new StoreError("STORE_FORMAT_NEWER", `store ${dir} has format ${meta.format}, newer than this modelfs understands (format ${STORE_FORMAT})`, {
+			hint: "upgrade modelfs to open this store",
+		});
+	}
+	return meta;
+}
+
+async function createStore(dir: string): Promise<void> {
+	await mkdir(dir, { recursive: true });
+	for (const sub of SUBDIRS) await mkdir(join(dir, sub), { recursive: true });
+	if (existsSync(join(dir, STORE_PATHS.meta))) return;
+	const meta: StoreMeta = { format: STORE_FORMAT, createdAt: new Date().toISOString() };
+	const tmp = tmpName(dir, "meta");
+	const fh = await open(tmp, "wx", 0o644);
+	try {
+		await fh.writeFile(`${JSON.stringify(meta, null, 2)}\n`);
+		await fh.sync();
+	} finally {
+		await fh.close();
+	}
+	await rename(tmp, join(dir, STORE_PATHS.meta));
+	await fsyncDir(dir);
+}
+
+/**
+ * Removes what dead writers left in tmp/. Called with the writer lock held, so
+ * no other live process writes there; resumable partial downloads survive
+ * unless they are older than PARTIAL_MAX_AGE_MS.
+ */
+async function cleanTmp(dir: string): Promise<void> {
+	const tmpDir = join(dir, STORE_PATHS.tmp);
+	const now = Date.now();
+	for (const name of await readdir(tmpDir)) {
+		const path = join(tmpDir, name);
+		if (name.startsWith(PARTIAL_PREFIX)) {
+			const st = await stat(path).catch(() => null);
+			if (st && now - st.mtimeMs > PARTIAL_MAX_AGE_MS) await rm(path, { force: true, recursive: true });
+			continue;
+		}
+		const pid = Number(/^[a-z]+-(\d+)-/.exec(name)?.[1] ?? NaN);
+		// Our own files (another handle in this process) are live; everything else is a dead writer's.
+		if (pid === process.pid) continue;
+		await rm(path, { force: true, recursive: true });
+	}
+}
+
+function writable(err: unknown): never {
+	const code = (err as NodeJS.ErrnoException).code;
+	throw new StoreError("STORE_READ_ONLY", `store is not writable (${code})`, {
+		cause: err,
+		hint: "this node can read the store (ls, info, mount) but not change it; run import/ingest/rm/gc on the writer node",
+	});
+}
+
+/**
+ * Opens a store. Readers get the index read-only (or none, on a read-only
+ * mount: read commands then use the published catalog). Writers take the
+ * single writer lock, clean tmp/ of dead writers' files and republish the
+ * catalog if a crash left it behind the index.
+ */
+export async function openStore(params: OpenStoreParams): Promise<Store> {
+	if (typeof params?.storeDir !== "string" || params.storeDir === "") throw new TypeError("openStore: `storeDir` must be a non-empty string");
+	const dir = resolve(params.storeDir);
+	const write = params.write === true || params.create === true;
+	if (params.create) {
+		try {
+			await createStore(dir);
+		} catch (err) {
+			const code = (err as NodeJS.ErrnoException).code;
+			if (code === "EROFS" || code === "EACCES" || code === "EPERM") writable(err);
+			throw err;
+		}
+	}
+	await readMeta(dir);
+	const indexPath = join(dir, STORE_PATHS.index);
+
+	if (!write) {
+		let index: StoreIndex | null = null;
+		if (existsSync(join(indexPath, "data.mdb"))) {
+			try {
+				index = new StoreIndex({ path: indexPath, readOnly: true });
+			} catch {
+				// A read-only mount without LMDB's lock file, or another host's env:
+				// readers fall back to the published catalog.
+				index = null;
+			}
+		}
+		return new Store({ dir, readOnly: true, index, release: null });
+	}
+
+	try {
+		await access(dir, constants.W_OK);
+	} catch (err) {
+		writable(err);
+	}
+	let release: (() => Promise<void>) | null = null;
+	try {
+		release = await acquireWriterLock({ storeDir: dir, wait: params.wait, signal: params.signal });
+	} catch (err) {
+		const code = (err as NodeJS.ErrnoException).code;
+		if (code === "EROFS" || code === "EACCES") writable(err);
+		throw err;
+	}
+	let index: StoreIndex | null = null;
+	try {
+		for (const sub of SUBDIRS) await mkdir(join(dir, sub), { recursive: true });
+		await cleanTmp(dir);
+		try {
+			index = new StoreIndex({ path: indexPath, readOnly: false });
+		} catch (err) {
+			throw new IndexError("INDEX_OPEN_FAILED", `cannot open the index at ${indexPath}: ${(err as Error).message}`, {
+				cause: err,
+				hint: "check the permissions and free space of the store; an index on a network filesystem must be opened by one host only",
+			});
+		}
+		const store = new Store({ dir, readOnly: false, index, release });
+		const published = (await listCatalogGenerations(dir))[0] ?? 0;
+		if (index.generation() > published) await publishCatalog({ store });
+		return store;
+	} catch (err) {
+		await index?.close().catch(() => undefined);
+		await release();
+		throw err;
+	}
+}

@@ -1,0 +1,59 @@
+import { getHashPool } from "../hash/HashPool.js";
+import { IndexError } from "../errors.js";
+import { installBlob, storeWriteError, type BlobExpectation } from "./installBlob.js";
+import type { Store } from "./Store.js";
+import type { BlobRecord } from "./StoreTypes.js";
+import { tmpName } from "./tmpName.js";
+import { unlink } from "node:fs/promises";
+
+export interface PutFileParams {
+	/** A store open for writing. */
+	store: Store;
+	/** The local file to copy in; never modified. */
+	path: string;
+	/** Digests and size the file must have; a mismatch stores nothing (STORE_HASH_MISMATCH). */
+	expect?: BlobExpectation;
+	/**
+	 * Compute the git sha1 (needed to index the `sha1:` alias of non-LFS files).
+	 * @default true when `expect.sha1` is given or the file is under 64 MiB
+	 */
+	sha1?: boolean;
+	/** Stops the copy between chunks (AbortError); the tmp file is removed. */
+	signal?: AbortSignal;
+	/** Bytes copied since the last call, for progress bars. */
+	onProgress?: (bytes: number) => void;
+}
+
+/**
+ * Copies a local file into the store: one read pass in a hash worker that
+ * writes to tmp/ while computing BLAKE3, sha256 and git sha1, then checks
+ * `expect`, fsyncs and moves it into objects/ (an existing object is kept)
+ * and indexes it with its aliases.
+ */
+export async function putFile(params: PutFileParams): Promise<BlobRecord> {
+	if (!params?.store) throw new TypeError("putFile: `store` is required");
+	if (typeof params.path !== "string" || params.path === "") throw new TypeError("putFile: `path` must be a non-empty string");
+	const { store } = params;
+	if (store.readOnly || !store.index) throw new IndexError("INDEX_READ_ONLY", `cannot store ${params.path}: ${store.dir} is open read-only`);
+	const tmp = tmpName(store.dir, "blob");
+	let sha1 = params.sha1;
+	if (sha1 === undefined) {
+		if (params.expect?.sha1) sha1 = true;
+		else {
+			const { size } = await import("node:fs/promises").then((fs) => fs.stat(params.path));
+			sha1 = size < 64 << 20;
+		}
+	}
+	let hashes;
+	try {
+		hashes = await getHashPool().runFile({ path: params.path, sha256: true, sha1, copyTo: tmp, signal: params.signal, onProgress: params.onProgress });
+	} catch (err) {
+		await unlink(tmp).catch(() => undefined);
+		throw storeWriteError(store, params.path, err);
+	}
+	try {
+		return await installBlob({ store, tmpPath: tmp, hashes, expect: params.expect, label: params.path });
+	} catch (err) {
+		throw storeWriteError(store, params.path, err);
+	}
+}
