@@ -1,0 +1,553 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * modelfs-fused: one binary, three modes (HOLDER.md describes them).
+ *
+ *   modelfs-fused mount --image F --rundir D --mountpoint M [--threads N]
+ *                       [--no-passthrough] [--ready-fd N]
+ *	the holder: opens /dev/fuse, mounts, makes the clone fds, creates
+ *	the shared state and stats files, starts the daemon and restarts it
+ *	if it dies. Lives as long as the mount.
+ *   modelfs-fused serve --image F --state F --stats F --fd N... [--resend]
+ *	the daemon, started by the holder with the fds it inherits.
+ *   modelfs-fused umount [--detach] M
+ *	umount2(2), for the CLI (Node has no binding for it).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mfs.h"
+
+#define RESTART_WINDOW_SEC	30
+#define RESTART_MAX		5
+
+static volatile sig_atomic_t g_stop;
+
+void *mfs_map_file(const char *path, size_t size, int create,
+		   char *err, size_t errlen)
+{
+	struct stat st;
+	void *p;
+	int fd, saved;
+
+	if (create) {
+		/* a fresh inode: a dead daemon may still map the old one */
+		unlink(path);
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	} else {
+		fd = open(path, O_RDWR | O_CLOEXEC);
+	}
+	if (fd < 0) {
+		saved = errno;
+		snprintf(err, errlen, "open %s: %s", path, strerror(saved));
+		return NULL;
+	}
+	if (create && ftruncate(fd, size) < 0) {
+		saved = errno;
+		close(fd);
+		snprintf(err, errlen, "ftruncate %s: %s", path,
+			 strerror(saved));
+		return NULL;
+	}
+	if (!create && (fstat(fd, &st) < 0 || (size_t)st.st_size < size)) {
+		close(fd);
+		snprintf(err, errlen, "%s: too small", path);
+		return NULL;
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	saved = errno;
+	close(fd);
+	if (p == MAP_FAILED) {
+		snprintf(err, errlen, "mmap %s: %s", path, strerror(saved));
+		return NULL;
+	}
+	return p;
+}
+
+static void ready(int fd, int err, const char *msg)
+{
+	char line[1024];
+	int n;
+
+	if (fd < 0)
+		return;
+	if (err)
+		n = snprintf(line, sizeof(line), "err %d %s\n", err, msg);
+	else
+		n = snprintf(line, sizeof(line), "ok %d\n", (int)getpid());
+	if (write(fd, line, n) < 0) {
+		/* the CLI went away; the log has the story */
+	}
+	close(fd);
+}
+
+static int fail(int ready_fd, int err, const char *fmt, const char *a,
+		const char *b)
+{
+	char msg[768];
+
+	snprintf(msg, sizeof(msg), fmt, a, b);
+	mfs_log("%s", msg);
+	ready(ready_fd, err, msg);
+	return 1;
+}
+
+static void write_pid(const char *rundir, const char *name, pid_t pid)
+{
+	char path[PATH_MAX], tmp[PATH_MAX], buf[32];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "%s/%s", rundir, name);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", rundir, name);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		int saved = errno;
+
+		mfs_log("open %s: %s", tmp, strerror(saved));
+		return;
+	}
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)pid);
+	if (write(fd, buf, n) != n || rename(tmp, path) < 0) {
+		int saved = errno;
+
+		mfs_log("write %s: %s", path, strerror(saved));
+	}
+	close(fd);
+}
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	g_stop = 1;
+}
+
+struct holder {
+	const char *image;
+	const char *rundir;
+	const char *mountpoint;
+	int threads;
+	int no_passthrough;
+	int ready_fd;
+	int fds[MFS_MAX_FDS];
+	char state_path[PATH_MAX];
+	char stats_path[PATH_MAX];
+};
+
+static pid_t spawn_daemon(struct holder *h, int resend)
+{
+	char self[PATH_MAX], fdarg[MFS_MAX_FDS][16];
+	const char *argv[16 + 2 * MFS_MAX_FDS];
+	ssize_t n;
+	pid_t pid;
+	int a = 0, i;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0) {
+		int saved = errno;
+
+		mfs_log("readlink /proc/self/exe: %s", strerror(saved));
+		return -1;
+	}
+	self[n] = '\0';
+	argv[a++] = "modelfs-fused";
+	argv[a++] = "serve";
+	argv[a++] = "--image";
+	argv[a++] = h->image;
+	argv[a++] = "--state";
+	argv[a++] = h->state_path;
+	argv[a++] = "--stats";
+	argv[a++] = h->stats_path;
+	for (i = 0; i < h->threads; i++) {
+		snprintf(fdarg[i], sizeof(fdarg[i]), "%d", h->fds[i]);
+		argv[a++] = "--fd";
+		argv[a++] = fdarg[i];
+	}
+	if (h->no_passthrough)
+		argv[a++] = "--no-passthrough";
+	if (resend)
+		argv[a++] = "--resend";
+	argv[a] = NULL;
+
+	pid = fork();
+	if (pid < 0) {
+		int saved = errno;
+
+		mfs_log("fork: %s", strerror(saved));
+		return -1;
+	}
+	if (pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		for (i = 0; i < h->threads; i++)
+			fcntl(h->fds[i], F_SETFD, 0);
+		execv(self, (char **)argv);
+		mfs_log("exec %s: %s", self, strerror(errno));
+		_exit(127);
+	}
+	write_pid(h->rundir, "daemon.pid", pid);
+	return pid;
+}
+
+static int init_files(struct holder *h, char *err, size_t errlen)
+{
+	struct mfs_image img;
+	struct mfs_state *st;
+	struct mfs_stats *stats;
+	pthread_mutexattr_t ma;
+	struct timespec now;
+	size_t size;
+
+	if (mfs_image_load(h->image, &img, err, errlen) < 0)
+		return -1;
+	size = sizeof(struct mfs_state) +
+	       (img.inode_count + 1) * sizeof(struct mfs_inode_state);
+	st = mfs_map_file(h->state_path, size, 1, err, errlen);
+	if (!st)
+		goto out_image;
+	memset(st, 0, size);
+	memcpy(st->magic, MFS_STATE_MAGIC, 8);
+	st->version = 1;
+	st->inode_count = img.inode_count;
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(&st->lock, &ma);
+	pthread_mutexattr_destroy(&ma);
+	munmap(st, size);
+
+	stats = mfs_map_file(h->stats_path, MFS_STATS_SIZE, 1, err, errlen);
+	if (!stats)
+		goto out_image;
+	_Static_assert(sizeof(struct mfs_stats) == MFS_STATS_SIZE,
+		       "stats layout");
+	memset(stats, 0, MFS_STATS_SIZE);
+	memcpy(stats->magic, MFS_STATE_MAGIC, 8);
+	stats->version = MFS_STATS_VERSION;
+	stats->size = MFS_STATS_SIZE;
+	clock_gettime(CLOCK_REALTIME, &now);
+	stats->start_ns = (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec;
+	stats->holder_pid = getpid();
+	stats->threads = h->threads;
+	munmap(stats, MFS_STATS_SIZE);
+	munmap((void *)img.base, img.size);
+	return 0;
+out_image:
+	munmap((void *)img.base, img.size);
+	return -1;
+}
+
+static void remove_files(struct holder *h)
+{
+	static const char *const names[] = {
+		"state", "stats", "holder.pid", "daemon.pid",
+	};
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", h->rundir, names[i]);
+		unlink(path);
+	}
+}
+
+static int holder_main(struct holder *h)
+{
+	struct sigaction sa;
+	char opts[256], err[512];
+	time_t window = 0;
+	int restarts = 0, i, rc = 1, dev, status;
+	uint32_t devnum;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		return fail(h->ready_fd, EPERM, "%s%s",
+			    "mounting a FUSE view needs root (CAP_SYS_ADMIN)",
+			    "");
+	snprintf(h->state_path, sizeof(h->state_path), "%s/state", h->rundir);
+	snprintf(h->stats_path, sizeof(h->stats_path), "%s/stats", h->rundir);
+	if (init_files(h, err, sizeof(err)) < 0)
+		return fail(h->ready_fd, EINVAL, "%s%s", err, "");
+
+	dev = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (dev < 0) {
+		int saved = errno;
+
+		fail(h->ready_fd, saved, "open /dev/fuse: %s%s",
+		     strerror(saved), "");
+		goto out_files;
+	}
+	snprintf(opts, sizeof(opts),
+		 "fd=%d,rootmode=40000,user_id=0,group_id=0,"
+		 "default_permissions,allow_other", dev);
+	if (mount("modelfs", h->mountpoint, "fuse.modelfs",
+		  MS_RDONLY | MS_NOSUID | MS_NODEV, opts) < 0) {
+		int saved = errno;
+
+		fail(h->ready_fd, saved, "mount %s: %s", h->mountpoint,
+		     strerror(saved));
+		goto out_dev;
+	}
+	h->fds[0] = dev;
+	for (i = 1; i < h->threads; i++) {
+		h->fds[i] = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+		devnum = dev;
+		if (h->fds[i] < 0 ||
+		    ioctl(h->fds[i], MFS_DEV_IOC_CLONE, &devnum) < 0) {
+			int saved = errno;
+
+			mfs_log("clone /dev/fuse: %s: using %d threads",
+				strerror(saved), i);
+			if (h->fds[i] >= 0)
+				close(h->fds[i]);
+			h->threads = i;
+			break;
+		}
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;	/* no SA_RESTART: waitpid returns */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	write_pid(h->rundir, "holder.pid", getpid());
+
+	pid = spawn_daemon(h, 0);
+	if (pid < 0) {
+		fail(h->ready_fd, EIO, "%s%s", "cannot start the daemon", "");
+		umount2(h->mountpoint, MNT_DETACH);
+		goto out_fds;
+	}
+	ready(h->ready_fd, 0, NULL);
+	h->ready_fd = -1;
+	mfs_log("mounted %s (holder %d, daemon %d, %d fds)", h->mountpoint,
+		(int)getpid(), (int)pid, h->threads);
+
+	for (;;) {
+		pid_t w = waitpid(pid, &status, 0);
+
+		if (w < 0 && errno == EINTR) {
+			if (g_stop == 1) {
+				g_stop = 2;
+				mfs_log("stop requested: detaching %s",
+					h->mountpoint);
+				if (umount2(h->mountpoint, MNT_DETACH) < 0) {
+					int saved = errno;
+
+					mfs_log("umount2 %s: %s",
+						h->mountpoint,
+						strerror(saved));
+				}
+			}
+			continue;
+		}
+		if (w < 0) {
+			int saved = errno;
+
+			mfs_log("waitpid: %s", strerror(saved));
+			break;
+		}
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			rc = 0;
+			break;
+		}
+		if (WIFSIGNALED(status))
+			mfs_log("daemon %d killed by signal %d", (int)pid,
+				WTERMSIG(status));
+		else
+			mfs_log("daemon %d exited with status %d", (int)pid,
+				WEXITSTATUS(status));
+		if (g_stop)
+			break;
+		if (time(NULL) - window > RESTART_WINDOW_SEC) {
+			window = time(NULL);
+			restarts = 0;
+		}
+		if (++restarts > RESTART_MAX) {
+			mfs_log("daemon died %d times in %ds: giving up; the "
+				"mount will answer ENOTCONN", RESTART_MAX,
+				RESTART_WINDOW_SEC);
+			break;
+		}
+		/* no other daemon is live: requeue what the dead one held */
+		pid = spawn_daemon(h, 1);
+		if (pid < 0)
+			break;
+		mfs_log("restarted the daemon as %d", (int)pid);
+	}
+out_fds:
+	for (i = 1; i < h->threads; i++)
+		close(h->fds[i]);
+out_dev:
+	close(dev);
+out_files:
+	remove_files(h);
+	return rc;
+}
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"usage: modelfs-fused mount --image F --rundir D "
+		"--mountpoint M [--threads N] [--no-passthrough] "
+		"[--ready-fd N]\n"
+		"       modelfs-fused serve --image F --state F --stats F "
+		"--fd N... [--no-passthrough] [--resend]\n"
+		"       modelfs-fused umount [--detach] M\n");
+	return 2;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	/* the fallback keeps one fd per blob read */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int cmd_mount(int argc, char **argv)
+{
+	struct holder h;
+	int i;
+
+	memset(&h, 0, sizeof(h));
+	h.threads = 4;
+	h.ready_fd = -1;
+	for (i = 0; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(argv[i], "--no-passthrough")) {
+			h.no_passthrough = 1;
+			continue;
+		}
+		if (!v)
+			return usage();
+		if (!strcmp(argv[i], "--image"))
+			h.image = v;
+		else if (!strcmp(argv[i], "--rundir"))
+			h.rundir = v;
+		else if (!strcmp(argv[i], "--mountpoint"))
+			h.mountpoint = v;
+		else if (!strcmp(argv[i], "--threads")) {
+			if (parse_int(v, 1, MFS_MAX_FDS, &h.threads) < 0)
+				return usage();
+		} else if (!strcmp(argv[i], "--ready-fd")) {
+			if (parse_int(v, 0, 1 << 20, &h.ready_fd) < 0)
+				return usage();
+			fcntl(h.ready_fd, F_SETFD, FD_CLOEXEC);
+		} else
+			return usage();
+		i++;
+	}
+	if (!h.image || !h.rundir || !h.mountpoint ||
+	    h.image[0] != '/' || h.rundir[0] != '/' || h.mountpoint[0] != '/')
+		return usage();
+	/* pin no directory of the caller (a test's temp dir, a home) */
+	if (chdir("/") < 0)
+		return 1;
+	return holder_main(&h);
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	struct mfs_serve_opts o;
+	int i;
+
+	memset(&o, 0, sizeof(o));
+	for (i = 0; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(argv[i], "--no-passthrough")) {
+			o.no_passthrough = 1;
+			continue;
+		}
+		if (!strcmp(argv[i], "--resend")) {
+			o.resend = 1;
+			continue;
+		}
+		if (!v)
+			return usage();
+		if (!strcmp(argv[i], "--image"))
+			o.image_path = v;
+		else if (!strcmp(argv[i], "--state"))
+			o.state_path = v;
+		else if (!strcmp(argv[i], "--stats"))
+			o.stats_path = v;
+		else if (!strcmp(argv[i], "--fd")) {
+			if (o.nfds == MFS_MAX_FDS ||
+			    parse_int(v, 0, 1 << 20, &o.fds[o.nfds]) < 0)
+				return usage();
+			fcntl(o.fds[o.nfds++], F_SETFD, FD_CLOEXEC);
+		} else
+			return usage();
+		i++;
+	}
+	if (!o.image_path || !o.state_path || !o.stats_path || !o.nfds)
+		return usage();
+	return mfs_serve(&o);
+}
+
+static int cmd_umount(int argc, char **argv)
+{
+	int flags = 0;
+
+	if (argc == 2 && !strcmp(argv[0], "--detach")) {
+		flags = MNT_DETACH;
+		argv++;
+		argc--;
+	}
+	if (argc != 1)
+		return usage();
+	if (umount2(argv[0], flags) < 0) {
+		int saved = errno;
+
+		fprintf(stderr, "modelfs-fused: umount %s: %s\n", argv[0],
+			strerror(saved));
+		/* the exit status is the errno, for the CLI to name it */
+		return saved < 256 ? saved : 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage();
+	raise_nofile();
+	if (!strcmp(argv[1], "mount"))
+		return cmd_mount(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "serve"))
+		return cmd_serve(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "umount"))
+		return cmd_umount(argc - 2, argv + 2);
+	return usage();
+}

@@ -1,0 +1,205 @@
+import { randomBytes } from "node:crypto";
+import { open, rename, rm } from "node:fs/promises";
+import { isAbsolute } from "node:path";
+import { ModelfsError } from "../errors.js";
+import type { ViewDir, ViewNode } from "./ViewTree.js";
+
+/** Layout constants of native/VIEW_IMAGE.md (version 1). */
+const MAGIC = "MFSVIEW1";
+const VERSION = 1;
+const HEADER_SIZE = 128;
+const INODE_SIZE = 64;
+const DIRENT_SIZE = 16;
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+const S_IFLNK = 0o120000;
+
+export interface WriteViewImageParams {
+	/** The tree to show; its root is a ViewDir named "". */
+	root: ViewDir;
+	/** Absolute path of the store's `objects/` folder (blobs at `<2 hex>/<64 hex>`). */
+	objectsDir: string;
+	/** Where to write the image; written beside it and renamed into place. */
+	path: string;
+	/**
+	 * The time every inode shows as atime/mtime/ctime.
+	 * @default new Date()
+	 */
+	mtime?: Date;
+}
+
+export interface ViewImageSummary {
+	/** Number of inodes, the root included. */
+	inodes: number;
+	/** Regular files. */
+	files: number;
+	/** Sum of the regular files' sizes. */
+	fileBytes: number;
+	/** Size of the image file. */
+	imageBytes: number;
+}
+
+interface Slot {
+	node: ViewNode;
+	parent: number;
+}
+
+/**
+ * Serialises a view tree into the binary image that `modelfs-fused` maps
+ * read-only (format: native/VIEW_IMAGE.md). Inodes are numbered breadth
+ * first from 1 (the root), and each directory's entries are sorted by their
+ * UTF-8 bytes so the daemon can binary-search a lookup. The same tree always
+ * gives the same bytes, so nodeids stay stable across remounts of one view.
+ */
+export async function writeViewImage(params: WriteViewImageParams): Promise<ViewImageSummary> {
+	const { root, objectsDir, path } = params;
+	if (!root || root.kind !== "dir") throw new TypeError("writeViewImage: `root` must be a ViewDir");
+	if (typeof objectsDir !== "string" || !isAbsolute(objectsDir)) {
+		throw new TypeError("writeViewImage: `objectsDir` must be an absolute path");
+	}
+	if (typeof path !== "string" || path === "") throw new TypeError("writeViewImage: `path` is required");
+	const mtime = Math.floor((params.mtime ?? new Date()).getTime() / 1000);
+
+	const strings = new StringTable();
+	const objectsDirRef = strings.add(objectsDir, "objectsDir");
+
+	// Breadth first: a directory's children get consecutive inode numbers
+	// and consecutive dirents.
+	const slots: Slot[] = [{ node: root, parent: 1 }];
+	const inodeRecords: Buffer[] = [];
+	const dirents: Buffer[] = [];
+	let files = 0;
+	let fileBytes = 0;
+	for (let i = 0; i < slots.length; i++) {
+		const { node, parent } = slots[i];
+		const ino = i + 1;
+		const rec = Buffer.alloc(INODE_SIZE);
+		rec.writeUInt32LE(parent, 16);
+		if (node.kind === "dir") {
+			const children = sortChildren(node, ino === 1 ? "/" : node.name);
+			rec.writeUInt32LE(S_IFDIR | 0o555, 0);
+			rec.writeUInt32LE(2 + children.filter((c) => c.kind === "dir").length, 4);
+			rec.writeUInt32LE(dirents.length, 20);
+			rec.writeUInt32LE(children.length, 24);
+			for (const child of children) {
+				const name = strings.add(child.name, "name");
+				const d = Buffer.alloc(DIRENT_SIZE);
+				d.writeUInt32LE(name.offset, 0);
+				d.writeUInt32LE(name.length, 4);
+				d.writeUInt32LE(slots.length + 1, 8);
+				dirents.push(d);
+				slots.push({ node: child, parent: ino });
+			}
+		} else if (node.kind === "file") {
+			if (!Number.isSafeInteger(node.size) || node.size < 0) {
+				throw new TypeError(`writeViewImage: file ${node.name} has a bad size ${node.size}`);
+			}
+			if (typeof node.blake3 !== "string" || !/^[0-9a-f]{64}$/.test(node.blake3)) {
+				throw new TypeError(`writeViewImage: file ${node.name} has a bad blake3 digest ${String(node.blake3)}`);
+			}
+			rec.writeUInt32LE(S_IFREG | 0o444, 0);
+			rec.writeUInt32LE(1, 4);
+			rec.writeBigUInt64LE(BigInt(node.size), 8);
+			Buffer.from(node.blake3, "hex").copy(rec, 32);
+			files++;
+			fileBytes += node.size;
+		} else if (node.kind === "symlink") {
+			if (typeof node.target !== "string" || node.target === "" || node.target.includes("\0")) {
+				throw new TypeError(`writeViewImage: symlink ${node.name} has a bad target`);
+			}
+			const target = strings.add(node.target, "target");
+			if (target.length > 4095) throw new TypeError(`writeViewImage: symlink ${node.name}: target too long`);
+			rec.writeUInt32LE(S_IFLNK | 0o777, 0);
+			rec.writeUInt32LE(1, 4);
+			rec.writeBigUInt64LE(BigInt(target.length), 8);
+			rec.writeUInt32LE(target.offset, 20);
+			rec.writeUInt32LE(target.length, 24);
+		} else {
+			throw new TypeError(`writeViewImage: unknown node kind ${String((node as { kind?: unknown }).kind)}`);
+		}
+		inodeRecords.push(rec);
+	}
+
+	const inodesOff = HEADER_SIZE;
+	const direntsOff = inodesOff + inodeRecords.length * INODE_SIZE;
+	const stringsOff = direntsOff + dirents.length * DIRENT_SIZE;
+	const stringBytes = strings.toBuffer();
+	const header = Buffer.alloc(HEADER_SIZE);
+	header.write(MAGIC, 0, "latin1");
+	header.writeUInt32LE(VERSION, 8);
+	header.writeUInt32LE(HEADER_SIZE, 12);
+	header.writeUInt32LE(inodeRecords.length, 16);
+	header.writeUInt32LE(dirents.length, 20);
+	header.writeBigUInt64LE(BigInt(inodesOff), 24);
+	header.writeBigUInt64LE(BigInt(direntsOff), 32);
+	header.writeBigUInt64LE(BigInt(stringsOff), 40);
+	header.writeBigUInt64LE(BigInt(stringBytes.length), 48);
+	header.writeUInt32LE(objectsDirRef.offset, 56);
+	header.writeUInt32LE(objectsDirRef.length, 60);
+	header.writeBigInt64LE(BigInt(mtime), 64);
+	const image = Buffer.concat([header, ...inodeRecords, ...dirents, stringBytes]);
+
+	const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+	try {
+		const fh = await open(tmp, "wx", 0o644);
+		try {
+			await fh.writeFile(image);
+			await fh.sync();
+		} finally {
+			await fh.close();
+		}
+		await rename(tmp, path);
+	} catch (err) {
+		await rm(tmp, { force: true });
+		throw new ModelfsError("VIEW_IMAGE_WRITE", `cannot write the view image ${path}: ${(err as Error).message}`, {
+			cause: err,
+			hint: "check that the runtime folder is writable and has free space",
+		});
+	}
+	return { inodes: inodeRecords.length, files, fileBytes, imageBytes: image.length };
+}
+
+/** Children sorted by UTF-8 bytes, with names checked and duplicates refused. */
+function sortChildren(dir: ViewDir, where: string): ViewNode[] {
+	if (!Array.isArray(dir.children)) throw new TypeError(`writeViewImage: directory ${where} has no children array`);
+	const keyed = dir.children.map((child) => {
+		const name = child?.name;
+		if (typeof name !== "string" || name === "" || name === "." || name === ".." || /[/\0]/.test(name)) {
+			throw new TypeError(`writeViewImage: bad entry name ${JSON.stringify(name)} in ${where}`);
+		}
+		const bytes = Buffer.from(name, "utf8");
+		if (bytes.length > 255) throw new TypeError(`writeViewImage: entry name longer than 255 bytes in ${where}`);
+		return { child, bytes };
+	});
+	keyed.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
+	for (let i = 1; i < keyed.length; i++) {
+		if (keyed[i - 1].bytes.equals(keyed[i].bytes)) {
+			throw new TypeError(`writeViewImage: duplicate entry ${keyed[i].child.name} in ${where}`);
+		}
+	}
+	return keyed.map((k) => k.child);
+}
+
+/** NUL-terminated strings, each stored once. */
+class StringTable {
+	private readonly chunks: Buffer[] = [];
+	private readonly seen = new Map<string, { offset: number; length: number }>();
+	private size = 0;
+
+	add(value: string, what: string): { offset: number; length: number } {
+		const known = this.seen.get(value);
+		if (known) return known;
+		if (value.includes("\0")) throw new TypeError(`writeViewImage: ${what} contains NUL`);
+		const bytes = Buffer.from(value, "utf8");
+		const ref = { offset: this.size, length: bytes.length };
+		this.chunks.push(bytes, Buffer.alloc(1));
+		this.size += bytes.length + 1;
+		if (this.size > 0xffffffff) throw new TypeError("writeViewImage: string table larger than 4 GiB");
+		this.seen.set(value, ref);
+		return ref;
+	}
+
+	toBuffer(): Buffer {
+		return Buffer.concat(this.chunks);
+	}
+}
