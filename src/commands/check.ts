@@ -1,9 +1,30 @@
 import { Command } from "commander";
-import { ModelfsError } from "../errors.js";
+import { MountError } from "../errors.js";
+import { checkTarget } from "../overlay/checkTarget.js";
 
-/** `modelfs check`: not built yet. */
+/**
+ * `modelfs check <target>`: the canary's health check. Every file the view
+ * shows must be readable with the right size through the backend's folder.
+ */
 export function checkCommand(): Command {
-	return new Command("check").description("(not built yet)").action(() => {
-		throw new ModelfsError("NOT_IMPLEMENTED", "modelfs check is not built yet");
-	});
+	return new Command("check")
+		.description("check that every file of the view is readable with the right size through <target> (non-zero exit if not)")
+		.argument("<target>", "a backend's cache folder with an overlay on it")
+		.option("--lower <dir>", "the view to compare with (default: the lowerdir of the overlay mounted at <target>)")
+		.option("--full", "read every byte of every file, not just the first and last block")
+		.option("--json", "print the result as JSON")
+		.action(async (target: string, opts: { lower?: string; full?: boolean; json?: boolean }) => {
+			const r = await checkTarget({ target, lower: opts.lower, full: opts.full });
+			if (opts.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+			else {
+				for (const p of r.problems) process.stdout.write(`FAIL ${p.path}: ${p.problem}\n`);
+				process.stdout.write(`${r.problems.length === 0 ? "ok" : "FAILED"}: ${r.entries} entries, ${r.files} files (${r.bytes} bytes) read through ${r.target} (view ${r.lower})${r.problems.length ? `, ${r.problems.length} problems` : ""}\n`);
+			}
+			if (r.problems.length > 0) {
+				throw new MountError("CHECK_FAILED", `${r.target}: ${r.problems.length} of the view's entries are wrong or unreadable through it (first: ${r.problems[0].path}: ${r.problems[0].problem})`, {
+					path: r.target,
+					hint: "a file in the upper layer may shadow the view's copy (modelfs absorb fixes identical ones), or the view's daemon is failing (modelfs stats)",
+				});
+			}
+		});
 }
