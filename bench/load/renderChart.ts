@@ -1,0 +1,92 @@
+import type { BenchReport, RowId, Temperature } from "./BenchTypes.js";
+
+export interface RenderChartParams {
+	report: BenchReport;
+}
+
+const COLORS: Record<RowId, string> = {
+	direct: "#4d4d4d",
+	passthrough: "#1f77b4",
+	daemon: "#9ecae1",
+	"overlay-view": "#2ca02c",
+	"overlay-plain": "#98df8a",
+	"fuse-native": "#d62728",
+};
+
+/**
+ * A grouped bar chart of the load results as a standalone SVG (no scripts,
+ * no fonts to fetch): one panel for cold and one for warm page cache, a
+ * group of bars per access pattern, a bar per path, GB/s on the axis and
+ * on each bar.
+ */
+export function renderChart(params: RenderChartParams): string {
+	const r = params.report;
+	const rows = r.rows.filter((x) => x.available);
+	const width = 1100;
+	const panelH = 300;
+	const top = 70;
+	const left = 60;
+	const right = 20;
+	const gap = 70;
+	const legendH = 24 * Math.ceil(rows.length / 3) + 10;
+	const height = top + 2 * panelH + gap + 40 + legendH;
+	const maxGbps = Math.max(0.1, ...r.load.map((l) => l.gbps));
+	const axisMax = niceCeil(maxGbps);
+	const plotW = width - left - right;
+	const groupW = plotW / Math.max(1, r.patterns.length);
+	const barW = Math.min(28, (groupW - 20) / Math.max(1, rows.length));
+	const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+	const out: string[] = [];
+	out.push(
+		`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+		`<rect width="${width}" height="${height}" fill="#ffffff"/>`,
+		`<text x="${left}" y="24" font-size="16" font-weight="bold">modelfs load throughput, GB/s (higher is better)</text>`,
+		`<text x="${left}" y="44" fill="#555">${esc(`${(r.sizeBytes / 2 ** 30).toFixed(2)} GiB in ${r.weightFiles} safetensors shards, ${r.host}, Linux ${r.kernel}, ${r.cores} cores, ${r.date.slice(0, 16).replace("T", " ")} UTC`)}</text>`,
+	);
+	(["cold", "warm"] as Temperature[]).forEach((temp, panel) => {
+		const y0 = top + panel * (panelH + gap);
+		const plotH = panelH - 40;
+		const yOf = (v: number) => y0 + 20 + plotH - (v / axisMax) * plotH;
+		out.push(`<text x="${left}" y="${y0 + 8}" font-size="14" font-weight="bold">${temp === "cold" ? "Cold page cache" : "Warm page cache"}</text>`);
+		for (let i = 0; i <= 5; i++) {
+			const v = (axisMax * i) / 5;
+			const y = yOf(v);
+			out.push(`<line x1="${left}" x2="${width - right}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" stroke="#e0e0e0"/>`);
+			out.push(`<text x="${left - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" fill="#555">${v.toFixed(v < 10 ? 1 : 0)}</text>`);
+		}
+		r.patterns.forEach((p, g) => {
+			const gx = left + g * groupW + (groupW - barW * rows.length) / 2;
+			rows.forEach((row, i) => {
+				const l = r.load.find((x) => x.row === row.id && x.pattern === p.id && x.temp === temp);
+				if (!l) return;
+				const x = gx + i * barW;
+				const y = yOf(l.gbps);
+				const h = y0 + 20 + plotH - y;
+				out.push(
+					`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[row.id]}"><title>${esc(`${row.label}, ${p.label}, ${temp}: ${l.gbps.toFixed(2)} GB/s${l.ratio === null ? "" : ` (${l.ratio.toFixed(2)}x direct)`}`)}</title></rect>`,
+				);
+				out.push(
+					`<text x="${(x + (barW - 2) / 2).toFixed(1)}" y="${(y - 3).toFixed(1)}" text-anchor="middle" font-size="9" fill="#333">${l.gbps.toFixed(l.gbps < 10 ? 1 : 0)}</text>`,
+				);
+			});
+			out.push(`<text x="${(left + g * groupW + groupW / 2).toFixed(1)}" y="${y0 + 20 + plotH + 16}" text-anchor="middle">${esc(p.label)}</text>`);
+		});
+		out.push(`<line x1="${left}" x2="${width - right}" y1="${y0 + 20 + plotH}" y2="${y0 + 20 + plotH}" stroke="#333"/>`);
+	});
+	const ly = top + 2 * panelH + gap + 20;
+	rows.forEach((row, i) => {
+		const x = left + (i % 3) * 340;
+		const y = ly + Math.floor(i / 3) * 24;
+		out.push(`<rect x="${x}" y="${y}" width="14" height="14" fill="${COLORS[row.id]}"/>`);
+		out.push(`<text x="${x + 20}" y="${y + 12}">${esc(row.label)}</text>`);
+	});
+	out.push("</svg>");
+	return `${out.join("\n")}\n`;
+}
+
+/** 1, 2, 2.5 or 5 times a power of ten, at or above v. */
+function niceCeil(v: number): number {
+	const p = 10 ** Math.floor(Math.log10(v));
+	for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+	return 10 * p;
+}
