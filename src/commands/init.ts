@@ -1,9 +1,16 @@
 import { Command } from "commander";
-import { ModelfsError } from "../errors.js";
+import { openStore } from "../store/openStore.js";
+import { resolveStoreDir } from "../store/resolveStoreDir.js";
 
-/** `modelfs init`: not built yet. */
+/** `modelfs init`: creates the store (idempotent). */
 export function initCommand(): Command {
-	return new Command("init").description("(not built yet)").action(() => {
-		throw new ModelfsError("NOT_IMPLEMENTED", "modelfs init is not built yet");
-	});
+	return new Command("init")
+		.description("create the store (objects/, tmp/, index/, catalog/, modelfs.json); running it again is harmless")
+		.option("--store <dir>", "store directory (default: $MODELFS_STORE, else $XDG_DATA_HOME/modelfs)")
+		.action(async (opts: { store?: string }) => {
+			const storeDir = resolveStoreDir({ store: opts.store });
+			const store = await openStore({ storeDir, create: true });
+			await store.close();
+			process.stdout.write(`${storeDir}\n`);
+		});
 }

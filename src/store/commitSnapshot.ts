@@ -2,7 +2,7 @@ import { IndexError, StoreError } from "../errors.js";
 import { publishCatalog } from "./publishCatalog.js";
 import type { Store } from "./Store.js";
 import { hexKey, type RepoKey, type SnapshotKey } from "./StoreIndex.js";
-import type { Snapshot } from "./StoreTypes.js";
+import type { Snapshot, SnapshotFile } from "./StoreTypes.js";
 import { validateRevision, validateSnapshot } from "./validateSnapshot.js";
 
 export interface CommitSnapshotParams {
@@ -12,13 +12,19 @@ export interface CommitSnapshotParams {
 	snapshot: Snapshot;
 	/** Refs to set on the repo (branch or tag -> commit), e.g. `{ main: snapshot.commit }`. */
 	refs?: Record<string, string>;
+	/**
+	 * Replace the file list of an existing snapshot of the same commit instead
+	 * of merging into it. A commit's files never change, so by default two
+	 * partial copies of it (two caches, two --include runs) add up. @default false
+	 */
+	replace?: boolean;
 }
 
 /**
  * Makes a snapshot visible: checks that every blob is indexed with the right
  * size, then in ONE LMDB transaction writes the snapshot, merges the refs
  * and bumps the generation, then publishes the catalog. Re-committing the
- * same repo@commit replaces its file list.
+ * same repo@commit merges the file lists (see `replace`).
  */
 export async function commitSnapshot(params: CommitSnapshotParams): Promise<{ generation: number }> {
 	const { store, snapshot } = params;
@@ -43,10 +49,14 @@ export async function commitSnapshot(params: CommitSnapshotParams): Promise<{ ge
 	}
 	const repoKey: RepoKey = [snapshot.repo.type, snapshot.repo.name];
 	const snapKey: SnapshotKey = [snapshot.repo.type, snapshot.repo.name, snapshot.commit];
-	const files = snapshot.files.map((f) => ({ path: f.path, blake3: f.blake3, size: f.size, etag: f.etag }));
-	files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 	let generation = 0;
 	await index.env.transaction(() => {
+		const byPath = new Map<string, SnapshotFile>();
+		if (!params.replace) for (const f of index.snapshots.get(snapKey)?.files ?? []) byPath.set(f.path, f);
+		for (const f of snapshot.files) byPath.set(f.path, { path: f.path, blake3: f.blake3, size: f.size, etag: f.etag });
+		// Merging may pair a new file with an old folder of the same name: the newer wins.
+		const files = [...byPath.values()].filter((f) => !snapshot.files.some((n) => n.path.startsWith(`${f.path}/`) || f.path.startsWith(`${n.path}/`)) || snapshot.files.some((n) => n.path === f.path));
+		files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 		const repo = index.repos.get(repoKey) ?? { refs: {} };
 		index.repos.put(repoKey, { refs: { ...repo.refs, ...refs } });
 		index.snapshots.put(snapKey, { files, createdAt: Date.now() });

@@ -4,7 +4,7 @@ import { installBlob, storeWriteError, type BlobExpectation } from "./installBlo
 import type { Store } from "./Store.js";
 import type { BlobRecord } from "./StoreTypes.js";
 import { tmpName } from "./tmpName.js";
-import { unlink } from "node:fs/promises";
+import { stat, unlink } from "node:fs/promises";
 
 export interface PutFileParams {
 	/** A store open for writing. */
@@ -18,6 +18,11 @@ export interface PutFileParams {
 	 * @default true when `expect.sha1` is given or the file is under 64 MiB
 	 */
 	sha1?: boolean;
+	/**
+	 * Take `expect.sha256` as the file's sha256 without computing it (import
+	 * --trust-names: the HF cache names LFS blobs by their sha256). @default false
+	 */
+	trustSha256?: boolean;
 	/** Stops the copy between chunks (AbortError); the tmp file is removed. */
 	signal?: AbortSignal;
 	/** Bytes copied since the last call, for progress bars. */
@@ -35,22 +40,23 @@ export async function putFile(params: PutFileParams): Promise<BlobRecord> {
 	if (typeof params.path !== "string" || params.path === "") throw new TypeError("putFile: `path` must be a non-empty string");
 	const { store } = params;
 	if (store.readOnly || !store.index) throw new IndexError("INDEX_READ_ONLY", `cannot store ${params.path}: ${store.dir} is open read-only`);
+	if (params.trustSha256 && !params.expect?.sha256) throw new TypeError("putFile: `trustSha256` needs `expect.sha256`");
 	const tmp = tmpName(store.dir, "blob");
 	let sha1 = params.sha1;
 	if (sha1 === undefined) {
 		if (params.expect?.sha1) sha1 = true;
 		else {
-			const { size } = await import("node:fs/promises").then((fs) => fs.stat(params.path));
-			sha1 = size < 64 << 20;
+			sha1 = (await stat(params.path)).size < 64 << 20;
 		}
 	}
 	let hashes;
 	try {
-		hashes = await getHashPool().runFile({ path: params.path, sha256: true, sha1, copyTo: tmp, signal: params.signal, onProgress: params.onProgress });
+		hashes = await getHashPool().runFile({ path: params.path, sha256: !params.trustSha256, sha1, copyTo: tmp, signal: params.signal, onProgress: params.onProgress });
 	} catch (err) {
 		await unlink(tmp).catch(() => undefined);
 		throw storeWriteError(store, params.path, err);
 	}
+	if (params.trustSha256) hashes = { ...hashes, sha256: (params.expect?.sha256 as string).toLowerCase() };
 	try {
 		return await installBlob({ store, tmpPath: tmp, hashes, expect: params.expect, label: params.path });
 	} catch (err) {
