@@ -1,0 +1,103 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { readConfig } from "../../src/config/readConfig.js";
+import { repoRoot } from "../support/runCli.js";
+
+type Obj = any;
+
+const dir = join(repoRoot, "deploy", "kubernetes");
+
+function load(name: string): Obj[] {
+	const docs = parseAllDocuments(readFileSync(join(dir, name), "utf8"));
+	for (const d of docs) expect(d.errors, name).toEqual([]);
+	return docs.map((d) => d.toJS());
+}
+
+function one(name: string, kind: string): Obj {
+	const found = load(name).filter((d) => d?.kind === kind);
+	expect(found, `${name} has one ${kind}`).toHaveLength(1);
+	return found[0];
+}
+
+const inside = (child: string, parent: string) => !relative(parent, child).startsWith("..");
+
+describe("deploy/kubernetes", () => {
+	it("parses every manifest", () => {
+		const files = readdirSync(dir).filter((f) => f.endsWith(".yaml"));
+		expect(files.sort()).toEqual(["configmap.yaml", "daemonset.yaml", "example-vllm.yaml", "ingest-job.yaml", "namespace.yaml", "store-pvc.yaml"]);
+		for (const f of files) for (const d of load(f)) expect(d.apiVersion && d.kind && d.metadata?.name, f).toBeTruthy();
+	});
+
+	it("runs modelfs up in the foreground in a privileged DaemonSet with /dev/fuse and Bidirectional hostPaths at their own paths", () => {
+		const ds = one("daemonset.yaml", "DaemonSet");
+		const pod = ds.spec.template.spec;
+		expect(ds.spec.selector.matchLabels).toEqual(ds.spec.template.metadata.labels);
+		const c = pod.containers[0];
+		expect(c.command.slice(0, 3)).toEqual(["modelfs", "up", "--foreground"]);
+		expect(c.lifecycle.preStop.exec.command.slice(0, 2)).toEqual(["modelfs", "down"]);
+		expect(c.securityContext.privileged).toBe(true);
+		const volumes = new Map<string, Obj>(pod.volumes.map((v: Obj) => [v.name, v]));
+		const mounts = new Map<string, Obj>(c.volumeMounts.map((m: Obj) => [m.name, m]));
+		for (const m of c.volumeMounts) expect(volumes.has(m.name), m.name).toBe(true);
+		expect(volumes.get("dev-fuse").hostPath).toEqual({ path: "/dev/fuse", type: "CharDevice" });
+		expect(mounts.get("dev-fuse").mountPath).toBe("/dev/fuse");
+		for (const name of ["run", "backends"]) {
+			expect(mounts.get(name).mountPropagation, name).toBe("Bidirectional");
+			// Same path inside and out, so mountinfo and overlay options name host paths.
+			expect(mounts.get(name).mountPath, name).toBe(volumes.get(name).hostPath.path);
+		}
+		expect(mounts.get("store").readOnly).toBe(true);
+		expect(mounts.get("state").mountPath).toBe(volumes.get("state").hostPath.path);
+	});
+
+	it("has a config whose views, targets and state live on the DaemonSet's hostPath mounts", async () => {
+		const cm = one("configmap.yaml", "ConfigMap");
+		const tmp = mkdtempSync(join(tmpdir(), "modelfs-k8s-"));
+		onTestFinished(() => rmSync(tmp, { recursive: true, force: true }));
+		writeFileSync(join(tmp, "config.yaml"), cm.data["config.yaml"]);
+		const config = await readConfig({ path: join(tmp, "config.yaml") });
+		const ds = one("daemonset.yaml", "DaemonSet");
+		const c = ds.spec.template.spec.containers[0];
+		const mountOf = (name: string) => c.volumeMounts.find((m: Obj) => m.name === name);
+		expect(c.command).toContain(join(mountOf("config").mountPath, "config.yaml"));
+		expect(config.store).toBe(mountOf("store").mountPath);
+		expect(inside(config.stateDir, mountOf("state").mountPath)).toBe(true);
+		for (const v of config.views) expect(inside(v.mountpoint, mountOf("run").mountPath), v.name).toBe(true);
+		for (const b of config.backends) expect(inside(b.target, mountOf("backends").mountPath), b.name).toBe(true);
+		expect(config.backends.find((b) => b.name === "trtllm")?.lower).toBe("/run/modelfs/hf/huggingface/hub");
+	});
+
+	it("prepopulates the store with a Job that runs modelfs ingest on the writable store", () => {
+		const job = one("ingest-job.yaml", "Job");
+		const pod = job.spec.template.spec;
+		expect(["OnFailure", "Never"]).toContain(pod.restartPolicy);
+		const c = pod.containers[0];
+		expect(c.command.slice(0, 2)).toEqual(["modelfs", "ingest"]);
+		const store = c.volumeMounts.find((m: Obj) => m.name === "store");
+		expect(store.readOnly).not.toBe(true);
+		expect(c.command).toEqual(expect.arrayContaining(["--store", store.mountPath]));
+		expect(c.env.find((e: Obj) => e.name === "HF_TOKEN").valueFrom.secretKeyRef.name).toBe("hf-token");
+		const ds = one("daemonset.yaml", "DaemonSet");
+		const dsStore = ds.spec.template.spec.volumes.find((v: Obj) => v.name === "store");
+		expect(pod.volumes.find((v: Obj) => v.name === "store").persistentVolumeClaim.claimName).toBe(dsStore.persistentVolumeClaim.claimName);
+		expect(one("store-pvc.yaml", "PersistentVolumeClaim").spec.accessModes).toEqual(["ReadWriteMany"]);
+	});
+
+	it("shows a backend reading a configured target at /root/.cache with HostToContainer propagation", async () => {
+		const dep = one("example-vllm.yaml", "Deployment");
+		const pod = dep.spec.template.spec;
+		const mount = pod.containers[0].volumeMounts.find((m: Obj) => m.mountPath === "/root/.cache");
+		expect(mount.mountPropagation).toBe("HostToContainer");
+		const hostPath = pod.volumes.find((v: Obj) => v.name === mount.name).hostPath.path;
+		const cm = one("configmap.yaml", "ConfigMap");
+		const tmp = mkdtempSync(join(tmpdir(), "modelfs-k8s-"));
+		onTestFinished(() => rmSync(tmp, { recursive: true, force: true }));
+		writeFileSync(join(tmp, "config.yaml"), cm.data["config.yaml"]);
+		const backend = (await readConfig({ path: join(tmp, "config.yaml") })).backends.find((b) => b.target === hostPath);
+		// HF_HOME defaults to /root/.cache/huggingface, so the hub must sit at huggingface/hub.
+		expect(backend?.prefix).toBe("huggingface/hub");
+	});
+});
