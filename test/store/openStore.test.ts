@@ -1,0 +1,109 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { StoreError } from "../../src/errors.js";
+import { openStore } from "../../src/store/openStore.js";
+import { resolveStoreDir } from "../../src/store/resolveStoreDir.js";
+import { startChild } from "./childProcess.js";
+import { tempDir } from "./storeFixtures.js";
+
+describe("resolveStoreDir", () => {
+	it("prefers --store, then MODELFS_STORE, then XDG_DATA_HOME, then ~/.local/share", () => {
+		expect(resolveStoreDir({ store: "/a", env: { MODELFS_STORE: "/b" } })).toBe("/a");
+		expect(resolveStoreDir({ env: { MODELFS_STORE: "/b", XDG_DATA_HOME: "/x" } })).toBe("/b");
+		expect(resolveStoreDir({ env: { XDG_DATA_HOME: "/x" } })).toBe("/x/modelfs");
+		expect(resolveStoreDir({ env: { HOME: "/home/u" } })).toBe("/home/u/.local/share/modelfs");
+	});
+});
+
+describe("openStore", () => {
+	it("creates the store layout and format file with create", async () => {
+		const dir = join(tempDir(), "s");
+		const store = await openStore({ storeDir: dir, create: true });
+		await store.close();
+		for (const sub of ["objects", "tmp", "catalog", "index", "quarantine"]) expect(existsSync(join(dir, sub))).toBe(true);
+		expect(JSON.parse(readFileSync(join(dir, "modelfs.json"), "utf8")).format).toBe(1);
+		expect(existsSync(join(dir, "lock"))).toBe(false);
+	});
+
+	it("says clearly that there is no store", async () => {
+		await expect(openStore({ storeDir: join(tempDir(), "none") })).rejects.toMatchObject({ code: "STORE_NOT_FOUND" });
+	});
+
+	it("refuses a store of a newer format with a clear message", async () => {
+		const dir = join(tempDir(), "s");
+		await (await openStore({ storeDir: dir, create: true })).close();
+		writeFileSync(join(dir, "modelfs.json"), JSON.stringify({ format: 2 }));
+		const err = await openStore({ storeDir: dir }).catch((e: unknown) => e);
+		expect(err).toBeInstanceOf(StoreError);
+		expect(err).toMatchObject({ code: "STORE_FORMAT_NEWER" });
+		expect((err as Error).message).toContain("format 2");
+	});
+
+	it("gives a second writer (another process) an error naming the holder's pid", async () => {
+		const dir = join(tempDir(), "s");
+		await (await openStore({ storeDir: dir, create: true })).close();
+		const holder = startChild(["hold", dir]);
+		expect(await holder.line).toBe("locked");
+		const err = await openStore({ storeDir: dir, write: true }).catch((e: unknown) => e);
+		expect(err).toMatchObject({ code: "STORE_LOCKED" });
+		expect((err as Error).message).toContain(`pid ${holder.child.pid}`);
+		// Readers are not blocked by the writer.
+		const reader = await openStore({ storeDir: dir });
+		expect(reader.readOnly).toBe(true);
+		await reader.close();
+		holder.child.stdin!.end();
+		await holder.exit;
+	});
+
+	it("waits for the holder with wait, then takes the lock", async () => {
+		const dir = join(tempDir(), "s");
+		await (await openStore({ storeDir: dir, create: true })).close();
+		const holder = startChild(["hold", dir]);
+		await holder.line;
+		const waiting = openStore({ storeDir: dir, write: true, wait: true });
+		let done = false;
+		void waiting.then(() => (done = true));
+		await new Promise((r) => setTimeout(r, 500));
+		expect(done).toBe(false);
+		holder.child.stdin!.end();
+		const store = await waiting;
+		expect(store.readOnly).toBe(false);
+		expect(JSON.parse(readFileSync(join(dir, "lock"), "utf8")).pid).toBe(process.pid);
+		await store.close();
+	});
+
+	it("takes over a lock left by a dead process", async () => {
+		const dir = join(tempDir(), "s");
+		await (await openStore({ storeDir: dir, create: true })).close();
+		const dead = spawnSync("true").pid;
+		writeFileSync(join(dir, "lock"), JSON.stringify({ pid: dead, host: hostname(), start: "1" }));
+		const store = await openStore({ storeDir: dir, write: true });
+		expect(JSON.parse(readFileSync(join(dir, "lock"), "utf8")).pid).toBe(process.pid);
+		await store.close();
+		expect(existsSync(join(dir, "lock"))).toBe(false);
+	});
+
+	it("cleans dead writers' tmp files but keeps recent partial downloads", async () => {
+		const dir = join(tempDir(), "s");
+		await (await openStore({ storeDir: dir, create: true })).close();
+		const tmp = join(dir, "tmp");
+		mkdirSync(tmp, { recursive: true });
+		writeFileSync(join(tmp, "blob-999999-0-abcdef"), "half a blob");
+		writeFileSync(join(tmp, "partial-recent"), "resumable");
+		writeFileSync(join(tmp, "partial-old"), "stale");
+		const old = new Date(Date.now() - 8 * 24 * 3600 * 1000);
+		utimesSync(join(tmp, "partial-old"), old, old);
+		const store = await openStore({ storeDir: dir, write: true });
+		await store.close();
+		expect(existsSync(join(tmp, "blob-999999-0-abcdef"))).toBe(false);
+		expect(existsSync(join(tmp, "partial-recent"))).toBe(true);
+		expect(existsSync(join(tmp, "partial-old"))).toBe(false);
+	});
+
+	it("rejects a missing storeDir with a TypeError", async () => {
+		await expect(openStore({ storeDir: "" })).rejects.toBeInstanceOf(TypeError);
+	});
+});
