@@ -52,8 +52,16 @@ static int check(const struct mfs_image *img, uint32_t dirent_count,
 			snprintf(err, errlen, "inode %u: bad parent", i + 1);
 			return -1;
 		}
-		if (S_ISREG(n->mode))
+		if (S_ISREG(n->mode) && !(n->flags & MFS_INODE_INLINE))
 			continue;
+		if (S_ISREG(n->mode)) {
+			if (!str_ok(img, n->a, n->b) || n->size != n->b) {
+				snprintf(err, errlen, "inode %u: bad inline bytes",
+					 i + 1);
+				return -1;
+			}
+			continue;
+		}
 		if (S_ISLNK(n->mode)) {
 			if (!str_ok(img, n->a, n->b) || n->size != n->b) {
 				snprintf(err, errlen, "inode %u: bad target",

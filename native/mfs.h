@@ -65,6 +65,7 @@ struct mfs_backing_map {
 #define MFS_IMAGE_HEADER_SIZE	128
 #define MFS_INODE_SIZE		64
 #define MFS_DIRENT_SIZE		16
+#define MFS_INODE_INLINE	1	/* file bytes are in the string table */
 
 struct mfs_image_header {
 	char magic[8];
@@ -87,9 +88,9 @@ struct mfs_inode {
 	uint32_t nlink;
 	uint64_t size;
 	uint32_t parent;
-	uint32_t a;		/* dir: first dirent; symlink: target offset */
-	uint32_t b;		/* dir: entry count; symlink: target length */
-	uint32_t reserved;
+	uint32_t a;		/* dir: first dirent; symlink, inline: offset */
+	uint32_t b;		/* dir: entry count; symlink, inline: length */
+	uint32_t flags;		/* MFS_INODE_INLINE */
 	uint8_t blake3[32];
 };
 

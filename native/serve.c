@@ -29,6 +29,7 @@
 #define DATA_BUF_SIZE	(MAX_PAGES * 4096)
 #define FH_PASSTHROUGH	1
 #define FH_FALLBACK	2
+#define FH_INLINE	3
 
 struct mfs_worker {
 	int fd;
@@ -328,7 +329,9 @@ static void mfs_op_init(struct mfs_req *r)
 		mfs_log("kernel protocol 7.%u offers no passthrough: "
 			"reads are served by the daemon", in->minor);
 	}
-	out.max_readahead = in->max_readahead;
+	/* the kernel keeps min(bdi readahead, this): the holder has raised
+	 * the bdi's to 1 MiB so daemon-served reads come in 1 MiB requests */
+	out.max_readahead = MAX_PAGES * 4096;
 	out.max_background = 64;
 	out.congestion_threshold = 48;
 	out.max_write = MAX_WRITE;
@@ -509,6 +512,13 @@ static void mfs_op_open(struct mfs_req *r)
 	}
 	count(MFS_C_OPENS, 1);
 	memset(&out, 0, sizeof(out));
+	if (n->flags & MFS_INODE_INLINE) {
+		/* bytes from the image (refs/main): no backing file */
+		out.fh = FH_INLINE;
+		out.open_flags = FOPEN_KEEP_CACHE;
+		reply_ok(r, &out, sizeof(out));
+		return;
+	}
 	if (__atomic_load_n(&g_state->passthrough, __ATOMIC_ACQUIRE)) {
 		rc = open_passthrough(r, ino, n, &out.backing_id);
 		if (rc < 0) {
@@ -547,6 +557,17 @@ static void mfs_op_read(struct mfs_req *r)
 	NEED_ARG(r, struct fuse_read_in);
 	if (!S_ISREG(n->mode)) {
 		reply_err(r, EISDIR);
+		return;
+	}
+	if (n->flags & MFS_INODE_INLINE) {
+		want = 0;
+		if (in->offset < n->size) {
+			want = n->size - in->offset;
+			if (want > in->size)
+				want = in->size;
+		}
+		reply_ok(r, want ? g_img.strings + n->a + in->offset : NULL,
+			 want);
 		return;
 	}
 	fd = blob_fd(r, ino, n);

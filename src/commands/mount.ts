@@ -1,9 +1,107 @@
-import { Command } from "commander";
-import { ModelfsError } from "../errors.js";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { UsageError } from "../errors.js";
+import { startMount } from "../mount/startMount.js";
+import { stopMount } from "../mount/stopMount.js";
+import { formatBytes } from "../progress/createByteProgress.js";
+import { readCatalog } from "../store/readCatalog.js";
+import { resolveStoreDir } from "../store/resolveStoreDir.js";
+import type { Catalog } from "../store/StoreTypes.js";
+import { buildViewTree, VIEW_LAYOUTS, type ViewLayout } from "../view/buildViewTree.js";
 
-/** `modelfs mount`: not built yet. */
+interface MountOptions {
+	layout: ViewLayout;
+	prefix?: string;
+	files?: boolean;
+	template?: string;
+	repo: string[];
+	passthrough: boolean;
+	foreground?: boolean;
+	metricsPort?: number;
+	threads: number;
+	store?: string;
+	json?: boolean;
+}
+
+function integer(min: number, max: number) {
+	return (value: string): number => {
+		const n = Number(value);
+		if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+		return n;
+	};
+}
+
+/** `modelfs mount <mountpoint>`: the read-only FUSE view of the store. */
 export function mountCommand(): Command {
-	return new Command("mount").description("(not built yet)").action(() => {
-		throw new ModelfsError("NOT_IMPLEMENTED", "modelfs mount is not built yet");
-	});
+	return new Command("mount")
+		.description("mount the store's read-only view (Hugging Face cache layout by default) at <mountpoint>")
+		.argument("<mountpoint>", "an existing empty directory")
+		.addOption(new Option("--layout <layout>", "tree layout").choices([...VIEW_LAYOUTS]).default("hf"))
+		.option("--prefix <path>", "folders the view sits under, e.g. huggingface/hub for a backend folder mounted at /root/.cache")
+		.option("--files", "hf layout: regular files in snapshots/ instead of symlinks to blobs/")
+		.option("--template <template>", "template layout: e.g. {org}/{name}/{revision}/{path}")
+		.option("--repo <repo>", "only this repo (org/name); repeat for more", (v: string, prev: string[]) => [...prev, v], [] as string[])
+		.option("--no-passthrough", "serve reads from the daemon instead of FUSE passthrough")
+		.option("--foreground", "stay attached until the view is unmounted (for systemd); SIGTERM unmounts")
+		.option("--metrics-port <port>", "serve Prometheus metrics on this TCP port", integer(0, 65535))
+		.option("--threads <n>", "daemon worker threads, each on its own /dev/fuse fd", integer(1, 16), 4)
+		.option("--store <dir>", "store directory (default: $MODELFS_STORE, else $XDG_DATA_HOME/modelfs)")
+		.option("--json", "print the result as JSON")
+		.action(async (mountpoint: string, opts: MountOptions) => {
+			if (opts.template !== undefined && opts.layout !== "template") {
+				throw new UsageError("VIEW_BAD_LAYOUT", "--template needs --layout template", { hint: "add --layout template" });
+			}
+			const storeDir = resolveStoreDir({ store: opts.store });
+			let catalog: Catalog | null = await readCatalog({ storeDir });
+			if (catalog === null) {
+				process.stderr.write(`modelfs: the store ${storeDir} has no published catalog yet: the view is empty\n`);
+				catalog = { format: 1, generation: 0, createdAt: new Date().toISOString(), repos: [] };
+			}
+			const view = { layout: opts.layout, prefix: opts.prefix, files: opts.files === true, template: opts.template, repos: opts.repo };
+			const tree = buildViewTree({ catalog, ...view, repos: opts.repo.length > 0 ? opts.repo : undefined });
+			const mounted = await startMount({
+				mountpoint,
+				tree,
+				storeDir,
+				passthrough: opts.passthrough,
+				foreground: opts.foreground === true,
+				threads: opts.threads,
+				metricsPort: opts.metricsPort ?? null,
+				view,
+				catalogGeneration: catalog.generation,
+				log: (line) => process.stderr.write(`modelfs: ${line}\n`),
+			});
+			const summary = {
+				mountpoint: mounted.mountpoint,
+				files: mounted.image.files,
+				bytes: mounted.image.fileBytes,
+				layout: opts.layout,
+				holderPid: mounted.holderPid,
+				runtimeDir: mounted.runtimeDir,
+				metricsPort: mounted.metricsPort,
+				detachedDeadMount: mounted.detachedDeadMount,
+			};
+			if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+			else {
+				const metrics = mounted.metricsPort !== null ? `, metrics on :${mounted.metricsPort}` : "";
+				process.stdout.write(`mounted ${mounted.mountpoint}: ${mounted.image.files} files, ${formatBytes(mounted.image.fileBytes)} (${opts.layout} layout${metrics})\n`);
+			}
+			if (!opts.foreground) return;
+
+			// Foreground: SIGTERM/SIGINT detach the view; the holder then ends.
+			let stopping = false;
+			const onSignal = () => {
+				if (stopping) return;
+				stopping = true;
+				stopMount({ mountpoint: mounted.mountpoint, lazy: true }).catch(() => mounted.stop());
+			};
+			process.on("SIGTERM", onSignal);
+			process.on("SIGINT", onSignal);
+			try {
+				const code = await mounted.exited;
+				if (code !== 0) process.exitCode = 5;
+			} finally {
+				process.off("SIGTERM", onSignal);
+				process.off("SIGINT", onSignal);
+			}
+		});
 }

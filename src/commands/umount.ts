@@ -1,9 +1,27 @@
-import { Command } from "commander";
-import { ModelfsError } from "../errors.js";
+import { Command, InvalidArgumentError } from "commander";
+import { stopMount } from "../mount/stopMount.js";
 
-/** `modelfs umount`: not built yet. */
+/** `modelfs umount <mountpoint>`: unmount a view and wait for its daemon to end. */
 export function umountCommand(): Command {
-	return new Command("umount").description("(not built yet)").action(() => {
-		throw new ModelfsError("NOT_IMPLEMENTED", "modelfs umount is not built yet");
-	});
+	return new Command("umount")
+		.description("unmount a modelfs view and wait until its daemon has exited")
+		.argument("<mountpoint>", "where the view is mounted")
+		.option("--lazy", "detach it even if files are open; the daemon ends when the last one closes")
+		.option(
+			"--timeout <seconds>",
+			"how long to wait for the daemon to exit",
+			(v: string) => {
+				const n = Number(v);
+				if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a positive number of seconds");
+				return n;
+			},
+			10,
+		)
+		.action(async (mountpoint: string, opts: { lazy?: boolean; timeout: number }) => {
+			const stopped = await stopMount({ mountpoint, lazy: opts.lazy === true, timeoutMs: opts.timeout * 1000 });
+			if (stopped.stillRunning.length > 0) {
+				process.stderr.write(`modelfs: ${stopped.mountpoint} detached; its daemon ends when the last open file closes\n`);
+			}
+			process.stdout.write(`unmounted ${stopped.mountpoint}${stopped.wasDead ? " (it was dead: detached)" : ""}\n`);
+		});
 }

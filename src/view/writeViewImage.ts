@@ -13,6 +13,9 @@ const DIRENT_SIZE = 16;
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 const S_IFLNK = 0o120000;
+/** Inode flag: the file's bytes are in the string table (no blob). */
+const INODE_INLINE = 1;
+const MAX_INLINE = 1 << 20;
 
 export interface WriteViewImageParams {
 	/** The tree to show; its root is a ViewDir named "". */
@@ -90,6 +93,23 @@ export async function writeViewImage(params: WriteViewImageParams): Promise<View
 				dirents.push(d);
 				slots.push({ node: child, parent: ino });
 			}
+		} else if (node.kind === "file" && node.content !== undefined) {
+			// Small synthetic files (refs/main): bytes kept in the string table.
+			if (typeof node.content !== "string") throw new TypeError(`writeViewImage: file ${(node as ViewNode).name} has a bad content`);
+			const bytes = Buffer.from(node.content, "utf8");
+			if (bytes.length !== node.size) {
+				throw new TypeError(`writeViewImage: file ${node.name}: size ${node.size} but its content has ${bytes.length} bytes`);
+			}
+			if (bytes.length > MAX_INLINE) throw new TypeError(`writeViewImage: inline file ${node.name} is larger than ${MAX_INLINE} bytes`);
+			const ref = strings.addBytes(bytes);
+			rec.writeUInt32LE(S_IFREG | 0o444, 0);
+			rec.writeUInt32LE(1, 4);
+			rec.writeBigUInt64LE(BigInt(bytes.length), 8);
+			rec.writeUInt32LE(ref.offset, 20);
+			rec.writeUInt32LE(ref.length, 24);
+			rec.writeUInt32LE(INODE_INLINE, 28);
+			files++;
+			fileBytes += bytes.length;
 		} else if (node.kind === "file") {
 			if (!Number.isSafeInteger(node.size) || node.size < 0) {
 				throw new TypeError(`writeViewImage: file ${node.name} has a bad size ${node.size}`);
@@ -196,6 +216,15 @@ class StringTable {
 		this.size += bytes.length + 1;
 		if (this.size > 0xffffffff) throw new TypeError("writeViewImage: string table larger than 4 GiB");
 		this.seen.set(value, ref);
+		return ref;
+	}
+
+	/** Raw bytes (may hold NUL), never shared. */
+	addBytes(bytes: Buffer): { offset: number; length: number } {
+		const ref = { offset: this.size, length: bytes.length };
+		this.chunks.push(bytes, Buffer.alloc(1));
+		this.size += bytes.length + 1;
+		if (this.size > 0xffffffff) throw new TypeError("writeViewImage: string table larger than 4 GiB");
 		return ref;
 	}
 

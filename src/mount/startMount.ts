@@ -1,0 +1,402 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { accessSync, constants as fsConstants, openSync, closeSync, readFileSync } from "node:fs";
+import { mkdir, rename, stat, writeFile } from "node:fs/promises";
+import { constants as osConstants } from "node:os";
+import { dirname, extname, join, resolve } from "node:path";
+import type { Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { MountError, StoreError } from "../errors.js";
+import type { ViewDir } from "../view/ViewTree.js";
+import { writeViewImage, type ViewImageSummary } from "../view/writeViewImage.js";
+import { daemonBinaryPath } from "./daemonBinaryPath.js";
+import { listModelfsMounts } from "./listModelfsMounts.js";
+import type { MountRecord } from "./MountTypes.js";
+import { probeMountpoint } from "./probeMountpoint.js";
+import { runtimeDirFor } from "./runtimeDirFor.js";
+import { serveMetrics } from "./serveMetrics.js";
+import { umountPath } from "./umountPath.js";
+
+export interface StartMountParams {
+	/** Where the view appears; must be an existing directory with nothing mounted on it. */
+	mountpoint: string;
+	/** The tree to show (buildViewTree, or hand-built in tests). */
+	tree: ViewDir;
+	/** The store; blobs are read from `<storeDir>/objects`. */
+	storeDir: string;
+	/** Use FUSE passthrough when the kernel allows it. @default true */
+	passthrough?: boolean;
+	/**
+	 * Keep the holder attached: its log goes to this process's stderr and
+	 * `exited` resolves when the mount ends (for systemd). @default false
+	 */
+	foreground?: boolean;
+	/** Worker threads, each on its own /dev/fuse fd. @default 4 */
+	threads?: number;
+	/** Serve Prometheus metrics on this TCP port. @default null (none) */
+	metricsPort?: number | null;
+	/** Layout options recorded in mount.json for `modelfs status`. @default {} */
+	view?: Record<string, unknown>;
+	/** Catalog generation the tree was built from. @default null */
+	catalogGeneration?: number | null;
+	/** Root of the runtime folders. @default $MODELFS_RUN_DIR, else /run/modelfs */
+	runRoot?: string;
+	/** How long to wait for the mount to answer. @default 30000 */
+	timeoutMs?: number;
+	/** Progress lines (a detached dead mount...). @default none */
+	log?: (line: string) => void;
+}
+
+export interface StartedMount {
+	mountpoint: string;
+	runtimeDir: string;
+	holderPid: number;
+	image: ViewImageSummary;
+	/** A dead mount (ENOTCONN) was found at the mountpoint and detached first. */
+	detachedDeadMount: boolean;
+	metricsPort: number | null;
+	/**
+	 * Resolves with the holder's exit code when it ends. Only meaningful
+	 * while this process lives (always, with `foreground`).
+	 */
+	exited: Promise<number | null>;
+	/** Foreground only: ask the holder to detach the mount and end. */
+	stop: () => void;
+}
+
+/**
+ * Mounts a view: writes the view image into the mount's runtime folder,
+ * starts the holder (`modelfs-fused mount`, which mounts and starts the
+ * serving daemon) and returns once the mount answers a stat. A dead mount
+ * left at the mountpoint by killed processes is detached first.
+ */
+export async function startMount(params: StartMountParams): Promise<StartedMount> {
+	if (typeof params?.mountpoint !== "string" || params.mountpoint === "") throw new TypeError("startMount: `mountpoint` is required");
+	if (!params.tree || params.tree.kind !== "dir") throw new TypeError("startMount: `tree` must be a ViewDir");
+	if (typeof params.storeDir !== "string" || params.storeDir === "") throw new TypeError("startMount: `storeDir` is required");
+	const threads = params.threads ?? 4;
+	if (!Number.isInteger(threads) || threads < 1 || threads > 16) throw new TypeError("startMount: `threads` must be 1..16");
+	const metricsPort = params.metricsPort ?? null;
+	if (metricsPort !== null && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) {
+		throw new TypeError("startMount: `metricsPort` must be 0..65535");
+	}
+	const log = params.log ?? (() => {});
+	const timeoutMs = params.timeoutMs ?? 30_000;
+	const mountpoint = resolve(params.mountpoint);
+	const storeDir = resolve(params.storeDir);
+	const objectsDir = join(storeDir, "objects");
+
+	checkPrivileges(mountpoint);
+	const bin = daemonBinaryPath();
+	await checkStore(objectsDir);
+	const detachedDeadMount = await clearMountpoint(mountpoint, params.runRoot, log);
+
+	const runtimeDir = runtimeDirFor({ mountpoint, runRoot: params.runRoot });
+	await mkdir(runtimeDir, { recursive: true, mode: 0o755 });
+	const imagePath = join(runtimeDir, "view.img");
+	const image = await writeViewImage({ root: params.tree, objectsDir, path: imagePath });
+	const record: MountRecord = {
+		format: 1,
+		mountpoint,
+		storeDir,
+		objectsDir,
+		view: params.view ?? {},
+		catalogGeneration: params.catalogGeneration ?? null,
+		passthroughRequested: params.passthrough !== false,
+		files: image.files,
+		fileBytes: image.fileBytes,
+		startedAt: new Date().toISOString(),
+		metricsPort,
+	};
+	await writeFile(join(runtimeDir, "mount.json.tmp"), `${JSON.stringify(record, null, "\t")}\n`);
+	await rename(join(runtimeDir, "mount.json.tmp"), join(runtimeDir, "mount.json"));
+
+	const logPath = join(runtimeDir, "daemon.log");
+	const args = ["mount", "--image", imagePath, "--rundir", runtimeDir, "--mountpoint", mountpoint, "--threads", String(threads), "--ready-fd", "3"];
+	if (params.passthrough === false) args.push("--no-passthrough");
+	let child: ChildProcess;
+	if (params.foreground) {
+		child = spawn(bin, args, { stdio: ["ignore", "inherit", "inherit", "pipe"], cwd: "/" });
+	} else {
+		const logFd = openSync(logPath, "a", 0o644);
+		try {
+			child = spawn(bin, args, { stdio: ["ignore", logFd, logFd, "pipe"], cwd: "/", detached: true });
+		} finally {
+			closeSync(logFd);
+		}
+	}
+	const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
+	exited.catch(() => {});
+	const ready = await readReadyLine(child.stdio[3] as Readable, timeoutMs);
+	if (ready === null || !ready.startsWith("ok ")) {
+		if (child.exitCode === null) child.kill("SIGKILL");
+		throw holderError(ready, mountpoint, params.foreground ? null : logPath);
+	}
+	const holderPid = child.pid as number;
+	await waitForAnswer(mountpoint, timeoutMs, params.foreground ? null : logPath);
+
+	let stopMetrics = () => {};
+	let boundPort: number | null = null;
+	if (metricsPort !== null) {
+		if (params.foreground) {
+			const server = await serveMetrics({ port: metricsPort, mountpoints: [mountpoint], runRoot: params.runRoot });
+			const address = server.address();
+			boundPort = typeof address === "object" && address ? address.port : metricsPort;
+			stopMetrics = () => server.close();
+			exited.then(stopMetrics, stopMetrics);
+		} else {
+			boundPort = await startMetricsProcess({ port: metricsPort, mountpoint, holderPid, runtimeDir, runRoot: params.runRoot, logPath, timeoutMs });
+		}
+	}
+	if (!params.foreground) child.unref();
+	return {
+		mountpoint,
+		runtimeDir,
+		holderPid,
+		image,
+		detachedDeadMount,
+		metricsPort: boundPort,
+		exited,
+		stop: () => {
+			if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+		},
+	};
+}
+
+function checkPrivileges(mountpoint: string): void {
+	if (typeof process.getuid === "function" && process.getuid() !== 0) {
+		throw new MountError("MOUNT_NOT_ROOT", `mounting a view at ${mountpoint} needs root (CAP_SYS_ADMIN)`, {
+			path: mountpoint,
+			errno: "EPERM",
+			hint: "run it as root (sudo modelfs mount ...); in a container add --cap-add SYS_ADMIN --device /dev/fuse",
+		});
+	}
+	try {
+		accessSync("/dev/fuse", fsConstants.R_OK | fsConstants.W_OK);
+	} catch (err) {
+		throw new MountError("MOUNT_NO_FUSE", `/dev/fuse is not available (${(err as NodeJS.ErrnoException).code ?? "error"})`, {
+			path: "/dev/fuse",
+			errno: (err as NodeJS.ErrnoException).code,
+			cause: err,
+			hint: "load the fuse module (modprobe fuse); in a container pass --device /dev/fuse",
+		});
+	}
+}
+
+async function checkStore(objectsDir: string): Promise<void> {
+	try {
+		const st = await stat(objectsDir);
+		if (st.isDirectory()) return;
+	} catch (err) {
+		if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+	}
+	throw new StoreError("STORE_NOT_FOUND", `no store objects folder at ${objectsDir}`, {
+		hint: "create the store with `modelfs init`, or point --store / MODELFS_STORE at it",
+	});
+}
+
+/** Fstypes mounted exactly at `path`, topmost last. */
+function mountsAt(path: string): string[] {
+	const out: string[] = [];
+	for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+		const f = line.split(" ");
+		const dash = f.indexOf("-", 6);
+		if (dash < 0) continue;
+		const mp = f[4].replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+		if (mp === path) out.push(f[dash + 1]);
+	}
+	return out;
+}
+
+/** Detaches dead modelfs mounts at `mountpoint`; refuses live mounts of any kind. */
+async function clearMountpoint(mountpoint: string, runRoot: string | undefined, log: (line: string) => void): Promise<boolean> {
+	let detached = false;
+	for (let round = 0; round < 8; round++) {
+		const here = mountsAt(mountpoint);
+		if (here.length > 0) {
+			const top = here[here.length - 1];
+			if (top === "fuse.modelfs") {
+				const known = (await listModelfsMounts({ runRoot })).find((m) => m.mountpoint === mountpoint);
+				if (known?.state === "live") {
+					throw new MountError("MOUNT_BUSY", `${mountpoint} already has a live modelfs view (holder pid ${known.holderPid ?? "?"})`, {
+						path: mountpoint,
+						errno: "EBUSY",
+						hint: `unmount it first: modelfs umount ${mountpoint}`,
+					});
+				}
+			} else {
+				throw new MountError("MOUNT_BUSY", `${mountpoint} is already a mount point (${top})`, {
+					path: mountpoint,
+					errno: "EBUSY",
+					hint: `choose an empty folder, or unmount what is there (umount ${mountpoint})`,
+				});
+			}
+		}
+		const state = await probeMountpoint(mountpoint);
+		if (state === "dead") {
+			const err = await umountPath({ mountpoint, detach: true });
+			if (err !== null) {
+				throw new MountError("MOUNT_DEAD", `${mountpoint} is a dead mount (ENOTCONN) and detaching it failed (${err})`, {
+					path: mountpoint,
+					errno: err,
+					hint: `detach it by hand: umount -l ${mountpoint}`,
+				});
+			}
+			log(`detached a dead mount at ${mountpoint} (its daemon was gone)`);
+			detached = true;
+			continue;
+		}
+		if (state === "missing") {
+			throw new MountError("MOUNT_NO_MOUNTPOINT", `mountpoint ${mountpoint} does not exist`, {
+				path: mountpoint,
+				errno: "ENOENT",
+				hint: `create it first: mkdir -p ${mountpoint}`,
+			});
+		}
+		if (state === "not-dir") {
+			throw new MountError("MOUNT_NOT_DIR", `mountpoint ${mountpoint} is not a directory`, { path: mountpoint, errno: "ENOTDIR", hint: "mount on an empty directory" });
+		}
+		if (here.length > 0) {
+			// A modelfs mount with no runtime folder that still answers.
+			throw new MountError("MOUNT_BUSY", `${mountpoint} already has a modelfs view mounted`, {
+				path: mountpoint,
+				errno: "EBUSY",
+				hint: `unmount it first: modelfs umount ${mountpoint}`,
+			});
+		}
+		return detached;
+	}
+	throw new MountError("MOUNT_BUSY", `${mountpoint} still has mounts stacked on it after detaching 8`, { path: mountpoint, hint: `look at: findmnt ${mountpoint}` });
+}
+
+/** The holder's one status line on fd 3: `ok <pid>` or `err <errno> <message>`; null if it closed first. */
+function readReadyLine(stream: Readable, timeoutMs: number): Promise<string | null> {
+	return new Promise((res) => {
+		let buf = "";
+		const done = (line: string | null) => {
+			clearTimeout(timer);
+			stream.removeAllListeners();
+			stream.on("error", () => {});
+			stream.destroy();
+			res(line);
+		};
+		const timer = setTimeout(() => done(null), timeoutMs);
+		stream.setEncoding("utf8");
+		stream.on("data", (d: string) => {
+			buf += d;
+			const nl = buf.indexOf("\n");
+			if (nl >= 0) done(buf.slice(0, nl));
+		});
+		stream.on("end", () => done(buf === "" ? null : buf));
+		stream.on("error", () => done(null));
+	});
+}
+
+function holderError(line: string | null, mountpoint: string, logPath: string | null): MountError {
+	const tail = logPath ? logTail(logPath) : "";
+	const seeLog = logPath ? ` (log: ${logPath})` : "";
+	if (line === null) {
+		return new MountError("MOUNT_FAILED", `the daemon did not mount ${mountpoint}${tail ? `: ${tail}` : ""}`, {
+			path: mountpoint,
+			hint: `look at the daemon's log${seeLog}`,
+		});
+	}
+	const m = /^err (\d+) (.*)$/.exec(line);
+	const errnoNum = m ? Number(m[1]) : 0;
+	const message = m ? m[2] : line;
+	const errno = Object.entries(osConstants.errno).find(([, n]) => n === errnoNum)?.[0];
+	if (errno === "EPERM" || errno === "EACCES") {
+		return new MountError("MOUNT_NOT_ROOT", `cannot mount ${mountpoint}: ${message}`, {
+			path: mountpoint,
+			errno,
+			hint: "run as root with CAP_SYS_ADMIN; in a container add --cap-add SYS_ADMIN --device /dev/fuse",
+		});
+	}
+	if (message.includes("/dev/fuse")) {
+		return new MountError("MOUNT_NO_FUSE", `cannot mount ${mountpoint}: ${message}`, { path: mountpoint, errno, hint: "load the fuse module (modprobe fuse)" });
+	}
+	if (errno === "EBUSY") {
+		return new MountError("MOUNT_BUSY", `cannot mount ${mountpoint}: ${message}`, { path: mountpoint, errno, hint: `unmount what is there first` });
+	}
+	return new MountError("MOUNT_FAILED", `cannot mount ${mountpoint}: ${message}`, { path: mountpoint, errno, hint: `look at the daemon's log${seeLog}` });
+}
+
+function logTail(path: string): string {
+	try {
+		const lines = readFileSync(path, "utf8").trim().split("\n");
+		return lines[lines.length - 1]?.replace(/^\S+ modelfs-fused\[\d+\]: /, "") ?? "";
+	} catch {
+		return "";
+	}
+}
+
+/** Waits until the kernel lists the mount and its root answers stat (INIT done). */
+async function waitForAnswer(mountpoint: string, timeoutMs: number, logPath: string | null): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (!mountsAt(mountpoint).includes("fuse.modelfs")) {
+		if (Date.now() > deadline) break;
+		await new Promise((r) => setTimeout(r, 20));
+	}
+	let timer: NodeJS.Timeout | undefined;
+	const timeout = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), Math.max(1, deadline - Date.now()))));
+	try {
+		const result = await Promise.race([stat(mountpoint).then(() => "ok" as const), timeout]);
+		if (result === "timeout") {
+			throw new MountError("MOUNT_TIMEOUT", `the view at ${mountpoint} did not answer within ${timeoutMs} ms`, {
+				path: mountpoint,
+				hint: logPath ? `look at the daemon's log: ${logPath}` : "look at the daemon's log above",
+			});
+		}
+	} catch (err) {
+		if (err instanceof MountError) throw err;
+		throw new MountError("MOUNT_FAILED", `the view at ${mountpoint} does not answer: ${(err as Error).message}`, {
+			path: mountpoint,
+			errno: (err as NodeJS.ErrnoException).code,
+			cause: err,
+			hint: logPath ? `look at the daemon's log: ${logPath}` : "look at the daemon's log above",
+		});
+	} finally {
+		clearTimeout(timer);
+	}
+}
+
+interface MetricsProcessParams {
+	port: number;
+	mountpoint: string;
+	holderPid: number;
+	runtimeDir: string;
+	runRoot: string | undefined;
+	logPath: string;
+	timeoutMs: number;
+}
+
+/**
+ * A small detached Node process serving /metrics for one mount; it ends by
+ * itself when the holder is gone. Resolves with the bound port.
+ */
+async function startMetricsProcess(p: MetricsProcessParams): Promise<number> {
+	const here = fileURLToPath(import.meta.url);
+	const script = join(dirname(here), `metricsMain${extname(here)}`);
+	const packageRoot = resolve(dirname(here), "..", "..");
+	const loader = extname(here) === ".ts" ? ["--import", "tsx"] : [];
+	const args = [...loader, script, "--port", String(p.port), "--mountpoint", p.mountpoint, "--holder-pid", String(p.holderPid)];
+	if (p.runRoot) args.push("--run-root", p.runRoot);
+	const logFd = openSync(p.logPath, "a", 0o644);
+	let child: ChildProcess;
+	try {
+		child = spawn(process.execPath, args, { stdio: ["ignore", logFd, logFd, "pipe"], cwd: packageRoot, detached: true });
+	} finally {
+		closeSync(logFd);
+	}
+	const line = await readReadyLine(child.stdio[3] as Readable, p.timeoutMs);
+	const m = line ? /^ok (\d+)$/.exec(line) : null;
+	if (!m) {
+		if (child.exitCode === null) child.kill("SIGKILL");
+		throw new MountError("MOUNT_METRICS", `the view at ${p.mountpoint} is mounted, but metrics cannot be served on port ${p.port}: ${line?.replace(/^err /, "") ?? "the metrics process ended"}`, {
+			path: p.mountpoint,
+			hint: `choose a free port, or unmount (modelfs umount ${p.mountpoint}) and mount without --metrics-port`,
+		});
+	}
+	await writeFile(join(p.runtimeDir, "metrics.pid"), `${child.pid}\n`);
+	child.unref();
+	return Number(m[1]);
+}
