@@ -1,9 +1,28 @@
 import { Command } from "commander";
-import { ModelfsError } from "../errors.js";
+import { defaultConfigPath } from "../config/defaultConfigPath.js";
+import { downFromConfig } from "../config/downFromConfig.js";
+import { readConfig } from "../config/readConfig.js";
 
-/** `modelfs down`: not built yet. */
+/** `modelfs down`: take the configured overlays down, then the views nothing stands on. */
 export function downCommand(): Command {
-	return new Command("down").description("(not built yet)").action(() => {
-		throw new ModelfsError("NOT_IMPLEMENTED", "modelfs down is not built yet");
-	});
+	return new Command("down")
+		.description("unmount the config's overlays, then the views no overlay uses any more (idempotent)")
+		.option("--config <file>", "config file (default: $MODELFS_CONFIG, else /etc/modelfs/config.yaml)")
+		.option("--only <name...>", "only these backends or views")
+		.option("--restore", "also put each backend's upper-layer files back into its folder as plain files")
+		.option("--json", "print the result as JSON")
+		.action(async (opts: { config?: string; only?: string[]; restore?: boolean; json?: boolean }) => {
+			const config = await readConfig({ path: defaultConfigPath({ config: opts.config }) });
+			const r = await downFromConfig({ config, only: opts.only, restore: opts.restore, log: (line) => process.stderr.write(`modelfs: ${line}\n`) });
+			if (opts.json) {
+				process.stdout.write(`${JSON.stringify(r)}\n`);
+				return;
+			}
+			for (const b of r.backends) {
+				const restored = b.restored !== null ? `, ${b.restored.files} files restored` : "";
+				process.stdout.write(`backend ${b.name}: ${b.wasMounted ? "down" : "was not up"}${restored}\n`);
+			}
+			for (const v of r.views) process.stdout.write(`view ${v}: unmounted\n`);
+			for (const v of r.keptViews) process.stdout.write(`view ${v}: kept (an overlay still uses it)\n`);
+		});
 }

@@ -1,9 +1,60 @@
 import { Command } from "commander";
-import { ModelfsError } from "../errors.js";
+import { defaultConfigPath } from "../config/defaultConfigPath.js";
+import { downFromConfig } from "../config/downFromConfig.js";
+import { readConfig } from "../config/readConfig.js";
+import { upFromConfig, type UpResult } from "../config/upFromConfig.js";
+import { MountError } from "../errors.js";
 
-/** `modelfs up`: not built yet. */
+/**
+ * `modelfs up`: mount the configured views, then an overlay under each
+ * backend's folder. `--only` rolls out one backend first (canary).
+ */
 export function upCommand(): Command {
-	return new Command("up").description("(not built yet)").action(() => {
-		throw new ModelfsError("NOT_IMPLEMENTED", "modelfs up is not built yet");
+	return new Command("up")
+		.description("mount the config's views and put an overlay under each backend's cache folder (idempotent)")
+		.option("--config <file>", "config file (default: $MODELFS_CONFIG, else /etc/modelfs/config.yaml)")
+		.option("--only <name...>", "only these backends (and the views they read) or views; repeatable, for a canary rollout")
+		.option("--foreground", "stay running until SIGTERM/SIGINT, then take everything down (for a Kubernetes DaemonSet)")
+		.option("--json", "print the result as JSON")
+		.action(async (opts: { config?: string; only?: string[]; foreground?: boolean; json?: boolean }) => {
+			const config = await readConfig({ path: defaultConfigPath({ config: opts.config }) });
+			const log = (line: string) => process.stderr.write(`modelfs: ${line}\n`);
+			const r = await upFromConfig({ config, only: opts.only, log });
+			print(r, opts.json === true);
+			const failure = failureOf(r);
+			if (failure !== null) throw failure;
+			if (!opts.foreground) return;
+			await new Promise<void>((resolve) => {
+				process.once("SIGTERM", () => resolve());
+				process.once("SIGINT", () => resolve());
+			});
+			log("signal received: taking the overlays and views down");
+			const down = await downFromConfig({ config, only: opts.only, log });
+			log(`down: ${down.backends.filter((b) => b.wasMounted).length} overlays, ${down.views.length} views unmounted`);
+		});
+}
+
+function print(r: UpResult, json: boolean): void {
+	if (json) {
+		process.stdout.write(`${JSON.stringify({ views: r.views, backends: r.backends, failed: r.failed.map((f) => ({ name: f.name, message: f.error.message })) })}\n`);
+		return;
+	}
+	for (const v of r.views) {
+		process.stdout.write(`view ${v.name}: ${v.alreadyMounted ? "already mounted" : "mounted"} at ${v.mountpoint}${v.files !== null ? ` (${v.files} files, catalog generation ${v.generation})` : ""}\n`);
+	}
+	for (const b of r.backends) {
+		const moved = b.moved.files > 0 ? `, ${b.moved.files} existing files kept in upper` : "";
+		process.stdout.write(`backend ${b.name}: ${b.alreadyMounted ? "already up" : "up"} at ${b.target} (lower ${b.lower}, upper ${b.upper}${moved})\n`);
+	}
+	for (const f of r.failed) process.stdout.write(`backend ${f.name}: FAILED: ${f.error.message}\n`);
+}
+
+/** The error `up` ends with when some backend failed (exit 5), naming them. */
+function failureOf(r: UpResult): MountError | null {
+	if (r.failed.length === 0) return null;
+	const first = r.failed[0].error as MountError;
+	return new MountError(first.code ?? "UP_FAILED", `${r.failed.length} backend(s) not up: ${r.failed.map((f) => `${f.name} (${f.error.message})`).join("; ")}`, {
+		cause: first,
+		hint: first.hint ?? "fix the folder named above and run modelfs up again (it is idempotent)",
 	});
 }

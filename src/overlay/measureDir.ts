@@ -1,0 +1,35 @@
+import { lstat, readdir } from "node:fs/promises";
+import { join } from "node:path";
+
+export interface MeasureDirParams {
+	dir: string;
+}
+
+export interface DirMeasure {
+	/** Regular files and symlinks (whiteouts not counted). */
+	files: number;
+	/** Disk used, from st_blocks (what `du` shows). */
+	bytes: number;
+}
+
+/** Files and disk use of a folder (an upper layer), or null if it does not exist. */
+export async function measureDir(params: MeasureDirParams): Promise<DirMeasure | null> {
+	const out: DirMeasure = { files: 0, bytes: 0 };
+	const walk = async (dir: string): Promise<void> => {
+		for (const name of await readdir(dir)) {
+			const p = join(dir, name);
+			const s = await lstat(p).catch(() => null);
+			if (s === null) continue;
+			out.bytes += s.blocks * 512;
+			if (s.isDirectory()) await walk(p);
+			else if (s.isFile() || s.isSymbolicLink()) out.files++;
+		}
+	};
+	try {
+		await walk(params.dir);
+	} catch (err) {
+		if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+		throw err;
+	}
+	return out;
+}
