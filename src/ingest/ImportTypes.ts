@@ -18,9 +18,9 @@ export interface ImportReport {
 		refs: Record<string, string>;
 	}>;
 	files: number;
-	/** Bytes read and written into the store. */
+	/** Bytes of new blobs written into the store. */
 	bytesCopied: number;
-	/** Bytes not copied because the store had them already. */
+	/** Bytes the store had already (found by name without reading, or read and found to exist). */
 	bytesDeduplicated: number;
 	skipped: ImportSkip[];
 	generation: number;

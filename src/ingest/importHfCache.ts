@@ -192,8 +192,14 @@ export async function importHfCache(params: ImportHfCacheParams): Promise<Import
 	}
 
 	const sources = new Map<string, ImportSource>();
+	const usedBy = new Map<string, string[]>();
 	for (const plan of plans) {
-		for (const e of plan.entries) if (!sources.has(e.source)) sources.set(e.source, { path: e.source, size: e.size, name: e.name });
+		for (const e of plan.entries) {
+			if (!sources.has(e.source)) sources.set(e.source, { path: e.source, size: e.size, name: e.name });
+			const list = usedBy.get(e.source) ?? [];
+			list.push(join(plan.repo.dir, "snapshots", plan.commit, e.path));
+			usedBy.set(e.source, list);
+		}
 	}
 	const result = await importSources({
 		store,
@@ -202,7 +208,8 @@ export async function importHfCache(params: ImportHfCacheParams): Promise<Import
 		signal: params.signal,
 		onTotal: params.onTotal,
 		onProgress: params.onProgress,
-		onSkip: skip,
+		// Name the snapshot files that lose this blob, not only the blob.
+		onSkip: (s) => skip({ ...s, detail: `${s.detail}; used by ${(usedBy.get(s.path) ?? []).join(", ")}` }),
 	});
 
 	const report: ImportReport = { repos: [], files: 0, bytesCopied: result.bytesCopied, bytesDeduplicated: result.bytesDeduplicated, skipped, generation: 0 };

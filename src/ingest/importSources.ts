@@ -76,14 +76,15 @@ export async function importSources(params: ImportSourcesParams): Promise<Import
 						onProgress: params.onProgress,
 					});
 					result.stored.set(src.path, record);
-					result.bytesCopied += record.size;
+					if (record.existed) result.bytesDeduplicated += record.size;
+					else result.bytesCopied += record.size;
 				} catch (err) {
 					const code = (err as NodeJS.ErrnoException).code;
 					let skip: ImportSkip | null = null;
 					if (err instanceof StoreError && err.code === "STORE_HASH_MISMATCH") {
 						skip = { path: src.path, reason: "hash-mismatch", detail: err.message };
 					} else if (code && SKIPPABLE.has(code) && !(err instanceof StoreError)) {
-						skip = { path: src.path, reason: "unreadable", detail: `${code}: ${(err as Error).message}` };
+						skip = { path: src.path, reason: "unreadable", detail: (err as Error).message };
 					}
 					if (skip) {
 						result.skipped.set(src.path, skip);

@@ -25,6 +25,11 @@ export interface BlobRecord {
 	sha1: string | null;
 	/** ms since epoch of the last full hash check (`verify`). */
 	checkedAt: number;
+	/**
+	 * Set by putFile / BlobWriter.commit: true when the store already had this
+	 * blob and the bytes just written were dropped (dedup).
+	 */
+	existed?: boolean;
 }
 
 /** One file of a snapshot. */

@@ -58,12 +58,14 @@ export async function installBlob(params: InstallBlobParams): Promise<BlobRecord
 		await chmod(tmpPath, 0o444);
 		await mkdir(dirname(final), { recursive: true });
 		let placed = false;
+		let existed = false;
 		try {
 			await link(tmpPath, final);
 			placed = true;
 		} catch (err) {
 			const code = (err as NodeJS.ErrnoException).code;
 			if (code === "EEXIST") {
+				existed = true;
 				const existing = await stat(final);
 				if (existing.size !== hashes.size) {
 					// A truncated object (crash before our time, or damage): move it
@@ -71,13 +73,14 @@ export async function installBlob(params: InstallBlobParams): Promise<BlobRecord
 					await rename(final, join(store.dir, STORE_PATHS.quarantine, `${hashes.blake3}.${Date.now()}`));
 					await link(tmpPath, final);
 					placed = true;
+					existed = false;
 				}
 			} else if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "EMLINK") {
 				// No hard links here: we hold the writer lock, so check-then-rename does not race.
 				if (!(await stat(final).catch(() => null))) {
 					await rename(tmpPath, final);
 					placed = true;
-				}
+				} else existed = true;
 			} else throw err;
 		}
 		await unlink(tmpPath).catch(() => undefined);
@@ -99,6 +102,7 @@ export async function installBlob(params: InstallBlobParams): Promise<BlobRecord
 			sha256: hashes.sha256,
 			sha1: record?.sha1 ? Buffer.from(record.sha1).toString("hex") : null,
 			checkedAt: now,
+			existed,
 		};
 	} catch (err) {
 		await unlink(tmpPath).catch(() => undefined);
