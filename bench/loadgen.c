@@ -191,6 +191,8 @@ struct lg_pool {
 	uint64_t *first;
 	atomic_uint_fast64_t bytes;
 	atomic_uint_fast64_t sum;
+	/* every worker has its buffer faulted in before the clock starts */
+	pthread_barrier_t ready;
 };
 
 struct lg_worker {
@@ -222,6 +224,7 @@ static void *lg_worker_run(void *arg)
 
 	for (int i = 0; i < p->nfiles; i++)
 		fds[i] = -1;
+	pthread_barrier_wait(&p->ready);
 	if (p->ranges) {
 		for (int i = 0; i < p->nfiles; i++) {
 			uint64_t size = p->files[i].size;
@@ -293,12 +296,7 @@ static int lg_pread(int argc, char **argv)
 		p.first[i + 1] = p.first[i] + (p.files[i].size + p.chunk - 1) / p.chunk;
 	tids = calloc(p.threads, sizeof(*tids));
 	workers = calloc(p.threads, sizeof(*workers));
-	/*
-	 * Buffers are faulted in inside each thread; start the clock after a
-	 * barrier would be fairer, but a loader allocates too, and the buffers
-	 * are small next to the files.
-	 */
-	t0 = lg_now();
+	pthread_barrier_init(&p.ready, NULL, p.threads + 1);
 	for (int t = 0; t < p.threads; t++) {
 		workers[t].pool = &p;
 		workers[t].id = t;
@@ -307,6 +305,8 @@ static int lg_pread(int argc, char **argv)
 			return 1;
 		}
 	}
+	pthread_barrier_wait(&p.ready);
+	t0 = lg_now();
 	for (int t = 0; t < p.threads; t++)
 		pthread_join(tids[t], NULL);
 	lg_result(p.bytes, lg_now() - t0, p.verify, p.sum);
@@ -415,7 +415,7 @@ static int lg_loader(int argc, char **argv)
 		}
 		for (int b = 7; b >= 0; b--)
 			hlen = (hlen << 8) | head8[b];
-		if (hlen > files[i].size - 8) {
+		if (files[i].size < 8 || hlen > files[i].size - 8) {
 			fprintf(stderr, "loadgen: %s: header length %" PRIu64 " too large\n",
 				files[i].path, hlen);
 			return 1;

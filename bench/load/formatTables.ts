@@ -21,6 +21,9 @@ export function formatTables(params: FormatTablesParams): string {
 			"Cold: page cache of the blob, the plain copy and the FUSE files dropped with posix_fadvise(DONTNEED) before the run.",
 		"",
 	);
+	if (r.quick) {
+		out.push("**--quick run**: tiny files, every byte checksummed on every path. It checks that each row works; its figures are not speed measurements.", "");
+	}
 	for (const temp of ["cold", "warm"] as Temperature[]) {
 		out.push(`### ${temp === "cold" ? "Cold" : "Warm"} page cache`, "");
 		out.push(`| path | ${r.patterns.map((p) => p.label).join(" | ")} |`);

@@ -26,8 +26,10 @@ export async function mountOverlay(params: MountOverlayParams): Promise<string> 
 	for (const d of [upper, work, target]) mkdirSync(d, { recursive: true });
 	if (params.via === "modelfs") {
 		const storeDir = params.storeDir ?? "";
-		session.deferUnmount(target, () => runModelfsSync(["overlay", "down", target], storeDir));
-		await runModelfs({ session, storeDir, args: ["overlay", "up", target, "--lower", lower, "--upper", upper, "--work", work] });
+		// modelfs keeps a record of each overlay in its state folder: keep it in ours.
+		const state = ["--state-dir", join(dir, "state")];
+		session.deferUnmount(target, () => runModelfsSync(["overlay", "down", target, ...state], storeDir));
+		await runModelfs({ session, storeDir, args: ["overlay", "up", target, "--lower", lower, "--upper", upper, "--work", work, ...state] });
 	} else {
 		session.deferUnmount(target);
 		await session.run("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${lower},upperdir=${upper},workdir=${work}`, target]);

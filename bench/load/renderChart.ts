@@ -30,8 +30,6 @@ export function renderChart(params: RenderChartParams): string {
 	const gap = 70;
 	const legendH = 24 * Math.ceil(rows.length / 3) + 10;
 	const height = top + 2 * panelH + gap + 40 + legendH;
-	const maxGbps = Math.max(0.1, ...r.load.map((l) => l.gbps));
-	const axisMax = niceCeil(maxGbps);
 	const plotW = width - left - right;
 	const groupW = plotW / Math.max(1, r.patterns.length);
 	const barW = Math.min(28, (groupW - 20) / Math.max(1, rows.length));
@@ -46,13 +44,23 @@ export function renderChart(params: RenderChartParams): string {
 	(["cold", "warm"] as Temperature[]).forEach((temp, panel) => {
 		const y0 = top + panel * (panelH + gap);
 		const plotH = panelH - 40;
-		const yOf = (v: number) => y0 + 20 + plotH - (v / axisMax) * plotH;
-		out.push(`<text x="${left}" y="${y0 + 8}" font-size="14" font-weight="bold">${temp === "cold" ? "Cold page cache" : "Warm page cache"}</text>`);
-		for (let i = 0; i <= 5; i++) {
-			const v = (axisMax * i) / 5;
+		const values = r.load.filter((l) => l.temp === temp && l.gbps > 0).map((l) => l.gbps);
+		const hi = Math.max(0.1, ...values);
+		const lo = Math.min(hi, ...values);
+		// Warm mmap walks run at tens of GB/s and fuse-native at a fraction of
+		// one: past a 20x spread a linear axis hides the slow rows, so go log.
+		const log = hi / lo > 20;
+		const ticks = log ? logTicks(lo, hi) : linearTicks(hi);
+		const [tMin, tMax] = [ticks[0], ticks.at(-1)!];
+		const frac = (v: number) => (log ? (Math.log10(Math.max(v, tMin)) - Math.log10(tMin)) / (Math.log10(tMax) - Math.log10(tMin)) : v / tMax);
+		const yOf = (v: number) => y0 + 20 + plotH - frac(v) * plotH;
+		out.push(
+			`<text x="${left}" y="${y0 + 8}" font-size="14" font-weight="bold">${temp === "cold" ? "Cold page cache" : "Warm page cache"}${log ? " (log scale)" : ""}</text>`,
+		);
+		for (const v of ticks) {
 			const y = yOf(v);
 			out.push(`<line x1="${left}" x2="${width - right}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" stroke="#e0e0e0"/>`);
-			out.push(`<text x="${left - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" fill="#555">${v.toFixed(v < 10 ? 1 : 0)}</text>`);
+			out.push(`<text x="${left - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" fill="#555">${v === 0 ? "0" : v < 0.1 ? v.toFixed(2) : v < 10 && !Number.isInteger(v) ? v.toFixed(1) : v.toFixed(0)}</text>`);
 		}
 		r.patterns.forEach((p, g) => {
 			const gx = left + g * groupW + (groupW - barW * rows.length) / 2;
@@ -84,9 +92,21 @@ export function renderChart(params: RenderChartParams): string {
 	return `${out.join("\n")}\n`;
 }
 
-/** 1, 2, 2.5 or 5 times a power of ten, at or above v. */
-function niceCeil(v: number): number {
-	const p = 10 ** Math.floor(Math.log10(v));
-	for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
-	return 10 * p;
+/** 0 to a round number at or above hi, in 5 steps. */
+function linearTicks(hi: number): number[] {
+	const p = 10 ** Math.floor(Math.log10(hi));
+	const top = [1, 2, 2.5, 5, 10].map((m) => m * p).find((v) => v >= hi) ?? 10 * p;
+	return [0, 1, 2, 3, 4, 5].map((i) => (top * i) / 5);
+}
+
+/** 1-2-5 steps from just below lo to just above hi. */
+function logTicks(lo: number, hi: number): number[] {
+	const ticks: number[] = [];
+	for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+		for (const m of [1, 2, 5]) ticks.push(Number((m * 10 ** e).toPrecision(2)));
+	}
+	// Strictly below lo, so the slowest bar still shows.
+	const first = ticks.filter((t) => t < lo * 0.9).at(-1) ?? ticks[0] / 2;
+	const last = ticks.find((t) => t >= hi) ?? ticks.at(-1)!;
+	return ticks.filter((t) => t >= first && t <= last);
 }

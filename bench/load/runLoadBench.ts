@@ -12,8 +12,8 @@ import { loadFixture } from "./loadFixture.js";
 import { mountFuseNative } from "./mountFuseNative.js";
 import { mountOverlay } from "./mountOverlay.js";
 import { mountView } from "./mountView.js";
+import { runModelfs } from "./runModelfs.js";
 import { runLoadgen } from "./runLoadgen.js";
-import { importIntoStore } from "./importIntoStore.js";
 import { Unavailable } from "./Unavailable.js";
 import { writePlainCache } from "./writePlainCache.js";
 
@@ -99,8 +99,13 @@ export async function runLoadBench(params: RunLoadBenchParams): Promise<BenchRep
 	const store = join(base, "store");
 	const storeMany = join(base, "store-many");
 	log("modelfs import (model, then the small files)");
-	await importIntoStore({ storeDir: store, dir: join(base, "src", "model"), repo: "bench/model" });
-	await importIntoStore({ storeDir: storeMany, dir: join(base, "src", "many"), repo: "bench/many" });
+	await runModelfs({ session, storeDir: store, args: ["init"] });
+	await runModelfs({ session, storeDir: storeMany, args: ["init"] });
+	await runModelfs({ session, storeDir: store, args: ["import", join(base, "src", "model"), "--as", "bench/model", "--quiet"] });
+	await runModelfs({ session, storeDir: storeMany, args: ["import", join(base, "src", "many"), "--as", "bench/many", "--quiet"] });
+	// The sources are not read again (the plain copies come from the store):
+	// deleting them now spares writing their dirty pages back.
+	rmSync(join(base, "src"), { recursive: true, force: true });
 	const fixture = await loadFixture({ storeDir: store, repo: "bench/model" });
 	const many = await loadFixture({ storeDir: storeMany, repo: "bench/many" });
 	const weightRel = model.weights.map((w) => `${fixture.snapshotDir}/${w}`);
@@ -204,48 +209,54 @@ export async function runLoadBench(params: RunLoadBenchParams): Promise<BenchRep
 	const reference = new Map<string, number>();
 	let checksum: string | undefined;
 	for (const pattern of PATTERNS) {
-		for (const row of live()) {
-			const runs: Record<"cold" | "warm", number[]> = { cold: [], warm: [] };
-			let residentBefore = 0;
-			let bytes = 0;
-			let checksumOk: boolean | undefined;
-			try {
-				for (let i = 0; i < repeat; i++) {
+		// Repeats go round the rows, so drift in the machine's load (other
+		// jobs, the host's disk cache) spreads over every row alike.
+		const runs = new Map<RowId, { cold: number[]; warm: number[]; residentBefore: number; bytes: number; checksumOk?: boolean; failed?: boolean }>();
+		for (let i = 0; i < repeat; i++) {
+			for (const row of live()) {
+				const m = runs.get(row.id) ?? { cold: [], warm: [], residentBefore: 0, bytes: 0 };
+				runs.set(row.id, m);
+				if (m.failed) continue;
+				try {
 					for (const temp of ["cold", "warm"] as const) {
-						if (temp === "cold") residentBefore = Math.max(residentBefore, await evict());
+						if (temp === "cold") m.residentBefore = Math.max(m.residentBefore, await evict());
 						const r = await lg<{ bytes: number; seconds: number; checksum?: string }>(pattern.args(verify, row.files));
-						runs[temp].push(r.bytes / r.seconds / 1e9);
-						bytes = r.bytes;
+						m[temp].push(r.bytes / r.seconds / 1e9);
+						m.bytes = r.bytes;
 						if (r.checksum !== undefined) {
 							checksum ??= r.checksum;
-							checksumOk = (checksumOk ?? true) && r.checksum === checksum;
+							m.checksumOk = (m.checksumOk ?? true) && r.checksum === checksum;
 						}
 					}
+				} catch (err) {
+					if (session.interrupted) throw err;
+					fail(`${row.label}, ${pattern.label}: ${(err as Error).message}`);
+					m.failed = true;
 				}
-			} catch (err) {
-				if (session.interrupted) throw err;
-				fail(`${row.label}, ${pattern.label}: ${(err as Error).message}`);
-				continue;
 			}
-			if (bytes !== model.weightBytes) fail(`${row.label}, ${pattern.label}: read ${bytes} bytes, expected ${model.weightBytes}`);
-			if (checksumOk === false) fail(`${row.label}, ${pattern.label}: the bytes read differ from the direct read`);
-			if (residentBefore > model.weightBytes / 100) {
-				warn(`${row.label}, ${pattern.label}: ${(residentBefore / 2 ** 20).toFixed(0)} MiB still cached before the cold run`);
+		}
+		for (const row of live()) {
+			const m = runs.get(row.id)!;
+			if (m.failed) continue;
+			if (m.bytes !== model.weightBytes) fail(`${row.label}, ${pattern.label}: read ${m.bytes} bytes, expected ${model.weightBytes}`);
+			if (m.checksumOk === false) fail(`${row.label}, ${pattern.label}: the bytes read differ from the direct read`);
+			if (m.residentBefore > model.weightBytes / 100) {
+				warn(`${row.label}, ${pattern.label}: ${(m.residentBefore / 2 ** 20).toFixed(0)} MiB still cached before a cold run`);
 			}
 			for (const temp of ["cold", "warm"] as const) {
-				const gbps = median(runs[temp]);
+				const gbps = median(m[temp]);
 				if (row.id === "direct") reference.set(`${pattern.id}/${temp}`, gbps);
 				const ref = reference.get(`${pattern.id}/${temp}`);
 				load.push({
 					row: row.id,
 					pattern: pattern.id,
 					temp,
-					bytes,
+					bytes: m.bytes,
 					gbps,
-					runs: runs[temp],
+					runs: m[temp],
 					ratio: ref ? gbps / ref : null,
-					...(temp === "cold" ? { residentBeforeBytes: residentBefore } : {}),
-					...(checksumOk === undefined ? {} : { checksumOk }),
+					...(temp === "cold" ? { residentBeforeBytes: m.residentBefore } : {}),
+					...(m.checksumOk === undefined ? {} : { checksumOk: m.checksumOk }),
 				});
 			}
 			log(`${pattern.label.padEnd(26)} ${row.label.padEnd(48)} cold ${fmt(load.at(-2)!.gbps)} warm ${fmt(load.at(-1)!.gbps)} GB/s`);
