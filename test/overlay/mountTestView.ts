@@ -1,0 +1,26 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { onTestFinished } from "vitest";
+import { startMount } from "../../src/mount/startMount.js";
+import { stopMount } from "../../src/mount/stopMount.js";
+import { readCatalog } from "../../src/store/readCatalog.js";
+import { buildViewTree, type BuildViewTreeParams } from "../../src/view/buildViewTree.js";
+
+/**
+ * Mounts the real FUSE view of a store (the native daemon) at <root>/view,
+ * runtime files under <root>/run; unmounted when the test ends. Register
+ * overlays on it AFTER calling this, so they are taken down first.
+ */
+export async function mountTestView(params: { root: string; storeDir: string } & Partial<Omit<BuildViewTreeParams, "catalog">>): Promise<{ mountpoint: string; runRoot: string }> {
+	const catalog = await readCatalog({ storeDir: params.storeDir });
+	if (catalog === null) throw new Error("mountTestView: the store has no catalog");
+	const tree = buildViewTree({ catalog, layout: params.layout ?? "hf", prefix: params.prefix, files: params.files, template: params.template, repos: params.repos });
+	const mountpoint = join(params.root, "view");
+	const runRoot = join(params.root, "run");
+	mkdirSync(mountpoint, { recursive: true });
+	await startMount({ mountpoint, tree, storeDir: params.storeDir, runRoot });
+	onTestFinished(async () => {
+		await stopMount({ mountpoint, runRoot, lazy: true });
+	});
+	return { mountpoint, runRoot };
+}
