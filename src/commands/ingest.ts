@@ -1,9 +1,139 @@
-import { Command } from "commander";
-import { ModelfsError } from "../errors.js";
+import { Command, Option } from "commander";
+import { InterruptedError, UsageError } from "../errors.js";
+import { hubEndpoint } from "../ingest/hubEndpoint.js";
+import { ingestRepo } from "../ingest/ingestRepo.js";
+import type { IngestDryRun, IngestSummary } from "../ingest/IngestTypes.js";
+import { parseRepoArg } from "../ingest/parseRepoArg.js";
+import { createByteProgress, formatBytes } from "../progress/createByteProgress.js";
+import { resolveStoreDir } from "../store/resolveStoreDir.js";
 
-/** `modelfs ingest`: not built yet. */
+interface IngestOptions {
+	revision: string;
+	repoType?: string;
+	include: string[];
+	exclude: string[];
+	concurrency: string;
+	token?: string;
+	dryRun?: boolean;
+	json?: boolean;
+	quiet?: boolean;
+	wait?: boolean;
+	store?: string;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** Tuning knobs read from the environment: tests shorten waits with them. */
+function envNumber(name: string): number | undefined {
+	const v = process.env[name];
+	if (v === undefined || v === "") return undefined;
+	const n = Number(v);
+	if (!Number.isFinite(n) || n < 0) throw new UsageError("ENV_INVALID", `${name} must be a non-negative number, got ${JSON.stringify(v)}`);
+	return n;
+}
+
+function label(r: { repo: string; type: string; commit: string }): string {
+	return `${r.type === "dataset" ? "datasets/" : ""}${r.repo}@${r.commit}`;
+}
+
+function printSummary(s: IngestSummary): void {
+	const refs = Object.keys(s.refs);
+	process.stdout.write(`ingested ${label(s)}${refs.length ? ` (${refs.join(", ")})` : ""}: ${s.files} files, ${formatBytes(s.totalBytes)}\n`);
+	if (s.downloadedFiles === 0) {
+		process.stdout.write(`nothing downloaded: all ${s.files} files were already in the store (${formatBytes(s.dedupedBytes)} deduplicated)\n`);
+	} else {
+		process.stdout.write(
+			`downloaded ${formatBytes(s.downloadedBytes)} (${s.downloadedFiles} files${s.resumedBytes > 0 ? `, ${formatBytes(s.resumedBytes)} resumed from an earlier run` : ""}), ` +
+				`deduplicated ${formatBytes(s.dedupedBytes)} (${s.dedupedFiles} files already in the store)\n`,
+		);
+	}
+	process.stdout.write(`time ${s.seconds.toFixed(1)} s, ${formatBytes(s.bytesPerSecond)}/s\n`);
+}
+
+function printDryRun(d: IngestDryRun): void {
+	process.stdout.write(`${label(d)}: ${d.files} files, ${formatBytes(d.totalBytes)} (${d.totalBytes} bytes)\n`);
+	process.stdout.write(`to download: ${d.downloadFiles} files, ${formatBytes(d.downloadBytes)} (${d.downloadBytes} bytes)${d.partialBytes > 0 ? `, ${formatBytes(d.partialBytes)} of it already partly downloaded` : ""}\n`);
+	process.stdout.write(`in store:    ${d.inStoreFiles} files, ${formatBytes(d.inStoreBytes)} (${d.inStoreBytes} bytes)\n`);
+}
+
+/** `modelfs ingest <repo>`: prepopulates the store from the Hugging Face Hub (HF_ENDPOINT, HF_TOKEN). */
 export function ingestCommand(): Command {
-	return new Command("ingest").description("(not built yet)").action(() => {
-		throw new ModelfsError("NOT_IMPLEMENTED", "modelfs ingest is not built yet");
-	});
+	return new Command("ingest")
+		.description("download a Hugging Face Hub repo at one commit into the store: deduplicated, verified, resumable")
+		.argument("<repo>", "org/name (datasets: --repo-type dataset or datasets/org/name)")
+		.option("--revision <rev>", "branch, tag or commit sha", "main")
+		.addOption(new Option("--repo-type <type>", "model or dataset (default: model)").choices(["model", "dataset"]))
+		.option("--include <glob>", "only files matching (fnmatch: '*' also matches '/'); repeatable", collect, [])
+		.option("--exclude <glob>", "skip files matching; repeatable", collect, [])
+		.option("--concurrency <n>", "files downloaded at once", "4")
+		.option("--token <token>", "hub access token (default: $HF_TOKEN); never printed")
+		.option("--dry-run", "print total size, bytes to download and bytes already in the store, from metadata only")
+		.option("--json", "print the summary (or the dry-run figures) as JSON")
+		.option("--quiet", "no progress bar, no retry notes")
+		.option("--wait", "wait for another writer to finish instead of failing")
+		.option("--store <dir>", "store directory (default: $MODELFS_STORE, else $XDG_DATA_HOME/modelfs)")
+		.addHelpText("after", "\nHF_ENDPOINT selects the hub (default https://huggingface.co); HF_TOKEN is the token when --token is not given.")
+		.action(async (repoArg: string, opts: IngestOptions) => {
+			const repo = parseRepoArg({ repo: repoArg, repoType: opts.repoType });
+			const concurrency = Number(opts.concurrency);
+			if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+				throw new UsageError("CONCURRENCY_INVALID", `--concurrency must be an integer from 1 to 64, got ${JSON.stringify(opts.concurrency)}`);
+			}
+			const token = opts.token ?? (process.env.HF_TOKEN || undefined);
+			const storeDir = resolveStoreDir({ store: opts.store });
+			const hubUrl = hubEndpoint();
+			const abort = new AbortController();
+			const onSignal = (): void => abort.abort(new InterruptedError());
+			process.once("SIGINT", onSignal);
+			process.once("SIGTERM", onSignal);
+			const bar = { current: createByteProgress({ label: "ingest", total: 0, quiet: true }) };
+			const log = (line: string): void => {
+				if (!opts.quiet) process.stderr.write(`modelfs: ${line}\n`);
+			};
+			const baseDelayMs = envNumber("MODELFS_HUB_RETRY_BASE_MS");
+			const common = {
+				repo,
+				revision: opts.revision,
+				include: opts.include,
+				exclude: opts.exclude,
+				storeDir,
+				wait: opts.wait,
+				hubUrl,
+				accessToken: token,
+				concurrency,
+				idleTimeoutMs: envNumber("MODELFS_HUB_IDLE_TIMEOUT_MS"),
+				partSize: envNumber("MODELFS_HUB_PART_SIZE"),
+				retry: baseDelayMs === undefined ? undefined : { baseDelayMs },
+				signal: abort.signal,
+				log,
+			};
+			try {
+				if (opts.dryRun) {
+					const d = await ingestRepo({ ...common, dryRun: true });
+					if (opts.json) process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
+					else printDryRun(d);
+					return;
+				}
+				const s = await ingestRepo({
+					...common,
+					onPlan: (plan) => {
+						log(`${label({ repo: repo.name, type: repo.type, commit: plan.commit })}: ${plan.files} files, ${formatBytes(plan.totalBytes)}; ${plan.downloadFiles} to download (${formatBytes(plan.downloadBytes)})`);
+						if (plan.downloadBytes > 0) bar.current = createByteProgress({ label: "ingest", total: plan.downloadBytes, quiet: opts.quiet });
+					},
+					onBytes: (n) => bar.current.increment(n),
+				});
+				bar.current.stop();
+				if (opts.json) process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+				else printSummary(s);
+			} catch (err) {
+				if (abort.signal.aborted) {
+					throw new InterruptedError(`ingest of ${repo.name} interrupted: finished files and partial downloads are kept; run it again to continue`);
+				}
+				throw err;
+			} finally {
+				bar.current.stop();
+				process.off("SIGINT", onSignal);
+				process.off("SIGTERM", onSignal);
+			}
+		});
 }

@@ -1,0 +1,245 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { Agent as HttpAgent, request as httpRequest } from "node:http";
+import type { IncomingMessage } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { HubError, InterruptedError, stripCredentials } from "../errors.js";
+import type { RepoId } from "../store/StoreTypes.js";
+import { TransientHubError } from "./TransientHubError.js";
+
+/** Per-request state, set with HubFetch.run around one library call. */
+export interface HubRequestContext {
+	/** What is being fetched, for messages: `org/name@<sha>:<path>`. */
+	what?: string;
+	/** Aborts this request only (idle timeout, a sibling part failed). */
+	signal?: AbortSignal;
+	/** Set to the error the wrapper threw, because WebBlob.stream() keeps only its message. */
+	failure?: unknown;
+	/** Set when a ranged request got a full 200 body (a server that ignores Range). */
+	rangeIgnored?: boolean;
+}
+
+export interface CreateHubFetchParams {
+	/** The repo every request is about (named in messages). */
+	repo: RepoId;
+	/** The revision asked for (named in RevisionNotFound messages). */
+	revision: string;
+	/** The endpoint, for messages. */
+	hubUrl: string;
+	/** Whether an access token is sent (changes what 401/403/404 mean). */
+	tokenGiven: boolean;
+	/** The underlying fetch. @default globalThis.fetch */
+	fetch?: typeof fetch;
+	/** The run's signal (Ctrl-C): an abort becomes InterruptedError. */
+	signal?: AbortSignal;
+}
+
+export interface RangeRequest {
+	url: string;
+	/** First byte. */
+	start: number;
+	/** One past the last byte. */
+	end: number;
+	/** Sent as `Authorization: Bearer`; dropped when a redirect leaves the origin. */
+	accessToken?: string;
+	ctx: HubRequestContext;
+}
+
+export interface HubFetch {
+	/** Give this to @huggingface/hub as `fetch`. */
+	fetch: typeof fetch;
+	/** Runs `fn` (which starts a request synchronously or awaits one) with a request context. */
+	run<T>(ctx: HubRequestContext, fn: () => T): T;
+	/**
+	 * GETs one byte range over node:http(s) and returns the body. The bytes
+	 * of a download go this way rather than through fetch: on a 2-core node,
+	 * fetch plus web streams cost two to three times the CPU per byte of
+	 * node:http (measured), CPU the hash workers need. Same error mapping;
+	 * follows redirects (the hub sends LFS files to a CDN).
+	 */
+	getRange(req: RangeRequest): Promise<IncomingMessage>;
+}
+
+/**
+ * A fetch for @huggingface/hub that turns every failure into a HubError
+ * with a stable code, the repo named and the URL stripped of credentials, at
+ * the point where the response (status, X-Error-Code, Retry-After) is still
+ * visible: the library's own HubApiError drops those headers. Transient
+ * failures are TransientHubError, for withRetries.
+ */
+export function createHubFetch(params: CreateHubFetchParams): HubFetch {
+	const base = params.fetch ?? globalThis.fetch;
+	const als = new AsyncLocalStorage<HubRequestContext>();
+	const repoLabel = `${params.repo.type === "dataset" ? "dataset " : ""}${params.repo.name}`;
+
+	const hubFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+		const ctx = als.getStore();
+		const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+		const signals = [params.signal, ctx?.signal, init?.signal ?? undefined].filter((s): s is AbortSignal => s !== undefined);
+		const headers = new Headers(init?.headers);
+		const ranged = headers.has("range");
+		let res: Response;
+		try {
+			res = await base(input, { ...init, signal: signals.length > 0 ? AbortSignal.any(signals) : undefined });
+		} catch (err) {
+			const e = params.signal?.aborted ? new InterruptedError() : networkError(err, url, ctx?.what ?? repoLabel, ctx?.signal);
+			if (ctx) ctx.failure = e;
+			throw e;
+		}
+		if (!res.ok) {
+			const e = await responseError(res, url, ctx?.what ?? repoLabel);
+			if (ctx) ctx.failure = e;
+			throw e;
+		}
+		if (ranged && res.status === 200 && ctx) ctx.rangeIgnored = true;
+		return res;
+	};
+
+	async function responseError(res: Response, url: string, what: string): Promise<HubError> {
+		const status = res.status;
+		const code = res.headers.get("x-error-code");
+		const requestId = res.headers.get("x-request-id") ?? undefined;
+		let said = "";
+		try {
+			const text = (await res.text()).slice(0, 2000);
+			try {
+				const json = JSON.parse(text) as { error?: unknown; message?: unknown };
+				said = String(json.error ?? json.message ?? "");
+			} catch {
+				said = text;
+			}
+		} catch {
+			// The body is only for the message.
+		}
+		said = said.replace(/\s+/g, " ").trim().slice(0, 200);
+		const opts = { status, url: stripCredentials(url), requestId, cause: said ? new Error(`hub said: ${said}`) : undefined };
+		const tokenHint = params.tokenGiven
+			? "the access token given (--token or HF_TOKEN) has no access to it: use a token of an account that does"
+			: "set HF_TOKEN (or --token) to an access token of an account with access";
+		if (code === "GatedRepo") {
+			return new HubError("HUB_GATED", `${repoLabel} is a gated repo: ${params.tokenGiven ? "the access token given has no access to it" : "downloading it needs an access token"} (HTTP ${status})`, {
+				...opts,
+				hint: `accept the conditions on the repo's page on the hub, then ${params.tokenGiven ? "use a token of that account" : "set HF_TOKEN (or --token) to a token of that account"}`,
+			});
+		}
+		if (code === "RepoNotFound" || (status === 404 && code === null && !/\/resolve\//.test(url))) {
+			return new HubError("HUB_REPO_NOT_FOUND", `${repoLabel} not found on ${stripCredentials(params.hubUrl)} (HTTP ${status})`, {
+				...opts,
+				hint: `check the repo id${params.repo.type === "model" ? " (datasets need --repo-type dataset)" : ""}; if the repo is private, ${tokenHint}`,
+			});
+		}
+		if (code === "RevisionNotFound") {
+			return new HubError("HUB_REVISION_NOT_FOUND", `revision ${params.revision} not found in ${repoLabel}`, {
+				...opts,
+				hint: "give a branch, a tag or a full commit sha that exists (--revision)",
+			});
+		}
+		if (code === "EntryNotFound" || status === 404) {
+			return new HubError("HUB_ENTRY_NOT_FOUND", `${what}: not found on the hub (HTTP ${status}${code ? ` ${code}` : ""})`, {
+				...opts,
+				hint: "the repo changed while it was ingested, or the endpoint is not a Hugging Face hub; run ingest again",
+			});
+		}
+		if (status === 401) {
+			return new HubError("HUB_UNAUTHORIZED", `the hub refused ${params.tokenGiven ? "the access token" : "the request without an access token"} for ${repoLabel} (HTTP 401)`, {
+				...opts,
+				hint: params.tokenGiven ? "the token (--token or HF_TOKEN) is invalid or expired: create a new one" : tokenHint,
+			});
+		}
+		if (status === 403) {
+			return new HubError("HUB_FORBIDDEN", `access to ${what} was refused (HTTP 403)`, { ...opts, hint: tokenHint });
+		}
+		if (status === 429) {
+			const retryAfterMs = parseRetryAfter(res.headers.get("retry-after"));
+			return new TransientHubError("HUB_RATE_LIMITED", `the hub rate-limited ${what} (HTTP 429)`, {
+				...opts,
+				retryAfterMs,
+				hint: "wait and run again, or use an access token (HF_TOKEN) for higher limits",
+			});
+		}
+		if (status >= 500 || status === 408) {
+			return new TransientHubError("HUB_SERVER_ERROR", `the hub failed on ${what} (HTTP ${status})`, { ...opts, hint: "the hub or a proxy is failing; run again later" });
+		}
+		if (status === 416) {
+			return new HubError("HUB_BAD_RANGE", `the hub refused a range of ${what} (HTTP 416)`, { ...opts, hint: "the file changed on the hub; run ingest again" });
+		}
+		return new HubError("HUB_HTTP_ERROR", `the hub answered HTTP ${status} for ${what}`, opts);
+	}
+
+	const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 64 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 64 }) };
+
+	async function getRange(req: RangeRequest): Promise<IncomingMessage> {
+		const { ctx } = req;
+		const what = ctx.what ?? repoLabel;
+		let url = new URL(req.url);
+		const origin = url.origin;
+		for (let hop = 0; ; hop++) {
+			const headers: Record<string, string> = { Range: `bytes=${req.start}-${req.end - 1}`, "Accept-Encoding": "identity" };
+			if (req.accessToken && url.origin === origin) headers.Authorization = `Bearer ${req.accessToken}`;
+			const signals = [params.signal, ctx.signal].filter((s): s is AbortSignal => s !== undefined);
+			let res: IncomingMessage;
+			try {
+				res = await new Promise<IncomingMessage>((resolve, reject) => {
+					const https = url.protocol === "https:";
+					const r = (https ? httpsRequest : httpRequest)(url, { method: "GET", headers, agent: https ? agents.https : agents.http, signal: signals.length > 0 ? AbortSignal.any(signals) : undefined }, resolve);
+					r.on("error", reject);
+					r.end();
+				});
+			} catch (err) {
+				const e = params.signal?.aborted ? new InterruptedError() : networkError(err, url.href, what, ctx.signal);
+				ctx.failure = e;
+				throw e;
+			}
+			const status = res.statusCode ?? 0;
+			if ([301, 302, 303, 307, 308].includes(status) && res.headers.location && hop < 5) {
+				res.resume();
+				url = new URL(res.headers.location, url);
+				continue;
+			}
+			if (status < 200 || status >= 300) {
+				const chunks: Buffer[] = [];
+				let size = 0;
+				try {
+					for await (const c of res) {
+						if (size < 4096) chunks.push(c as Buffer);
+						size += (c as Buffer).length;
+					}
+				} catch {
+					// The body is only for the message.
+				}
+				const h = new Headers();
+				for (const [k, v] of Object.entries(res.headers)) if (typeof v === "string") h.set(k, v);
+				const e = await responseError(new Response([204, 205, 304].includes(status) ? null : Buffer.concat(chunks), { status, headers: h }), url.href, what);
+				ctx.failure = e;
+				throw e;
+			}
+			if (status === 200 && req.start > 0) ctx.rangeIgnored = true;
+			return res;
+		}
+	}
+
+	return {
+		fetch: hubFetch as typeof fetch,
+		run: (ctx, fn) => als.run(ctx, fn),
+		getRange,
+	};
+}
+
+function networkError(err: unknown, url: string, what: string, requestSignal: AbortSignal | undefined): HubError {
+	if (err instanceof HubError) return err;
+	const timedOut = requestSignal?.aborted && (requestSignal.reason as Error | undefined)?.name === "TimeoutError";
+	const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
+	const detail = cause?.code ?? cause?.message ?? (err as Error)?.message ?? String(err);
+	return new TransientHubError(timedOut ? "HUB_TIMEOUT" : "HUB_NETWORK", `${timedOut ? "no data for too long" : "network error"} fetching ${what} (${detail})`, {
+		url: stripCredentials(url),
+		cause: err,
+		hint: "check the network and HF_ENDPOINT, then run again: finished files and partial downloads are kept",
+	});
+}
+
+function parseRetryAfter(header: string | null): number | undefined {
+	if (!header) return undefined;
+	const secs = Number(header);
+	if (Number.isFinite(secs) && secs >= 0) return secs * 1000;
+	const at = Date.parse(header);
+	return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}

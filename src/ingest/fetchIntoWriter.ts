@@ -1,0 +1,256 @@
+import { HubError, InterruptedError } from "../errors.js";
+import type { BlobWriter } from "../store/BlobWriter.js";
+import type { HubFetch, HubRequestContext } from "./createHubFetch.js";
+import { TransientHubError } from "./TransientHubError.js";
+import { withRetries } from "./withRetries.js";
+import type { RetryPolicy } from "./withRetries.js";
+
+export interface FetchIntoWriterParams {
+	/**
+	 * Where the bytes come from: `{ url }` is fetched with ranged GETs over
+	 * node:http (HubFetch.getRange); a Blob (what @huggingface/hub's
+	 * downloadFile returns: slice().stream() is a ranged fetch) is read
+	 * through the fetch given to createHubFetch.
+	 */
+	source: { url: string; accessToken?: string } | Blob;
+	/** Receives the bytes from `writer.resumedBytes` to `size`, in order. */
+	writer: BlobWriter;
+	size: number;
+	hubFetch: HubFetch;
+	/** `org/name@sha:path`, for messages. */
+	what: string;
+	/**
+	 * Bytes per ranged request when a file is split.
+	 * @default 16 MiB
+	 */
+	partSize?: number;
+	/**
+	 * Ranged requests of one file in flight at once; also bounds memory to
+	 * about `parts * partSize` per file (parts ahead of the write position wait
+	 * in memory).
+	 * @default 4
+	 */
+	parts?: number;
+	/** A request that receives nothing for this long is cut and retried. @default 60000 */
+	idleTimeoutMs?: number;
+	retry?: RetryPolicy;
+	signal?: AbortSignal;
+	/** Bytes received (for the progress bar). */
+	onBytes?: (n: number) => void;
+	onRetry?: (message: string) => void;
+}
+
+/** Bytes the part at the write position may hold before its reader waits for the writer. */
+const HEAD_BUFFER = 8 * 1024 * 1024;
+
+interface Part {
+	start: number;
+	end: number;
+	/** Bytes received so far (buffered or written). */
+	received: number;
+	/** Received but not yet handed to the writer. */
+	queue: Uint8Array[];
+	queuedBytes: number;
+	done: boolean;
+}
+
+/**
+ * Downloads the rest of one file into a BlobWriter. A large file is fetched
+ * as several ranged requests at once (to fill a fast link with one file);
+ * the part at the write position streams straight into the writer while the
+ * parts after it wait in memory, so bytes reach the writer in order and a
+ * killed run leaves a clean prefix to resume from. A request that fails
+ * after some bytes continues from where it stopped.
+ */
+export async function fetchIntoWriter(params: FetchIntoWriterParams): Promise<{ bytes: number }> {
+	const { source, writer, size, hubFetch } = params;
+	const partSize = params.partSize ?? 16 * 1024 * 1024;
+	const maxParts = Math.max(1, params.parts ?? 4);
+	const idleMs = params.idleTimeoutMs ?? 60_000;
+	const from = writer.resumedBytes;
+	if (from > size) throw new TypeError(`fetchIntoWriter: ${params.what}: resumed ${from} bytes of a ${size}-byte file`);
+	if (from === size) return { bytes: 0 };
+	const remaining = size - from;
+	const count = remaining > partSize * 1.5 && maxParts > 1 ? Math.ceil(remaining / partSize) : 1;
+	const parts: Part[] = [];
+	for (let i = 0; i < count; i++) {
+		const start = from + i * partSize;
+		parts.push({ start, end: i === count - 1 ? size : start + partSize, received: 0, queue: [], queuedBytes: 0, done: false });
+	}
+	const stop = new AbortController();
+	const onOuterAbort = (): void => stop.abort(new InterruptedError());
+	params.signal?.addEventListener("abort", onOuterAbort, { once: true });
+	let head = 0;
+	const waiters = new Set<() => void>();
+	const poke = (): void => {
+		for (const w of waiters) w();
+		waiters.clear();
+	};
+	const nextPoke = (): Promise<void> => new Promise((resolve) => waiters.add(resolve));
+	let bytes = 0;
+
+	async function fetchPart(index: number): Promise<void> {
+		const part = parts[index];
+		let before = part.received;
+		await withRetries(
+			{
+				...params.retry,
+				signal: stop.signal,
+				madeProgress: () => {
+					const moved = part.received > before;
+					before = part.received;
+					return moved;
+				},
+				onRetry: (err, _attempt, delay) => params.onRetry?.(`${err.message}; retrying in ${(delay / 1000).toFixed(1)} s`),
+			},
+			() => streamRange(part),
+		);
+		part.done = true;
+		poke();
+	}
+
+	async function streamRange(part: Part): Promise<void> {
+		const idle = new AbortController();
+		const onStop = (): void => idle.abort(stop.signal.reason);
+		stop.signal.addEventListener("abort", onStop, { once: true });
+		const ctx: HubRequestContext = { what: params.what, signal: idle.signal };
+		let timer: NodeJS.Timeout | undefined;
+		const arm = (): void => {
+			clearTimeout(timer);
+			timer = setTimeout(() => idle.abort(new DOMException("idle", "TimeoutError")), idleMs);
+		};
+		const offset = part.start + part.received;
+		let skip = 0;
+		try {
+			arm();
+			const body = openRange(hubFetch, source, offset, part.end, ctx);
+			try {
+				for (;;) {
+					let r: IteratorResult<Uint8Array>;
+					try {
+						r = await body.next();
+					} catch (err) {
+						throw failureOf(ctx, err, stop.signal, params.what);
+					}
+					if (r.done) break;
+					arm();
+					let chunk = r.value;
+					if (ctx.rangeIgnored && skip < offset) {
+						// A server that ignores Range sends the whole file: skip to our offset.
+						const drop = Math.min(chunk.byteLength, offset - skip);
+						skip += drop;
+						chunk = chunk.subarray(drop);
+						if (chunk.byteLength === 0) continue;
+					}
+					const room = part.end - part.start - part.received;
+					if (chunk.byteLength > room) {
+						throw new HubError("HUB_BAD_RESPONSE", `${params.what}: the hub sent more bytes than the range ${offset}-${part.end - 1} holds`);
+					}
+					part.received += chunk.byteLength;
+					part.queue.push(chunk);
+					part.queuedBytes += chunk.byteLength;
+					bytes += chunk.byteLength;
+					params.onBytes?.(chunk.byteLength);
+					poke();
+					// A part ahead of the write position waits in memory (bounded by its
+					// size); the part being written stops reading while the writer is behind.
+					while (parts[head] === part && part.queuedBytes > HEAD_BUFFER && !stop.signal.aborted) await nextPoke();
+				}
+			} finally {
+				await body.return?.(undefined).catch(() => undefined);
+			}
+			if (part.received < part.end - part.start) {
+				throw new TransientHubError("HUB_SHORT_BODY", `${params.what}: the connection ended after ${part.start + part.received} of ${part.end} bytes`, {
+					hint: "run again: the download resumes",
+				});
+			}
+		} finally {
+			clearTimeout(timer);
+			stop.signal.removeEventListener("abort", onStop);
+		}
+	}
+
+	let failure: unknown = null;
+	const fail = (err: unknown): void => {
+		if (failure === null) failure = err;
+		stop.abort(err);
+		poke();
+	};
+	const tasks = new Set<Promise<void>>();
+	let next = 0;
+	// Start parts in order, never more than `maxParts` ahead of the write position.
+	const startMore = (): void => {
+		while (failure === null && next < parts.length && tasks.size < maxParts && next < head + maxParts) {
+			const t: Promise<void> = fetchPart(next++)
+				.catch(fail)
+				.finally(() => {
+					tasks.delete(t);
+					poke();
+				});
+			tasks.add(t);
+		}
+	};
+	try {
+		// Hand parts to the writer in order as their bytes arrive.
+		while (head < parts.length && failure === null) {
+			startMore();
+			const part = parts[head];
+			if (part.queue.length > 0) {
+				const chunk = part.queue.shift() as Uint8Array;
+				part.queuedBytes -= chunk.byteLength;
+				poke();
+				await writer.write(chunk);
+				continue;
+			}
+			if (part.done) {
+				head++;
+				continue;
+			}
+			await nextPoke();
+		}
+	} catch (err) {
+		fail(err);
+	} finally {
+		params.signal?.removeEventListener("abort", onOuterAbort);
+	}
+	await Promise.all(tasks);
+	if (failure !== null) throw failure;
+	return { bytes };
+}
+
+/** The bytes [start, end) of the source, as one iterator. */
+async function* openRange(hubFetch: HubFetch, source: FetchIntoWriterParams["source"], start: number, end: number, ctx: HubRequestContext): AsyncGenerator<Uint8Array> {
+	if (source instanceof Blob) {
+		const stream = hubFetch.run(ctx, () => source.slice(start, end).stream());
+		const reader = stream.getReader();
+		try {
+			for (;;) {
+				const r = await reader.read();
+				if (r.done) return;
+				yield r.value;
+			}
+		} finally {
+			reader.releaseLock();
+			await stream.cancel().catch(() => undefined);
+		}
+	}
+	const res = await hubFetch.getRange({ url: source.url, accessToken: source.accessToken, start, end, ctx });
+	try {
+		for await (const chunk of res) yield chunk as Buffer;
+		if (!res.complete) throw new Error("the connection closed before the body ended");
+	} finally {
+		res.destroy();
+	}
+}
+
+function failureOf(ctx: HubRequestContext, err: unknown, stop: AbortSignal, what: string): unknown {
+	if (stop.aborted) return stop.reason instanceof Error ? stop.reason : new InterruptedError();
+	if (ctx.failure) return ctx.failure;
+	if (err instanceof HubError) return err;
+	if (ctx.signal?.aborted) {
+		return new TransientHubError("HUB_TIMEOUT", `${what}: no data received for too long`, { cause: err, hint: "check the network, then run again: the download resumes" });
+	}
+	const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
+	const detail = cause?.code ?? cause?.message ?? (err as Error)?.message ?? String(err);
+	return new TransientHubError("HUB_NETWORK", `network error fetching ${what} (${detail})`, { cause: err, hint: "check the network, then run again: the download resumes" });
+}
