@@ -1,4 +1,4 @@
-import { lstat, stat } from "node:fs/promises";
+import { lstat, stat, statfs } from "node:fs/promises";
 
 export type MountpointState =
 	/** Nothing there. */
@@ -17,7 +17,12 @@ export type MountpointState =
 export async function probeMountpoint(path: string): Promise<MountpointState> {
 	try {
 		const st = await stat(path);
-		return st.isDirectory() ? "dir" : "not-dir";
+		if (!st.isDirectory()) return "not-dir";
+		// A dead FUSE mount still answers stat from its attribute cache
+		// (modelfs caches attributes for a year); statfs always asks the
+		// daemon, so it is the probe that sees ENOTCONN.
+		await statfs(path);
+		return "dir";
 	} catch (err) {
 		const code = (err as NodeJS.ErrnoException).code;
 		if (code === "ENOTCONN" || code === "ECONNABORTED") return "dead";
