@@ -2,6 +2,7 @@ import { StoreError } from "../errors.js";
 import { blobPath } from "../store/blobPath.js";
 import { findBlob } from "../store/findBlob.js";
 import { putFile } from "../store/putFile.js";
+import { removeBlobs } from "../store/removeBlobs.js";
 import type { Store } from "../store/Store.js";
 import type { BlobRecord } from "../store/StoreTypes.js";
 import type { ImportCallbacks, ImportSkip } from "./ImportTypes.js";
@@ -100,7 +101,16 @@ export async function importSources(params: ImportSourcesParams): Promise<Import
 	} finally {
 		params.signal?.removeEventListener("abort", onOuterAbort);
 	}
-	if (fatal) throw fatal;
+	if (fatal) {
+		// A failure (disk full...) leaves the index as it was: drop the blobs this
+		// run added, nothing uses them yet. An interrupt keeps them, so the next
+		// run finds them by name and does not copy them again.
+		if (!params.signal?.aborted) {
+			const added = [...result.stored.values()].filter((r) => r.existed === false).map((r) => r.blake3);
+			await removeBlobs({ store, blobs: added }).catch(() => undefined);
+		}
+		throw fatal;
+	}
 	params.signal?.throwIfAborted();
 	return result;
 }

@@ -1,11 +1,11 @@
-import { readFile, stat, unlink } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { IndexError } from "../errors.js";
 import { blobPath } from "./blobPath.js";
 import { listObjects } from "./listObjects.js";
 import { listCatalogGenerations } from "./readCatalog.js";
 import type { Store } from "./Store.js";
-import { hexKey } from "./StoreIndex.js";
+import { removeBlobs } from "./removeBlobs.js";
 import { STORE_PATHS } from "./storeFormat.js";
 import type { Catalog } from "./StoreTypes.js";
 
@@ -90,26 +90,6 @@ export async function collectGarbage(params: CollectGarbageParams): Promise<Garb
 	report.removedBytes = doomed.reduce((n, d) => n + d.size, 0);
 	if (dryRun || doomed.length === 0) return report;
 
-	await index.env.transaction(() => {
-		for (const d of doomed) {
-			if (!d.indexed) continue;
-			const key = hexKey(d.blake3);
-			const value = index.blobs.get(key);
-			index.blobs.remove(key);
-			if (!value) continue;
-			// Remove an alias only if it still points at this blob.
-			const s256 = Buffer.from(value.sha256);
-			if (index.sha256.getBinary(s256)?.equals(key)) index.sha256.remove(s256);
-			if (value.sha1) {
-				const s1 = Buffer.from(value.sha1);
-				if (index.sha1.getBinary(s1)?.equals(key)) index.sha1.remove(s1);
-			}
-		}
-	});
-	for (const d of doomed) {
-		await unlink(blobPath(store.dir, d.blake3)).catch((err: NodeJS.ErrnoException) => {
-			if (err.code !== "ENOENT") throw err;
-		});
-	}
+	await removeBlobs({ store, blobs: doomed.map((d) => d.blake3) });
 	return report;
 }

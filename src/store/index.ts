@@ -20,3 +20,4 @@ export { collectGarbage, type CollectGarbageParams, type GarbageReport } from ".
 export { verifyStore, type VerifyStoreParams, type VerifyReport, type BlobProblem } from "./verifyStore.js";
 export { storeUsage, type StoreUsageParams, type StoreUsage } from "./storeUsage.js";
 export { listObjects, type ObjectEntry } from "./listObjects.js";
+export { removeBlobs, type RemoveBlobsParams } from "./removeBlobs.js";

@@ -8,6 +8,7 @@ import { readCatalog } from "./readCatalog.js";
 import type { Store } from "./Store.js";
 import { hexKey } from "./StoreIndex.js";
 import { STORE_PATHS } from "./storeFormat.js";
+import { removeBlobs } from "./removeBlobs.js";
 
 export interface VerifyStoreParams {
 	/** An open store; read-only is fine unless `repair`. */
@@ -131,20 +132,8 @@ export async function verifyStore(params: VerifyStoreParams): Promise<VerifyRepo
 				p.quarantinedTo = to;
 			}
 		}
-		await index.env.transaction(() => {
-			for (const p of report.problems) {
-				const key = hexKey(p.blake3);
-				const v = index.blobs.get(key);
-				index.blobs.remove(key);
-				if (!v) continue;
-				const s256 = Buffer.from(v.sha256);
-				if (index.sha256.getBinary(s256)?.equals(key)) index.sha256.remove(s256);
-				if (v.sha1) {
-					const s1 = Buffer.from(v.sha1);
-					if (index.sha1.getBinary(s1)?.equals(key)) index.sha1.remove(s1);
-				}
-			}
-		});
+		// Quarantined objects are gone from objects/ already; this drops the index entries.
+		await removeBlobs({ store, blobs: report.problems.map((p) => p.blake3) });
 		report.repaired = true;
 	}
 	return report;
