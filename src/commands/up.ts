@@ -24,10 +24,13 @@ export function upCommand(): Command {
 			const failure = failureOf(r);
 			if (failure !== null) throw failure;
 			if (!opts.foreground) return;
+			// Signal handlers do not keep Node's event loop alive: a timer does.
+			const keepAlive = setInterval(() => undefined, 1 << 30);
 			await new Promise<void>((resolve) => {
 				process.once("SIGTERM", () => resolve());
 				process.once("SIGINT", () => resolve());
 			});
+			clearInterval(keepAlive);
 			log("signal received: taking the overlays and views down");
 			const down = await downFromConfig({ config, only: opts.only, log });
 			log(`down: ${down.backends.filter((b) => b.wasMounted).length} overlays, ${down.views.length} views unmounted`);

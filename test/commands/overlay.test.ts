@@ -1,0 +1,38 @@
+import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { canMount } from "../support/canMount.js";
+import { runCli } from "../support/runCli.js";
+import { isMountPoint, tempDir, treeDigest, unmountOnFinish, writeHubCache } from "../overlay/fixtures.js";
+
+describe.runIf(canMount)("modelfs overlay", () => {
+	it("up keeps the folder's files, is idempotent, and down --restore brings them back", async () => {
+		const root = realpathSync(tempDir());
+		const lower = join(root, "view");
+		writeHubCache({ dir: lower, repo: "o/m", files: [{ path: "a", bytes: Buffer.from("a") }] });
+		const target = join(root, "cache");
+		mkdirSync(join(target, "vllm"), { recursive: true });
+		writeFileSync(join(target, "vllm", "k"), "kernel");
+		const before = treeDigest(target);
+		unmountOnFinish(target);
+		const state = ["--state-dir", join(root, "state")];
+		const up = await runCli(["overlay", "up", target, "--lower", lower, ...state]);
+		expect(up.code, up.stderr).toBe(0);
+		expect(up.stdout).toContain(`${target}: overlay mounted`);
+		expect(up.stdout).toContain("moved 1 existing files");
+		const again = await runCli(["overlay", "up", target, "--lower", lower, ...state, "--json"]);
+		expect(JSON.parse(again.stdout)).toMatchObject({ alreadyMounted: true, lower });
+		const down = await runCli(["overlay", "down", target, "--restore", ...state]);
+		expect(down.code, down.stderr).toBe(0);
+		expect(down.stdout).toContain("restored 1 files");
+		expect(isMountPoint(target)).toBe(false);
+		expect(treeDigest(target)).toEqual(before);
+	});
+
+	it("exits 2 with the reason for a missing lower", async () => {
+		const root = realpathSync(tempDir());
+		const r = await runCli(["overlay", "up", join(root, "t"), "--lower", join(root, "nope"), "--state-dir", join(root, "s")]);
+		expect(r.code).toBe(2);
+		expect(r.stderr).toMatch(/modelfs: --lower .* does not exist\nhint: mount the view first/);
+	});
+});

@@ -1,0 +1,146 @@
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { listModelfsMounts } from "../../src/mount/listModelfsMounts.js";
+import { stopMount } from "../../src/mount/stopMount.js";
+import { canMount } from "../support/canMount.js";
+import { cliPath, repoRoot, runCli } from "../support/runCli.js";
+import { bytes, isMountPoint, tempDir, treeDigest, unmountOnFinish, writeHubCache } from "../overlay/fixtures.js";
+import { addRepoToStore } from "../overlay/makeStore.js";
+
+const LOADER = fileURLToPath(new URL("../overlay/hf_offline_load.py", import.meta.url));
+const FILES = [
+	{ path: "config.json", bytes: Buffer.from("{}") },
+	{ path: "model.safetensors", bytes: bytes("w", 4 << 20) },
+];
+
+/** A store with one model, a config with one view and two backends; cleanup for everything `up` mounts. */
+async function setup() {
+	const root = realpathSync(tempDir());
+	const storeDir = join(root, "store");
+	const commit = await addRepoToStore({ storeDir, repo: "org/m", files: FILES });
+	const view = join(root, "view");
+	const runRoot = join(root, "run");
+	const docker = join(root, "spark-vllm-docker", "cache");
+	const host = join(root, "hf-hub");
+	const config = join(root, "modelfs.yaml");
+	writeFileSync(
+		config,
+		[
+			`store: ${storeDir}`,
+			`stateDir: ${join(root, "state")}`,
+			"views:",
+			`  - {name: hf, mountpoint: ${view}}`,
+			"backends:",
+			`  - {name: vllm, target: ${docker}, prefix: huggingface/hub}`,
+			`  - {name: host, target: ${host}}`,
+			"",
+		].join("\n"),
+	);
+	onTestFinished(async () => {
+		if ((await listModelfsMounts({ runRoot })).some((m) => m.mountpoint === view)) await stopMount({ mountpoint: view, runRoot, lazy: true });
+	});
+	unmountOnFinish(docker);
+	unmountOnFinish(host);
+	const env = { MODELFS_RUN_DIR: runRoot };
+	return { root, storeDir, commit, view, runRoot, docker, host, config, env };
+}
+
+function load(hubCache: string): { commit: string; files: Record<string, { size: number }> } {
+	return JSON.parse(execFileSync("python3", [LOADER, "org/m"], { env: { ...process.env, HF_HUB_CACHE: hubCache, HF_HUB_OFFLINE: "1" }, encoding: "utf8" }));
+}
+
+describe.runIf(canMount)("modelfs up", () => {
+	it("mounts the view and every backend overlay, is idempotent, and down --restore gives the folders back as they were", async () => {
+		const { commit, view, docker, host, config, env } = await setup();
+		// The vLLM folder already held a model and a compile cache.
+		writeHubCache({ dir: join(docker, "huggingface", "hub"), repo: "old/model", files: [{ path: "w.bin", bytes: bytes("old", 1 << 20) }] });
+		mkdirSync(join(docker, "vllm", "torch_compile_cache"), { recursive: true });
+		writeFileSync(join(docker, "vllm", "torch_compile_cache", "k.py"), "kernel");
+		symlinkSync("vllm", join(docker, "latest"));
+		const before = treeDigest(docker);
+
+		const up = await runCli(["up", "--config", config], { env });
+		expect(up.code, up.stderr).toBe(0);
+		expect(up.stdout).toContain(`view hf: mounted at ${view}`);
+		expect(up.stdout).toMatch(/backend vllm: up at .*existing files kept in upper/);
+		expect(isMountPoint(docker) && isMountPoint(host)).toBe(true);
+		expect(load(join(docker, "huggingface", "hub")).commit).toBe(commit);
+		expect(load(host).files["model.safetensors"].size).toBe(4 << 20);
+		expect(readFileSync(join(docker, "vllm", "torch_compile_cache", "k.py"), "utf8")).toBe("kernel");
+
+		const again = await runCli(["up", "--config", config], { env });
+		expect(again.code, again.stderr).toBe(0);
+		expect(again.stdout).toContain("view hf: already mounted");
+		expect(again.stdout).toContain("backend vllm: already up");
+
+		const status = await runCli(["status", "--config", config, "--json"], { env });
+		expect(status.code, status.stderr).toBe(0);
+		const s = JSON.parse(status.stdout);
+		// 2 blobs + refs/main (snapshot entries are symlinks).
+		expect(s.views[0]).toMatchObject({ name: "hf", mounted: true, state: "live", layout: "hf", files: 3 });
+		expect(s.views[0].counters.opens).toBeGreaterThan(0);
+		const vllm = s.backends.find((b: { name: string }) => b.name === "vllm");
+		expect(vllm).toMatchObject({ mounted: true, lower: view, filesServed: 3 });
+		expect(vllm.upperFiles).toBe(Object.values(before).filter((d) => d !== "dir").length);
+		expect(vllm.upperBytes).toBeGreaterThan(1 << 20);
+		expect((await runCli(["status", "--config", config, "--require-up"], { env })).code).toBe(0);
+		const text = await runCli(["status", "--config", config], { env });
+		expect(text.stdout).toMatch(/^backend host .* mounted  lower .*\/view\/huggingface\/hub/m);
+
+		const down = await runCli(["down", "--config", config, "--restore"], { env });
+		expect(down.code, down.stderr).toBe(0);
+		expect(down.stdout).toContain("view hf: unmounted");
+		expect(isMountPoint(docker) || isMountPoint(host) || isMountPoint(view)).toBe(false);
+		expect(treeDigest(docker)).toEqual(before);
+		const after = await runCli(["status", "--config", config, "--require-up"], { env });
+		expect(after.code).toBe(5);
+		expect(after.stderr).toContain("not up: view hf, backend vllm, backend host");
+	});
+
+	it("rolls out one backend with --only and leaves the view up while another overlay uses it", async () => {
+		const { view, docker, host, config, env } = await setup();
+		const up = await runCli(["up", "--config", config, "--only", "host"], { env });
+		expect(up.code, up.stderr).toBe(0);
+		expect(isMountPoint(host)).toBe(true);
+		expect(isMountPoint(docker)).toBe(false);
+		expect((await runCli(["check", host], { env })).code).toBe(0);
+		await runCli(["up", "--config", config], { env });
+		const down = await runCli(["down", "--config", config, "--only", "vllm"], { env });
+		expect(down.code, down.stderr).toBe(0);
+		expect(down.stdout).toContain("view hf: kept (an overlay still uses it)");
+		expect(isMountPoint(view) && isMountPoint(host)).toBe(true);
+		expect(isMountPoint(docker)).toBe(false);
+		expect((await runCli(["down", "--config", config], { env })).code).toBe(0);
+		expect(isMountPoint(view)).toBe(false);
+	});
+
+	it("stays in the foreground until SIGTERM, then takes the overlays and the view down", async () => {
+		const { view, docker, host, config, env } = await setup();
+		const child = spawn(process.execPath, ["--import", "tsx", cliPath, "up", "--config", config, "--foreground"], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+		let stdout = "";
+		child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+		const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+		onTestFinished(() => {
+			if (child.exitCode === null) child.kill("SIGKILL");
+		});
+		for (let i = 0; i < 400 && !stdout.includes("backend host"); i++) await new Promise((r) => setTimeout(r, 50));
+		expect(isMountPoint(docker) && isMountPoint(host) && isMountPoint(view)).toBe(true);
+		expect(child.exitCode).toBe(null);
+		child.kill("SIGTERM");
+		expect(await exited).toBe(0);
+		expect(isMountPoint(docker) || isMountPoint(host) || isMountPoint(view)).toBe(false);
+	});
+
+	it("names an unknown --only and a missing config", async () => {
+		const { config, env } = await setup();
+		const r = await runCli(["up", "--config", config, "--only", "sglang"], { env });
+		expect(r.code).toBe(2);
+		expect(r.stderr).toContain("--only sglang");
+		const missing = await runCli(["up", "--config", "/nonexistent/modelfs.yaml"], { env });
+		expect(missing.code).toBe(2);
+		expect(missing.stderr).toContain("does not exist");
+	});
+});
