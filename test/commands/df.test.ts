@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { runCli } from "../support/runCli.js";
-import { storeWithModels } from "./cliStore.js";
+import { storeWithModels } from "./initStoreFixture.js";
 
 describe("modelfs df", () => {
 	it("shows logical vs stored bytes, the dedup ratio and free space", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { runCli } from "../support/runCli.js";
-import { storeWithModels } from "./cliStore.js";
+import { storeWithModels } from "./initStoreFixture.js";
 
 describe("modelfs gc", () => {
 	it("keeps young blobs within --grace, removes them after; --dry-run changes nothing", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { runCli } from "../support/runCli.js";
-import { C1, C2, storeWithModels } from "./cliStore.js";
+import { C1, C2, storeWithModels } from "./initStoreFixture.js";
 
 describe("modelfs info", () => {
 	it("shows the files and total bytes of main, of a commit prefix, and of a dataset", async () => {

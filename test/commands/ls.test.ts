@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { runCli } from "../support/runCli.js";
 import { tempDir } from "../store/storeFixtures.js";
-import { C1, C2, storeWithModels } from "./cliStore.js";
+import { C1, C2, storeWithModels } from "./initStoreFixture.js";
 import { join } from "node:path";
 
 describe("modelfs ls", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { runCli } from "../support/runCli.js";
-import { C1, C2, storeWithModels } from "./cliStore.js";
+import { C1, C2, storeWithModels } from "./initStoreFixture.js";
 
 describe("modelfs rm", () => {
 	it("removes one revision, then the whole repo; unknown repos exit 2", async () => {

@@ -2,7 +2,7 @@ import { chmodSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../support/runCli.js";
-import { storeWithModels } from "./cliStore.js";
+import { storeWithModels } from "./initStoreFixture.js";
 
 describe("modelfs verify", () => {
 	it("passes on a healthy store, exits 4 naming a corrupted blob, quarantines it with --repair", async () => {
