@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { UsageError } from "../errors.js";
+import { assertCanMount } from "../mount/assertCanMount.js";
 import { startMount } from "../mount/startMount.js";
 import { stopMount } from "../mount/stopMount.js";
 import { formatBytes } from "../progress/createByteProgress.js";
@@ -50,6 +51,7 @@ export function mountCommand(): Command {
 			if (opts.template !== undefined && opts.layout !== "template") {
 				throw new UsageError("VIEW_BAD_LAYOUT", "--template needs --layout template", { hint: "add --layout template" });
 			}
+			assertCanMount({ mountpoint });
 			const storeDir = resolveStoreDir({ store: opts.store });
 			let catalog: Catalog | null = await readCatalog({ storeDir });
 			if (catalog === null) {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants as fsConstants, openSync, closeSync, readFileSync } from "node:fs";
+import { openSync, closeSync, readFileSync } from "node:fs";
 import { mkdir, rename, stat, writeFile } from "node:fs/promises";
 import { constants as osConstants } from "node:os";
 import { dirname, extname, join, resolve } from "node:path";
@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { MountError, StoreError } from "../errors.js";
 import type { ViewDir } from "../view/ViewTree.js";
 import { writeViewImage, type ViewImageSummary } from "../view/writeViewImage.js";
+import { assertCanMount } from "./assertCanMount.js";
 import { daemonBinaryPath } from "./daemonBinaryPath.js";
 import { listModelfsMounts } from "./listModelfsMounts.js";
 import type { MountRecord } from "./MountTypes.js";
@@ -85,7 +86,7 @@ export async function startMount(params: StartMountParams): Promise<StartedMount
 	const storeDir = resolve(params.storeDir);
 	const objectsDir = join(storeDir, "objects");
 
-	checkPrivileges(mountpoint);
+	assertCanMount({ mountpoint });
 	const bin = daemonBinaryPath();
 	await checkStore(objectsDir);
 	const detachedDeadMount = await clearMountpoint(mountpoint, params.runRoot, log);
@@ -160,26 +161,6 @@ export async function startMount(params: StartMountParams): Promise<StartedMount
 			if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
 		},
 	};
-}
-
-function checkPrivileges(mountpoint: string): void {
-	if (typeof process.getuid === "function" && process.getuid() !== 0) {
-		throw new MountError("MOUNT_NOT_ROOT", `mounting a view at ${mountpoint} needs root (CAP_SYS_ADMIN)`, {
-			path: mountpoint,
-			errno: "EPERM",
-			hint: "run it as root (sudo modelfs mount ...); in a container add --cap-add SYS_ADMIN --device /dev/fuse",
-		});
-	}
-	try {
-		accessSync("/dev/fuse", fsConstants.R_OK | fsConstants.W_OK);
-	} catch (err) {
-		throw new MountError("MOUNT_NO_FUSE", `/dev/fuse is not available (${(err as NodeJS.ErrnoException).code ?? "error"})`, {
-			path: "/dev/fuse",
-			errno: (err as NodeJS.ErrnoException).code,
-			cause: err,
-			hint: "load the fuse module (modprobe fuse); in a container pass --device /dev/fuse",
-		});
-	}
 }
 
 async function checkStore(objectsDir: string): Promise<void> {
