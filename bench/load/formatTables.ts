@@ -17,7 +17,7 @@ export function formatTables(params: FormatTablesParams): string {
 		`## modelfs load bench: ${r.date.slice(0, 16).replace("T", " ")} UTC, ${r.host}, Linux ${r.kernel}, ${r.cores} cores (${r.cpu}), ${gib(r.memBytes)} RAM`,
 		"",
 		`${gib(r.sizeBytes)} of safetensors data in ${r.weightFiles} shards, the same files through every path; ` +
-			`GB/s (ratio to the direct read of the same run)${r.repeat > 1 ? `, median of ${r.repeat} runs` : ""}. ` +
+			`GB/s (ratio to the direct read of the same run)${r.repeat > 1 ? `, median of ${r.repeat} runs (fuse-native: one run)` : ""}. ` +
 			"Cold: page cache of the blob, the plain copy and the FUSE files dropped with posix_fadvise(DONTNEED) before the run.",
 		"",
 	);
