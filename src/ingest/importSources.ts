@@ -72,7 +72,8 @@ export async function importSources(params: ImportSourcesParams): Promise<Import
 						path: src.path,
 						expect,
 						trustSha256: lfs && params.trustNames === true,
-						sha1: !lfs,
+						// Files without a name get an etag from importEtag: sha1 only matters below the hub's 10 MB LFS threshold.
+						sha1: src.name !== undefined ? !lfs : src.size < 10_000_000,
 						signal: stop.signal,
 						onProgress: params.onProgress,
 					});

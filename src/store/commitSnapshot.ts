@@ -63,6 +63,8 @@ export async function commitSnapshot(params: CommitSnapshotParams): Promise<{ ge
 		generation = index.generation() + 1;
 		index.meta.put("generation", generation);
 	});
+	// Durable before any reader can see it in a catalog.
+	await index.env.flushed;
 	await publishCatalog({ store });
 	return { generation };
 }

@@ -56,6 +56,8 @@ export async function removeSnapshot(params: RemoveSnapshotParams): Promise<{ ge
 		generation = index.generation() + 1;
 		index.meta.put("generation", generation);
 	});
+	// Durable before any reader can see it in a catalog.
+	await index.env.flushed;
 	await publishCatalog({ store });
 	return { generation, removed };
 }
