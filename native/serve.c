@@ -25,6 +25,7 @@
 #define TTL_SEC		(365ULL * 24 * 3600)
 #define MAX_WRITE	(128 * 1024)
 #define MAX_PAGES	256
+#define READAHEAD	(4 << 20)
 #define IN_BUF_SIZE	(MAX_WRITE + 64 * 1024)
 #define DATA_BUF_SIZE	(MAX_PAGES * 4096)
 #define FH_PASSTHROUGH	1
@@ -330,8 +331,9 @@ static void mfs_op_init(struct mfs_req *r)
 			"reads are served by the daemon", in->minor);
 	}
 	/* the kernel keeps min(bdi readahead, this): the holder has raised
-	 * the bdi's to 1 MiB so daemon-served reads come in 1 MiB requests */
-	out.max_readahead = MAX_PAGES * 4096;
+	 * the bdi's to 4 MiB so daemon-served reads come as 1 MiB requests,
+	 * several in flight */
+	out.max_readahead = READAHEAD;
 	out.max_background = 64;
 	out.congestion_threshold = 48;
 	out.max_write = MAX_WRITE;

@@ -133,7 +133,14 @@ export async function startMount(params: StartMountParams): Promise<StartedMount
 		throw holderError(ready, mountpoint, params.foreground ? null : logPath);
 	}
 	const holderPid = child.pid as number;
-	await waitForAnswer(mountpoint, timeoutMs, params.foreground ? null : logPath);
+	try {
+		await waitForAnswer(mountpoint, timeoutMs, params.foreground ? null : logPath);
+	} catch (err) {
+		// Leave nothing half-started behind: detach, then end the holder.
+		await umountPath({ mountpoint, detach: true }).catch(() => null);
+		if (child.exitCode === null) child.kill("SIGKILL");
+		throw err;
+	}
 
 	let stopMetrics = () => {};
 	let boundPort: number | null = null;
