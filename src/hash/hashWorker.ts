@@ -5,7 +5,7 @@
  */
 import { Blake3Hasher } from "@napi-rs/blake-hash";
 import { createHash, type Hash } from "node:crypto";
-import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, constants, copyFileSync, fstatSync, fsyncSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
 import { parentPort } from "node:worker_threads";
 import type { FileTask, HashResult, StreamOpen, WorkerErrorInfo, WorkerReply, WorkerRequest } from "./HashMessages.js";
 
@@ -67,13 +67,40 @@ function writeAll(fd: number, data: Uint8Array): void {
 	while (off < data.byteLength) off += writeSync(fd, data, off, data.byteLength - off);
 }
 
+/** Errors that mean "this filesystem cannot share extents between these files". */
+const NO_REFLINK = new Set(["ENOTSUP", "EOPNOTSUPP", "EXDEV", "EINVAL", "ENOSYS", "ENOTTY", "EPERM", "EBADF"]);
+
+/**
+ * On filesystems with reflinks (XFS, btrfs) the copy costs no data writes:
+ * clone first, then hash the clone, so the digests are exactly those of the
+ * bytes stored even if the source changes meanwhile.
+ */
+function tryReflink(task: FileTask): boolean {
+	if (!task.copyTo) return false;
+	try {
+		copyFileSync(task.path, task.copyTo, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
+		return true;
+	} catch (err) {
+		if (NO_REFLINK.has((err as NodeJS.ErrnoException).code ?? "")) {
+			try {
+				unlinkSync(task.copyTo);
+			} catch {
+				// Not created: nothing to undo.
+			}
+			return false;
+		}
+		throw err;
+	}
+}
+
 function runFile(task: FileTask): void {
 	let src = -1;
 	let dst = -1;
 	try {
-		src = openSync(task.path, constants.O_RDONLY);
+		const cloned = tryReflink(task);
+		src = openSync(cloned ? (task.copyTo as string) : task.path, constants.O_RDONLY);
 		const size = fstatSync(src).size;
-		if (task.copyTo) dst = openSync(task.copyTo, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+		if (task.copyTo && !cloned) dst = openSync(task.copyTo, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
 		const h = newHashers({ sha256: task.sha256, sha1Size: task.sha1 ? size : null });
 		buffer ??= Buffer.allocUnsafe(CHUNK);
 		let sinceProgress = 0;
@@ -95,6 +122,7 @@ function runFile(task: FileTask): void {
 		}
 		if (sinceProgress > 0) post({ type: "progress", id: task.id, bytes: sinceProgress });
 		if (dst >= 0) fsyncSync(dst);
+		if (cloned) fsyncSync(src);
 		// sha1 was started with the size seen at open: a file that changed size
 		// while read would give a wrong oid, so say so.
 		if (task.sha1 && h.size !== size) throw Object.assign(new Error(`${task.path} changed size while being read (${size} -> ${h.size} bytes)`), { code: "ESIZECHANGED" });

@@ -1,8 +1,10 @@
 import { Blake3Hasher } from "@napi-rs/blake-hash";
 import { createHash, randomBytes } from "node:crypto";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, statfsSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { canMount } from "../support/canMount.js";
 import { blobPath } from "../../src/store/blobPath.js";
 import { findBlob } from "../../src/store/findBlob.js";
 import { openStore } from "../../src/store/openStore.js";
@@ -95,5 +97,37 @@ describe("putFile", () => {
 		writeFileSync(src, "x");
 		await expect(putFile({ store: reader, path: src })).rejects.toMatchObject({ code: "INDEX_READ_ONLY" });
 		await reader.close();
+	});
+});
+
+const hasMkfsXfs = spawnSync("sh", ["-c", "command -v mkfs.xfs"]).status === 0;
+
+describe.runIf(canMount && hasMkfsXfs)("putFile on a filesystem with reflinks (XFS)", () => {
+	it("clones instead of copying, and the object still has the right bytes and digests", async () => {
+		const dir = tempDir();
+		const image = join(dir, "xfs.img");
+		writeFileSync(image, "");
+		truncateSync(image, 512 << 20);
+		expect(spawnSync("mkfs.xfs", ["-q", "-m", "reflink=1", image]).status).toBe(0);
+		const mnt = join(dir, "mnt");
+		mkdirSync(mnt);
+		const m = spawnSync("mount", ["-o", "loop", image, mnt], { encoding: "utf8" });
+		expect(m.status, m.stderr).toBe(0);
+		onTestFinished(() => {
+			spawnSync("umount", [mnt]);
+		});
+		const data = randomBytes(64 << 20);
+		writeFileSync(join(mnt, "src"), data);
+		const store = await openStore({ storeDir: join(mnt, "store"), create: true });
+		onTestFinished(() => store.close());
+		const before = statfsSync(mnt);
+		const r = await putFile({ store, path: join(mnt, "src") });
+		const after = statfsSync(mnt);
+		expect(r.blake3).toBe(b3(data));
+		expect(r.sha256).toBe(sha256(data));
+		expect(readFileSync(blobPath(store.dir, r.blake3)).equals(data)).toBe(true);
+		// A copy would take 64 MiB more; a clone shares the extents.
+		expect((before.bfree - after.bfree) * before.bsize).toBeLessThan(16 << 20);
+		expect(readFileSync(join(mnt, "src")).equals(data)).toBe(true);
 	});
 });
