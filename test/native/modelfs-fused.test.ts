@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { constants } from "node:fs";
 import { mkdir, open, readdir, readFile, readlink, rename, rm, stat, statfs, symlink, unlink, writeFile, lstat } from "node:fs/promises";
 import { join } from "node:path";
@@ -99,6 +99,13 @@ describe.runIf(canMount)("modelfs-fused", () => {
 			expect(await errorCode(stat(join(mnt, "models--org--nope")))).toBe("ENOENT");
 			const fs = await statfs(mnt);
 			expect(fs.bsize).toBeGreaterThan(0);
+			// No extended attributes: get answers ENODATA, list is empty.
+			const xattr = execFileSync(
+				"python3",
+				["-c", "import os,sys,errno\ntry:\n  os.getxattr(sys.argv[1],'user.x')\nexcept OSError as e: print(errno.errorcode[e.errno])\nprint(os.listxattr(sys.argv[1]))", join(mnt, "models--org--alpha/blobs/tok")],
+				{ encoding: "utf8" },
+			);
+			expect(xattr).toBe("ENODATA\n[]\n");
 		});
 
 		it("refuses every write with EROFS", async () => {
