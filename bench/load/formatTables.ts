@@ -18,7 +18,8 @@ export function formatTables(params: FormatTablesParams): string {
 		"",
 		`${gib(r.sizeBytes)} of safetensors data in ${r.weightFiles} shards, the same files through every path; ` +
 			`GB/s (ratio to the direct read of the same run)${r.repeat > 1 ? `, median of ${r.repeat} runs (fuse-native: one run)` : ""}. ` +
-			"Cold: page cache of the blob, the plain copy and the FUSE files dropped with posix_fadvise(DONTNEED) before the run.",
+			"Cold: page cache of the blob, the plain copy and the FUSE files dropped with posix_fadvise(DONTNEED) before the run " +
+			"(every file was read once before, so caches below this machine, such as a VM host's, are in the same state for every row).",
 		"",
 	);
 	if (r.quick) {
