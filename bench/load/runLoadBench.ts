@@ -170,7 +170,10 @@ export async function runLoadBench(params: RunLoadBenchParams): Promise<BenchRep
 			warn(`overlay on the modelfs view: ${note}`);
 			target = await mountOverlay({ session, lower: view, dir: join(base, "ovl-view2"), via: "mount" });
 		}
-		const manyRoot = await mountOverlay({ session, lower: viewMany, dir: join(base, "ovl-view-many"), via: overlayVia, storeDir: storeMany });
+		// Its own view underneath, so its first metadata pass is as cold as the view's.
+		const lowerMany = join(base, "mnt", "view-many-lower");
+		await mountView({ session, storeDir: storeMany, mountpoint: lowerMany });
+		const manyRoot = await mountOverlay({ session, lower: lowerMany, dir: join(base, "ovl-view-many"), via: overlayVia, storeDir: storeMany });
 		return { files: under(target), note, manyRoot };
 	});
 	await addRow("overlay-plain", async () => {
