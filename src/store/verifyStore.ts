@@ -64,7 +64,9 @@ export async function verifyStore(params: VerifyStoreParams): Promise<VerifyRepo
 				const list = usedBy.get(f.blake3) ?? [];
 				list.push(`${r.name}@${s.commit}:${f.path}`);
 				usedBy.set(f.blake3, list);
-				if (!index) blobs.set(f.blake3, { size: f.size, checkedAt: 0 });
+				// Without an index the catalog is the list; with one, catalog blobs the
+				// index lacks (quarantined earlier, not yet stored again) still count.
+				if (!blobs.has(f.blake3)) blobs.set(f.blake3, { size: f.size, checkedAt: 0 });
 			}
 		}
 	}

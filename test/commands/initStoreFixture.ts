@@ -11,7 +11,7 @@ export const C2 = "b".repeat(40);
  * A store holding org/llama (two commits, main -> C2) and a dataset, built
  * in-process (faster than spawning the CLI), closed so the CLI can take the lock.
  */
-export async function storeWithModels(): Promise<{ store: string; weights: Buffer }> {
+export async function storeWithModels(): Promise<{ store: string; weights: Buffer; cache: string }> {
 	const dir = tempDir();
 	const weights = fixtureBytes(1 << 20, 11);
 	makeHfCache(join(dir, "cache"), [
@@ -29,5 +29,5 @@ export async function storeWithModels(): Promise<{ store: string; weights: Buffe
 	const store = await openStore({ storeDir, create: true });
 	await importHfCache({ store, paths: [join(dir, "cache")] });
 	await store.close();
-	return { store: storeDir, weights };
+	return { store: storeDir, weights, cache: join(dir, "cache") };
 }

@@ -6,7 +6,7 @@ import { storeWithModels } from "./initStoreFixture.js";
 
 describe("modelfs verify", () => {
 	it("passes on a healthy store, exits 4 naming a corrupted blob, quarantines it with --repair", async () => {
-		const { store } = await storeWithModels();
+		const { store, cache } = await storeWithModels();
 		const ok = await runCli(["verify", "--full", "--store", store]);
 		expect(ok.code).toBe(0);
 		expect(ok.stdout).toContain("0 bad");
@@ -24,6 +24,11 @@ describe("modelfs verify", () => {
 		expect(fixed.code).toBe(4);
 		expect(JSON.parse(fixed.stdout)).toMatchObject({ repaired: true, problems: [{ blake3: blob, reason: "content" }] });
 		expect(readdirSync(join(store, "quarantine"))[0]).toContain(blob);
+		// Until the snapshot's blob is stored again, verify says it is missing.
+		const after = await runCli(["verify", "--store", store]);
+		expect(after.code).toBe(4);
+		expect(after.stdout).toContain(`MISSING ${blob}`);
+		expect((await runCli(["import", cache, "--store", store])).code).toBe(0);
 		expect((await runCli(["verify", "--full", "--store", store])).code).toBe(0);
 	});
 });
