@@ -37,6 +37,8 @@ struct mfs_worker {
 	pthread_t thread;
 	uint8_t *in;
 	uint8_t *data;
+	int pipe[2];		/* for splice replies; -1 when unavailable */
+	size_t pipe_pages;	/* its capacity in page buffers */
 };
 
 struct mfs_req {
@@ -54,6 +56,9 @@ static struct mfs_stats *g_stats;
 static int *g_blobfd;		/* fallback: per-inode blob fd, -1 = not open */
 static int g_no_passthrough;
 static int g_pt_refusal_logged;
+static int g_no_splice;
+static size_t g_pipe_pages;	/* smallest worker pipe, 0 = no splice */
+static size_t g_page = 4096;	/* the kernel's page size (64 KiB on some arm64) */
 
 static const uint64_t bucket_us[MFS_STATS_BUCKETS - 1] = {
 	10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000,
@@ -338,7 +343,14 @@ static void mfs_op_init(struct mfs_req *r)
 	out.congestion_threshold = 48;
 	out.max_write = MAX_WRITE;
 	out.time_gran = 1;
-	out.max_pages = MAX_PAGES;
+	/*
+	 * A reply spliced through a pipe needs a buffer per page plus one for
+	 * the header: where pipes are capped at 1 MiB (no CAP_SYS_RESOURCE,
+	 * fs.pipe-max-size), ask for 255-page requests so they still fit.
+	 */
+	out.max_pages = DATA_BUF_SIZE / g_page;	/* max_pages is in pages */
+	if (g_pipe_pages > 1 && g_pipe_pages - 1 < out.max_pages)
+		out.max_pages = g_pipe_pages - 1;
 
 	state_lock();
 	g_state->passthrough = pt;
@@ -546,6 +558,84 @@ static void mfs_op_open(struct mfs_req *r)
 	reply_ok(r, &out, sizeof(out));
 }
 
+/* Empties a worker's pipe after a failed splice reply (`n` bytes in it). */
+static void drain_pipe(struct mfs_worker *w, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = read(w->pipe[0], w->data,
+				 n < DATA_BUF_SIZE ? n : DATA_BUF_SIZE);
+
+		if (k <= 0) {
+			/* cannot trust this pipe any more */
+			close(w->pipe[0]);
+			close(w->pipe[1]);
+			w->pipe[0] = w->pipe[1] = -1;
+			return;
+		}
+		n -= k;
+	}
+}
+
+/*
+ * A READ reply with splice: blob pages go into the pipe by reference and are
+ * copied once, into the request, by the kernel (pread + writev copy twice).
+ * Returns 0 when the reply was sent, -1 to let the caller use pread.
+ */
+static int read_splice(struct mfs_req *r, int fd, uint64_t off, size_t want)
+{
+	struct mfs_worker *w = r->w;
+	struct fuse_out_header out;
+	size_t moved = 0, total = sizeof(out) + want;
+	ssize_t k;
+
+	if (w->pipe[0] < 0 || __atomic_load_n(&g_no_splice, __ATOMIC_RELAXED))
+		return -1;
+	/* one buffer for the header, one per page of data */
+	if (((off % g_page) + want + g_page - 1) / g_page + 1 > w->pipe_pages)
+		return -1;
+	out.len = total;
+	out.error = 0;
+	out.unique = r->h->unique;
+	if (write(w->pipe[1], &out, sizeof(out)) != sizeof(out)) {
+		drain_pipe(w, 0);
+		return -1;
+	}
+	while (moved < want) {
+		loff_t o = off + moved;
+
+		k = splice(fd, &o, w->pipe[1], NULL, want - moved,
+			   SPLICE_F_MOVE);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			int saved = errno;
+
+			/* EINVAL: the store's filesystem cannot splice */
+			if (k < 0 && saved == EINVAL &&
+			    !__atomic_exchange_n(&g_no_splice, 1,
+						 __ATOMIC_RELAXED))
+				mfs_log("splice from the store: %s: using pread",
+					strerror(saved));
+			drain_pipe(w, sizeof(out) + moved);
+			return -1;
+		}
+		moved += k;
+	}
+	k = splice(w->pipe[0], NULL, w->fd, NULL, total, SPLICE_F_MOVE);
+	count_done(r, 0);
+	if (k != (ssize_t)total) {
+		int saved = errno;
+
+		/* ENOENT: the request was interrupted; the reply is moot */
+		if (k < 0 && saved != ENOENT)
+			mfs_log("op=READ nodeid=%llu splice reply: %s",
+				(unsigned long long)r->h->nodeid,
+				strerror(saved));
+		drain_pipe(w, k < 0 ? total : total - k);
+	}
+	return 0;
+}
+
 static void mfs_op_read(struct mfs_req *r)
 {
 	const struct mfs_inode *n = node_of(r);
@@ -582,6 +672,11 @@ static void mfs_op_read(struct mfs_req *r)
 		want = 0;
 	else if (want > n->size - in->offset)
 		want = n->size - in->offset;
+	if (want > 0 && read_splice(r, fd, in->offset, want) == 0) {
+		count(MFS_C_FALLBACK_READS, 1);
+		count(MFS_C_FALLBACK_BYTES, want);
+		return;
+	}
 	while (got < want) {
 		ssize_t k = pread(fd, r->w->data + got, want - got,
 				  in->offset + got);
@@ -971,6 +1066,10 @@ int mfs_serve(const struct mfs_serve_opts *o)
 	uint32_t k;
 
 	memset(w, 0, sizeof(w));
+	if (sysconf(_SC_PAGESIZE) > 0)
+		g_page = sysconf(_SC_PAGESIZE);
+	for (i = 0; i < MFS_MAX_FDS; i++)
+		w[i].pipe[0] = w[i].pipe[1] = -1;
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
@@ -1023,6 +1122,28 @@ int mfs_serve(const struct mfs_serve_opts *o)
 
 	for (i = 0; i < o->nfds; i++) {
 		w[i].fd = o->fds[i];
+		w[i].pipe[0] = w[i].pipe[1] = -1;
+		if (pipe2(w[i].pipe, O_CLOEXEC) < 0 ||
+		    (fcntl(w[i].pipe[1], F_SETPIPE_SZ, 2 * DATA_BUF_SIZE) < 0 &&
+		     fcntl(w[i].pipe[1], F_SETPIPE_SZ, DATA_BUF_SIZE) < 0)) {
+			int saved = errno;
+
+			mfs_log("splice pipe: %s: daemon-served reads use pread",
+				strerror(saved));
+			if (w[i].pipe[0] >= 0) {
+				close(w[i].pipe[0]);
+				close(w[i].pipe[1]);
+			}
+			w[i].pipe[0] = w[i].pipe[1] = -1;
+			g_pipe_pages = 0;
+		} else {
+			int sz = fcntl(w[i].pipe[1], F_GETPIPE_SZ);
+
+			w[i].pipe_pages = sz > 0 ? sz / g_page : 0;
+			if (i == 0 || (g_pipe_pages && w[i].pipe_pages <
+						       g_pipe_pages))
+				g_pipe_pages = w[i].pipe_pages;
+		}
 		w[i].in = malloc(IN_BUF_SIZE);
 		w[i].data = malloc(DATA_BUF_SIZE);
 		if (!w[i].in || !w[i].data) {
@@ -1051,6 +1172,10 @@ int mfs_serve(const struct mfs_serve_opts *o)
 	rc = 0;
 out_workers:
 	for (i = 0; i < o->nfds; i++) {
+		if (w[i].pipe[0] >= 0) {
+			close(w[i].pipe[0]);
+			close(w[i].pipe[1]);
+		}
 		free(w[i].in);
 		free(w[i].data);
 	}
