@@ -119,6 +119,54 @@ describe.runIf(canMount)("startMount", () => {
 			await held.close();
 		}
 	});
+
+	it.each([
+		{ mode: "passthrough", passthrough: true },
+		{ mode: "fallback", passthrough: false },
+	])("keeps readers error-free while the daemon is SIGKILLed again and again ($mode; holder restarts it, RESEND)", async ({ passthrough }) => {
+		const { fx, mnt, runRoot } = await setup();
+		const m = await mountForTest({ mountpoint: mnt, tree: fx.tree, storeDir: fx.storeDir, runRoot, passthrough });
+		const files = ["/models--org--alpha/blobs/w-alpha", W, "/models--org--beta/blobs/tok"];
+		// open/read/close loops, each checked against its blob, until told to stop.
+		const script =
+			"import sys,hashlib,os\n" +
+			"want={p:h for p,h in zip(sys.argv[1::2],sys.argv[2::2])}\n" +
+			"n=0;bad=0\n" +
+			"while not os.path.exists(sys.argv[-1]+'.stop') or n<3:\n" +
+			"  for p,h in want.items():\n" +
+			"    try:\n" +
+			"      with open(p,'rb') as f: d=f.read()\n" +
+			"      if hashlib.sha256(d).hexdigest()!=h: bad+=1\n" +
+			"    except OSError as e:\n" +
+			"      bad+=1; print('error',p,e,flush=True)\n" +
+			"  n+=1\n" +
+			"print('rounds',n,'bad',bad)\n";
+		const { spawn } = await import("node:child_process");
+		const { createHash } = await import("node:crypto");
+		const args = files.flatMap((p) => [join(mnt, p), createHash("sha256").update(fx.files.get(p) as Buffer).digest("hex")]);
+		const stopFile = join(mnt, "..", "readers");
+		const readers = Array.from({ length: 3 }, () => {
+			const child = spawn("python3", ["-c", script, ...args, stopFile]);
+			let out = "";
+			child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+			onTestFinished(() => {
+				if (child.exitCode === null) child.kill("SIGKILL");
+			});
+			return new Promise<string>((r) => child.on("close", () => r(out)));
+		});
+		for (let kill = 0; kill < 4; kill++) {
+			await new Promise((r) => setTimeout(r, 250));
+			const pid = (await mine(mnt, runRoot)).daemonPid as number;
+			process.kill(pid, "SIGKILL");
+			expect(await waitFor(async () => ((await readMountStats({ runtimeDir: m.runtimeDir }))?.daemonStarts ?? 0) >= kill + 2)).toBe(true);
+		}
+		await writeFile(`${stopFile}.stop`, "");
+		for (const out of await Promise.all(readers)) {
+			expect(out).not.toContain("error");
+			expect(out).toMatch(/rounds \d+ bad 0\n$/);
+		}
+		expect((await mine(mnt, runRoot)).state).toBe("live");
+	});
 });
 
 describe.runIf(canMount)("stopMount", () => {
