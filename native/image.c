@@ -56,8 +56,8 @@ static int check(const struct mfs_image *img, uint32_t dirent_count,
 			continue;
 		if (S_ISREG(n->mode)) {
 			if (!str_ok(img, n->a, n->b) || n->size != n->b) {
-				snprintf(err, errlen, "inode %u: bad inline bytes",
-					 i + 1);
+				snprintf(err, errlen,
+					 "inode %u: bad inline bytes", i + 1);
 				return -1;
 			}
 			continue;

@@ -18,7 +18,7 @@
 
 #define MFS_FUSE_MINOR_WANTED	40
 #define MFS_FUSE_INIT_EXT	(1U << 30)
-#define MFS_FUSE_PASSTHROUGH_2	(1U << 5)	/* flags2 bit: 1ULL << 37 */
+#define MFS_FUSE_PASSTHROUGH_2	(1U << 5)	/* flags2; 1ULL << 37 */
 #define MFS_FOPEN_PASSTHROUGH	(1U << 7)
 #define MFS_FUSE_NOTIFY_RESEND	7
 #define MFS_FUSE_UNIQUE_RESEND	(1ULL << 63)
@@ -65,7 +65,7 @@ struct mfs_backing_map {
 #define MFS_IMAGE_HEADER_SIZE	128
 #define MFS_INODE_SIZE		64
 #define MFS_DIRENT_SIZE		16
-#define MFS_INODE_INLINE	1	/* file bytes are in the string table */
+#define MFS_INODE_INLINE	1	/* bytes are in the string table */
 
 struct mfs_image_header {
 	char magic[8];
@@ -88,8 +88,8 @@ struct mfs_inode {
 	uint32_t nlink;
 	uint64_t size;
 	uint32_t parent;
-	uint32_t a;		/* dir: first dirent; symlink, inline: offset */
-	uint32_t b;		/* dir: entry count; symlink, inline: length */
+	uint32_t a;		/* dir: 1st entry; symlink, inline: offset */
+	uint32_t b;		/* dir: entries; symlink, inline: length */
 	uint32_t flags;		/* MFS_INODE_INLINE */
 	uint8_t blake3[32];
 };

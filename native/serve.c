@@ -37,7 +37,7 @@ struct mfs_worker {
 	pthread_t thread;
 	uint8_t *in;
 	uint8_t *data;
-	int pipe[2];		/* for splice replies; -1 when unavailable */
+	int pipe[2];		/* splice replies; -1 when unavailable */
 	size_t pipe_pages;	/* its capacity in page buffers */
 };
 
@@ -53,12 +53,12 @@ static struct mfs_image g_img;
 static int g_objdir = -1;
 static struct mfs_state *g_state;
 static struct mfs_stats *g_stats;
-static int *g_blobfd;		/* fallback: per-inode blob fd, -1 = not open */
+static int *g_blobfd;		/* fallback: blob fd per inode, or -1 */
 static int g_no_passthrough;
 static int g_pt_refusal_logged;
 static int g_no_splice;
 static size_t g_pipe_pages;	/* smallest worker pipe, 0 = no splice */
-static size_t g_page = 4096;	/* the kernel's page size (64 KiB on some arm64) */
+static size_t g_page = 4096;	/* page size: 64 KiB on some arm64 */
 
 static const uint64_t bucket_us[MFS_STATS_BUCKETS - 1] = {
 	10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000,
@@ -348,7 +348,7 @@ static void mfs_op_init(struct mfs_req *r)
 	 * the header: where pipes are capped at 1 MiB (no CAP_SYS_RESOURCE,
 	 * fs.pipe-max-size), ask for 255-page requests so they still fit.
 	 */
-	out.max_pages = DATA_BUF_SIZE / g_page;	/* max_pages is in pages */
+	out.max_pages = DATA_BUF_SIZE / g_page;	/* counted in pages */
 	if (g_pipe_pages > 1 && g_pipe_pages - 1 < out.max_pages)
 		out.max_pages = g_pipe_pages - 1;
 
@@ -614,7 +614,8 @@ static int read_splice(struct mfs_req *r, int fd, uint64_t off, size_t want)
 			if (k < 0 && saved == EINVAL &&
 			    !__atomic_exchange_n(&g_no_splice, 1,
 						 __ATOMIC_RELAXED))
-				mfs_log("splice from the store: %s: using pread",
+				mfs_log("splice from the store: %s: "
+					"using pread",
 					strerror(saved));
 			drain_pipe(w, sizeof(out) + moved);
 			return -1;
@@ -1128,7 +1129,8 @@ int mfs_serve(const struct mfs_serve_opts *o)
 		     fcntl(w[i].pipe[1], F_SETPIPE_SZ, DATA_BUF_SIZE) < 0)) {
 			int saved = errno;
 
-			mfs_log("splice pipe: %s: daemon-served reads use pread",
+			mfs_log("splice pipe: %s: daemon-served reads "
+				"use pread",
 				strerror(saved));
 			if (w[i].pipe[0] >= 0) {
 				close(w[i].pipe[0]);
