@@ -4,7 +4,7 @@ import { openStore } from "../store/openStore.js";
 import { parseRepoSpec } from "../store/parseRepoSpec.js";
 import { removeSnapshot } from "../store/removeSnapshot.js";
 import { readCatalog } from "../store/readCatalog.js";
-import { findCatalogRepo } from "../store/resolveSnapshot.js";
+import { findCatalogRepo } from "../store/findCatalogRepo.js";
 import { resolveStoreDir } from "../store/resolveStoreDir.js";
 
 /** `modelfs rm <repo>[@rev]`: removes a snapshot or a whole repo (blobs go at the next gc). */

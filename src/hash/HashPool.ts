@@ -228,11 +228,3 @@ export class HashPool {
 		return stream;
 	}
 }
-
-let shared: HashPool | null = null;
-
-/** The process-wide pool (one worker per core, created on first use). */
-export function getHashPool(): HashPool {
-	shared ??= new HashPool();
-	return shared;
-}

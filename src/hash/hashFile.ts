@@ -1,4 +1,4 @@
-import { getHashPool } from "./HashPool.js";
+import { getHashPool } from "./getHashPool.js";
 
 export interface HashFileParams {
 	/** File to hash. */

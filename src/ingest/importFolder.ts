@@ -5,8 +5,10 @@ import { UsageError } from "../errors.js";
 import { commitSnapshot } from "../store/commitSnapshot.js";
 import type { Store } from "../store/Store.js";
 import type { RepoId, SnapshotFile } from "../store/StoreTypes.js";
-import { validateRepoId, validateRevision } from "../store/validateSnapshot.js";
-import { importEtag, importLfsPatterns } from "./importEtag.js";
+import { validateRepoId } from "../store/validateRepoId.js";
+import { validateRevision } from "../store/validateRevision.js";
+import { importEtag } from "./importEtag.js";
+import { importLfsPatterns } from "./importLfsPatterns.js";
 import { importSources } from "./importSources.js";
 import type { ImportCallbacks, ImportReport, ImportSkip } from "./ImportTypes.js";
 

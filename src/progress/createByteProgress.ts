@@ -1,4 +1,8 @@
 import cliProgress from "cli-progress";
+import { formatBytes } from "./formatBytes.js";
+
+// Kept for callers that import it from here (ingest, stats).
+export { formatBytes } from "./formatBytes.js";
 
 export interface CreateByteProgressParams {
 	/** Shown before the bar, e.g. "import" or a file name. */
@@ -18,19 +22,6 @@ export interface ByteProgress {
 	setTotal(total: number): void;
 	/** Draws the final state and releases the terminal line. Safe to call twice. */
 	stop(): void;
-}
-
-const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
-
-/** 1536 -> "1.5 KiB". */
-export function formatBytes(bytes: number): string {
-	let v = bytes;
-	let u = 0;
-	while (v >= 1024 && u < UNITS.length - 1) {
-		v /= 1024;
-		u++;
-	}
-	return `${u === 0 ? v.toFixed(0) : v.toFixed(v >= 100 ? 0 : 1)} ${UNITS[u]}`;
 }
 
 function formatEta(seconds: number): string {

@@ -1,1 +1,2 @@
-export { createByteProgress, formatBytes, type ByteProgress, type CreateByteProgressParams } from "./createByteProgress.js";
+export { createByteProgress, type ByteProgress, type CreateByteProgressParams } from "./createByteProgress.js";
+export { formatBytes } from "./formatBytes.js";

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { IndexError } from "../errors.js";
 import { blobPath } from "./blobPath.js";
 import { listObjects } from "./listObjects.js";
-import { listCatalogGenerations } from "./readCatalog.js";
+import { listCatalogGenerations } from "./listCatalogGenerations.js";
 import type { Store } from "./Store.js";
 import { removeBlobs } from "./removeBlobs.js";
 import { STORE_PATHS } from "./storeFormat.js";

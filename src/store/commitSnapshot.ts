@@ -3,7 +3,8 @@ import { publishCatalog } from "./publishCatalog.js";
 import type { Store } from "./Store.js";
 import { hexKey, type RepoKey, type SnapshotKey } from "./StoreIndex.js";
 import type { Snapshot, SnapshotFile } from "./StoreTypes.js";
-import { validateRevision, validateSnapshot } from "./validateSnapshot.js";
+import { validateRevision } from "./validateRevision.js";
+import { validateSnapshot } from "./validateSnapshot.js";
 
 export interface CommitSnapshotParams {
 	/** A store open for writing. */

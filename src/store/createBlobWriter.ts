@@ -1,9 +1,11 @@
 import { unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { getHashPool, type HashStream } from "../hash/HashPool.js";
+import { getHashPool } from "../hash/getHashPool.js";
+import type { HashStream } from "../hash/HashPool.js";
 import { IndexError } from "../errors.js";
 import type { BlobWriter } from "./BlobWriter.js";
-import { installBlob, storeWriteError } from "./installBlob.js";
+import { installBlob } from "./installBlob.js";
+import { storeWriteError } from "./storeWriteError.js";
 import type { Store } from "./Store.js";
 import { PARTIAL_PREFIX, STORE_PATHS } from "./storeFormat.js";
 import type { BlobRecord } from "./StoreTypes.js";

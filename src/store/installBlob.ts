@@ -1,20 +1,16 @@
 import { chmod, link, mkdir, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { HashResult } from "../hash/HashMessages.js";
-import { IndexError, StoreError } from "../errors.js";
+import { IndexError } from "../errors.js";
+import { checkExpectation, type BlobExpectation } from "./checkExpectation.js";
+
+export type { BlobExpectation } from "./checkExpectation.js";
 import { blobPath } from "./blobPath.js";
 import { fsyncDir } from "./fsyncDir.js";
 import type { Store } from "./Store.js";
 import { hexKey, type BlobValue } from "./StoreIndex.js";
 import { STORE_PATHS } from "./storeFormat.js";
 import type { BlobRecord } from "./StoreTypes.js";
-
-/** What the caller expects of the bytes (from the hub, or from a cache's blob name). */
-export interface BlobExpectation {
-	size?: number;
-	sha256?: string;
-	sha1?: string;
-}
 
 export interface InstallBlobParams {
 	store: Store;
@@ -25,20 +21,6 @@ export interface InstallBlobParams {
 	expect?: BlobExpectation;
 	/** Names the source in error messages (a path, a URL, repo@commit:path). */
 	label: string;
-}
-
-function mismatch(label: string, what: string, expected: string | number, got: string | number): StoreError {
-	return new StoreError("STORE_HASH_MISMATCH", `${label}: ${what} mismatch: expected ${expected}, got ${got}`, {
-		hint: "the source is corrupt or changed while it was read; nothing of it was stored",
-	});
-}
-
-/** Throws STORE_HASH_MISMATCH if the digests disagree with `expect`. */
-export function checkExpectation(label: string, hashes: HashResult, expect: BlobExpectation | undefined): void {
-	if (!expect) return;
-	if (expect.size !== undefined && expect.size !== hashes.size) throw mismatch(label, "size", expect.size, hashes.size);
-	if (expect.sha256 !== undefined && hashes.sha256 !== null && expect.sha256.toLowerCase() !== hashes.sha256) throw mismatch(label, "sha256", expect.sha256, hashes.sha256);
-	if (expect.sha1 !== undefined && hashes.sha1 !== null && expect.sha1.toLowerCase() !== hashes.sha1) throw mismatch(label, "git sha1", expect.sha1, hashes.sha1);
 }
 
 /**
@@ -108,19 +90,4 @@ export async function installBlob(params: InstallBlobParams): Promise<BlobRecord
 		await unlink(tmpPath).catch(() => undefined);
 		throw err;
 	}
-}
-
-/** Turns errno failures of a blob write into StoreErrors that name the store. */
-export function storeWriteError(store: Store, label: string, err: unknown): unknown {
-	const code = (err as NodeJS.ErrnoException)?.code;
-	if (code === "ENOSPC" || code === "EDQUOT") {
-		return new StoreError("STORE_NO_SPACE", `no space left in the store ${store.dir} while writing ${label}`, {
-			cause: err,
-			hint: "free space (`modelfs gc`, `modelfs rm`) or grow the volume; nothing partial was kept",
-		});
-	}
-	if (code === "EROFS") {
-		return new StoreError("STORE_READ_ONLY", `the store ${store.dir} is on a read-only filesystem (writing ${label})`, { cause: err });
-	}
-	return err;
 }

@@ -5,7 +5,7 @@ import { IndexError, StoreError } from "../errors.js";
 import { acquireWriterLock } from "./acquireWriterLock.js";
 import { fsyncDir } from "./fsyncDir.js";
 import { publishCatalog } from "./publishCatalog.js";
-import { listCatalogGenerations } from "./readCatalog.js";
+import { listCatalogGenerations } from "./listCatalogGenerations.js";
 import { Store } from "./Store.js";
 import { StoreIndex } from "./StoreIndex.js";
 import { PARTIAL_MAX_AGE_MS, PARTIAL_PREFIX, STORE_FORMAT, STORE_PATHS, type StoreMeta } from "./storeFormat.js";

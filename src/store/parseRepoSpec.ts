@@ -1,6 +1,7 @@
 import { UsageError } from "../errors.js";
 import type { RepoType } from "./StoreTypes.js";
-import { validateRepoId, validateRevision } from "./validateSnapshot.js";
+import { validateRepoId } from "./validateRepoId.js";
+import { validateRevision } from "./validateRevision.js";
 
 /**
  * Parses `org/name[@revision]` as typed on the command line. A leading

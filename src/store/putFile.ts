@@ -1,6 +1,7 @@
-import { getHashPool } from "../hash/HashPool.js";
+import { getHashPool } from "../hash/getHashPool.js";
 import { IndexError } from "../errors.js";
-import { installBlob, storeWriteError, type BlobExpectation } from "./installBlob.js";
+import { installBlob, type BlobExpectation } from "./installBlob.js";
+import { storeWriteError } from "./storeWriteError.js";
 import type { Store } from "./Store.js";
 import type { BlobRecord } from "./StoreTypes.js";
 import { tmpName } from "./tmpName.js";

@@ -1,27 +1,13 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { IndexError } from "../errors.js";
+import { listCatalogGenerations } from "./listCatalogGenerations.js";
 import { STORE_PATHS } from "./storeFormat.js";
 import type { Catalog } from "./StoreTypes.js";
 
 export interface ReadCatalogParams {
 	/** The store directory. */
 	storeDir: string;
-}
-
-/** Generation numbers of the catalogs in `<store>/catalog/`, newest first. */
-export async function listCatalogGenerations(storeDir: string): Promise<number[]> {
-	let names: string[];
-	try {
-		names = await readdir(join(storeDir, STORE_PATHS.catalog));
-	} catch (err) {
-		if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
-		throw err;
-	}
-	return names
-		.filter((n) => /^\d+$/.test(n))
-		.map(Number)
-		.sort((a, b) => b - a);
 }
 
 /**

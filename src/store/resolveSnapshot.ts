@@ -1,6 +1,7 @@
 import { UsageError } from "../errors.js";
 import { readCatalog } from "./readCatalog.js";
-import type { CatalogRepo, RepoType, SnapshotFile } from "./StoreTypes.js";
+import { findCatalogRepo } from "./findCatalogRepo.js";
+import type { RepoType, SnapshotFile } from "./StoreTypes.js";
 
 export interface ResolveSnapshotParams {
 	/** The store directory. */
@@ -23,16 +24,6 @@ export interface ResolvedSnapshot {
 	refs: string[];
 	files: SnapshotFile[];
 	bytes: number;
-}
-
-/** Finds the catalog repo of that name (UsageError REPO_NOT_FOUND if none). */
-export function findCatalogRepo(repos: CatalogRepo[], name: string, type: RepoType | undefined, storeDir: string): CatalogRepo {
-	const matches = repos.filter((r) => r.name === name && (type === undefined || r.type === type));
-	const repo = matches.find((r) => r.type === "model") ?? matches[0];
-	if (!repo) {
-		throw new UsageError("REPO_NOT_FOUND", `${type ?? "repo"} ${name} is not in the store ${storeDir}`, { hint: "`modelfs ls` lists what the store holds" });
-	}
-	return repo;
 }
 
 /** Resolves `repo[@revision]` against the newest catalog to one snapshot. */

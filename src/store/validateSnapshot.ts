@@ -1,33 +1,16 @@
 import { UsageError } from "../errors.js";
-import type { RepoId, Snapshot } from "./StoreTypes.js";
+import { isSafeRelativePath } from "./isSafeRelativePath.js";
+import type { Snapshot } from "./StoreTypes.js";
+import { validateRepoId } from "./validateRepoId.js";
+import { validateRevision } from "./validateRevision.js";
+
+// Kept for callers that import them from here (ingest).
+export { isSafeRelativePath } from "./isSafeRelativePath.js";
+export { validateRepoId } from "./validateRepoId.js";
+export { validateRevision } from "./validateRevision.js";
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const ETAG = /^([0-9a-f]{40}|[0-9a-f]{64})$/;
-const REPO_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)?$/;
-const REVISION = /^[A-Za-z0-9][A-Za-z0-9._\-/]*$/;
-
-/** Throws UsageError (REPO_ID_INVALID) unless `repo` is a type plus `org/name` the HF cache layout can hold. */
-export function validateRepoId(repo: RepoId): void {
-	if (repo?.type !== "model" && repo?.type !== "dataset") throw new UsageError("REPO_ID_INVALID", `repo type must be "model" or "dataset", got ${JSON.stringify(repo?.type)}`);
-	if (typeof repo.name !== "string" || !REPO_NAME.test(repo.name) || repo.name.includes("--") || repo.name.includes("..") || repo.name.length > 200) {
-		throw new UsageError("REPO_ID_INVALID", `invalid repo id ${JSON.stringify(repo?.name)}`, {
-			hint: "use org/name: letters, digits, '.', '_', '-', no '--' or '..'",
-		});
-	}
-}
-
-/** Throws UsageError (REVISION_INVALID) unless `rev` is usable as a ref name or snapshot folder. */
-export function validateRevision(rev: string): void {
-	if (typeof rev !== "string" || !REVISION.test(rev) || rev.includes("..") || rev.endsWith("/") || rev.includes("//") || rev.length > 255) {
-		throw new UsageError("REVISION_INVALID", `invalid revision ${JSON.stringify(rev)}`, { hint: "use a commit sha or a branch/tag name" });
-	}
-}
-
-/** True for a relative `/`-separated path without empty, `.` or `..` parts or NUL. */
-export function isSafeRelativePath(path: string): boolean {
-	if (typeof path !== "string" || path === "" || path.startsWith("/") || path.includes("\0") || path.includes("\\")) return false;
-	return path.split("/").every((part) => part !== "" && part !== "." && part !== "..");
-}
 
 /** Checks a snapshot's shape before it goes into the index: names, paths, digests, no duplicates. */
 export function validateSnapshot(snapshot: Snapshot): void {

@@ -1,7 +1,7 @@
 import { mkdir, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 import pLimit from "p-limit";
-import { getHashPool } from "../hash/HashPool.js";
+import { getHashPool } from "../hash/getHashPool.js";
 import { IndexError } from "../errors.js";
 import { blobPath } from "./blobPath.js";
 import { readCatalog } from "./readCatalog.js";
