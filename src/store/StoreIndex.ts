@@ -12,6 +12,13 @@ export interface BlobValue {
 	sha256: Buffer;
 	sha1: Buffer | null;
 	checkedAt: number;
+	/**
+	 * ctime (ms) of the object when it was last hashed. Any write or chmod
+	 * moves ctime, so verify re-hashes when it differs; comparing with the
+	 * check's wall-clock time instead would miss writes in the same clock tick
+	 * (file times come from a coarse clock).
+	 */
+	checkedCtimeMs?: number;
 }
 
 /** Value of the `repos` DB (key: [type, name]). */

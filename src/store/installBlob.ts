@@ -67,13 +67,21 @@ export async function installBlob(params: InstallBlobParams): Promise<BlobRecord
 		}
 		await unlink(tmpPath).catch(() => undefined);
 		if (placed) await fsyncDir(dirname(final));
+		// Our bytes were hashed; an object that was there already was not (verify will).
+		const checkedCtimeMs = placed ? (await stat(final)).ctimeMs : undefined;
 		const key = hexKey(hashes.blake3);
 		const now = Date.now();
 		const sha1 = hashes.sha1 ? hexKey(hashes.sha1) : null;
 		let record: BlobValue | undefined;
 		await index.env.transaction(() => {
 			const old = index.blobs.get(key);
-			record = { size: hashes.size, sha256: hexKey(hashes.sha256 as string), sha1: sha1 ?? (old?.sha1 ? Buffer.from(old.sha1) : null), checkedAt: now };
+			record = {
+				size: hashes.size,
+				sha256: hexKey(hashes.sha256 as string),
+				sha1: sha1 ?? (old?.sha1 ? Buffer.from(old.sha1) : null),
+				checkedAt: placed ? now : (old?.checkedAt ?? 0),
+				checkedCtimeMs: placed ? checkedCtimeMs : old?.checkedCtimeMs,
+			};
 			index.blobs.put(key, record);
 			index.sha256.put(hexKey(hashes.sha256 as string), key);
 			if (sha1) index.sha1.put(sha1, key);
@@ -83,7 +91,7 @@ export async function installBlob(params: InstallBlobParams): Promise<BlobRecord
 			size: hashes.size,
 			sha256: hashes.sha256,
 			sha1: record?.sha1 ? Buffer.from(record.sha1).toString("hex") : null,
-			checkedAt: now,
+			checkedAt: record?.checkedAt ?? now,
 			existed,
 		};
 	} catch (err) {

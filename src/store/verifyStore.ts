@@ -38,7 +38,7 @@ export interface VerifyReport {
 	blobs: number;
 	hashed: number;
 	hashedBytes: number;
-	/** Blobs whose check was skipped: unchanged since the last recorded check. */
+	/** Blobs not hashed: their ctime is the one recorded at their last hash. */
 	skipped: number;
 	problems: BlobProblem[];
 	repaired: boolean;
@@ -46,7 +46,8 @@ export interface VerifyReport {
 
 /**
  * Checks every blob: stat and size first; then BLAKE3 of the content when the
- * object changed since its last recorded check (or always with `full`).
+ * object's ctime differs from the one recorded when it was last hashed (any
+ * write moves it), or always with `full`.
  * Blobs are taken from the index, or from the catalog when the index cannot
  * be opened (read-only mount). Writers record the check time; `repair`
  * quarantines corrupt blobs so the next import or ingest stores them again.
@@ -57,7 +58,7 @@ export async function verifyStore(params: VerifyStoreParams): Promise<VerifyRepo
 	if (params.repair && (store.readOnly || !index)) throw new IndexError("INDEX_READ_ONLY", `verify --repair needs the writer lock on ${store.dir}`, { hint: "run it on the writer node" });
 	const catalog = await readCatalog({ storeDir: store.dir });
 	const usedBy = new Map<string, string[]>();
-	const blobs = new Map<string, { size: number; checkedAt: number }>();
+	const blobs = new Map<string, { size: number; checkedCtimeMs: number | undefined }>();
 	for (const r of catalog?.repos ?? []) {
 		for (const s of r.snapshots) {
 			for (const f of s.files) {
@@ -66,18 +67,18 @@ export async function verifyStore(params: VerifyStoreParams): Promise<VerifyRepo
 				usedBy.set(f.blake3, list);
 				// Without an index the catalog is the list; with one, catalog blobs the
 				// index lacks (quarantined earlier, not yet stored again) still count.
-				if (!blobs.has(f.blake3)) blobs.set(f.blake3, { size: f.size, checkedAt: 0 });
+				if (!blobs.has(f.blake3)) blobs.set(f.blake3, { size: f.size, checkedCtimeMs: undefined });
 			}
 		}
 	}
 	if (index) {
 		for (const { key, value } of index.blobs.getRange({ snapshot: false })) {
-			blobs.set(Buffer.from(key).toString("hex"), { size: value.size, checkedAt: value.checkedAt });
+			blobs.set(Buffer.from(key).toString("hex"), { size: value.size, checkedCtimeMs: value.checkedCtimeMs });
 		}
 	}
 
 	const report: VerifyReport = { blobs: blobs.size, hashed: 0, hashedBytes: 0, skipped: 0, problems: [], repaired: false };
-	const toHash: Array<{ blake3: string; size: number }> = [];
+	const toHash: Array<{ blake3: string; size: number; ctimeMs: number }> = [];
 	for (const [blake3, b] of blobs) {
 		const st = await stat(blobPath(store.dir, blake3)).catch((err: NodeJS.ErrnoException) => {
 			if (err.code === "ENOENT") return null;
@@ -91,14 +92,14 @@ export async function verifyStore(params: VerifyStoreParams): Promise<VerifyRepo
 			report.problems.push({ blake3, reason: "size", detail: `object has ${st.size} bytes, the index says ${b.size}`, usedBy: usedBy.get(blake3) ?? [] });
 			continue;
 		}
-		// ctime too: a content change through a fresh chmod+write moves both.
-		if (params.full || st.mtimeMs > b.checkedAt || st.ctimeMs > b.checkedAt) toHash.push({ blake3, size: b.size });
+		// Any write (or chmod to make one) moves ctime, which cannot be set back.
+		if (params.full || b.checkedCtimeMs === undefined || st.ctimeMs !== b.checkedCtimeMs) toHash.push({ blake3, size: b.size, ctimeMs: st.ctimeMs });
 		else report.skipped++;
 	}
 	params.onTotal?.(toHash.reduce((n, b) => n + b.size, 0));
 
 	const pool = getHashPool();
-	const checked: string[] = [];
+	const checked: Array<{ blake3: string; ctimeMs: number }> = [];
 	const limit = pLimit(pool.size);
 	await Promise.all(
 		toHash.map((b) =>
@@ -108,7 +109,7 @@ export async function verifyStore(params: VerifyStoreParams): Promise<VerifyRepo
 				report.hashed++;
 				report.hashedBytes += r.size;
 				if (r.blake3 !== b.blake3) report.problems.push({ blake3: b.blake3, reason: "content", detail: `content hashes to ${r.blake3}`, usedBy: usedBy.get(b.blake3) ?? [] });
-				else checked.push(b.blake3);
+				else checked.push({ blake3: b.blake3, ctimeMs: b.ctimeMs });
 			}),
 		),
 	);
@@ -116,10 +117,11 @@ export async function verifyStore(params: VerifyStoreParams): Promise<VerifyRepo
 	if (index && !store.readOnly) {
 		const now = Date.now();
 		await index.env.transaction(() => {
-			for (const blake3 of checked) {
-				const key = hexKey(blake3);
+			for (const c of checked) {
+				const key = hexKey(c.blake3);
 				const v = index.blobs.get(key);
-				if (v) index.blobs.put(key, { ...v, checkedAt: now });
+				// ctime as stat saw it before hashing: a write during the hash moves it, so the next run hashes again.
+				if (v) index.blobs.put(key, { ...v, checkedAt: now, checkedCtimeMs: c.ctimeMs });
 			}
 		});
 	}
