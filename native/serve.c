@@ -56,6 +56,7 @@ static struct mfs_stats *g_stats;
 static int *g_blobfd;		/* fallback: blob fd per inode, or -1 */
 static int g_no_passthrough;
 static int g_pt_refusal_logged;
+static int g_backing_failure_logged;
 static int g_no_splice;
 static size_t g_pipe_pages;	/* smallest worker pipe, 0 = no splice */
 static size_t g_page = 4096;	/* page size: 64 KiB on some arm64 */
@@ -482,12 +483,15 @@ static int open_passthrough(struct mfs_req *r, uint32_t ino,
 			saved = EPROTO;
 		if (saved == EPERM) {
 			disable_passthrough(saved);
-		} else {
+		} else if (!__atomic_exchange_n(&g_backing_failure_logged, 1,
+						__ATOMIC_ACQ_REL)) {
 			char path[4096];
 
+			/* e.g. ELOOP: the store is on a stacked filesystem;
+			 * logged once, counted in backing_open_failures */
 			mfs_image_path(&g_img, ino, path, sizeof(path));
 			mfs_log("op=OPEN nodeid=%u path=%s BACKING_OPEN: %s: "
-				"serving this open from the daemon",
+				"serving such opens from the daemon",
 				ino, path, strerror(saved));
 		}
 		return 1;

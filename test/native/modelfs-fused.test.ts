@@ -2,7 +2,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { constants } from "node:fs";
 import { mkdir, open, readdir, readFile, readlink, rename, rm, stat, statfs, symlink, unlink, writeFile, lstat } from "node:fs/promises";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { readMountStats } from "../../src/mount/readMountStats.js";
 import { canMount } from "../support/canMount.js";
 import { makeTwoModelView, mmapSha256, mountForTest, sha256, tempDir } from "./viewFixtures.js";
@@ -193,5 +193,24 @@ describe.runIf(canMount)("modelfs-fused", () => {
 			await b.close();
 		}
 		expect(await backingIdsSettled(mounted.runtimeDir)).toBe(0);
+	});
+
+	it("serves a store that passthrough cannot stack on (overlayfs: ELOOP) from the daemon, per open", async () => {
+		const root = tempDir();
+		const fx = makeTwoModelView(root);
+		const ovl = join(root, "ovl");
+		for (const d of ["u", "w", "m"]) await mkdir(join(ovl, d), { recursive: true });
+		execFileSync("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${fx.storeDir},upperdir=${join(ovl, "u")},workdir=${join(ovl, "w")}`, join(ovl, "m")]);
+		onTestFinished(() => execFileSync("umount", ["-l", join(ovl, "m")]));
+		const mnt = join(root, "mnt");
+		await mkdir(mnt);
+		const mounted = await mountForTest({ mountpoint: mnt, tree: fx.tree, storeDir: join(ovl, "m") });
+		for (const [p, b] of fx.files) expect((await readFile(join(mnt, p))).equals(b), p).toBe(true);
+		const stats = await readMountStats({ runtimeDir: mounted.runtimeDir });
+		expect(stats?.passthrough).toBe(true);
+		expect(stats?.backingOpenFailures).toBeGreaterThan(0);
+		expect(stats?.fallbackOpens).toBeGreaterThan(0);
+		expect(stats?.passthroughOpens).toBe(0);
+		expect(await readFile(join(mounted.runtimeDir, "daemon.log"), "utf8")).toMatch(/BACKING_OPEN: Too many levels of symbolic links/);
 	});
 });
