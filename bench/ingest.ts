@@ -5,7 +5,11 @@
  * and writes it into the store, so its goal is >= 0.7x the slowest of those
  * hashes.
  *
- *   npm run bench:ingest -- [--size-gib 2] [--files 2] [--quick] [--json out.json] [--dir /path]
+ *   npm run bench:ingest -- [--size-gib 2] [--files 2] [--runs 2] [--quick] [--json out.json] [--dir /path] [--xfs]
+ *
+ * --xfs runs it all on a loop-mounted XFS (root and mkfs.xfs needed): there
+ * the store clones the source (reflink) and hashes the clone, so no data is
+ * written and import is bound by the hashes alone.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomFillSync } from "node:crypto";
@@ -26,6 +30,7 @@ const { values } = parseArgs({
 		json: { type: "string" },
 		dir: { type: "string" },
 		runs: { type: "string", default: "2" },
+		xfs: { type: "boolean", default: false },
 	},
 });
 
@@ -58,7 +63,23 @@ function best(fn: () => void): number {
 	return b;
 }
 
-const work = values.dir ? mkdtempSync(join(values.dir, "modelfs-bench-")) : mkdtempSync(join(tmpdir(), "modelfs-bench-"));
+const outer = values.dir ? mkdtempSync(join(values.dir, "modelfs-bench-")) : mkdtempSync(join(tmpdir(), "modelfs-bench-"));
+let work = outer;
+let xfsMount: string | null = null;
+if (values.xfs) {
+	if (!has("mkfs.xfs") || process.getuid?.() !== 0) {
+		rmSync(outer, { recursive: true, force: true });
+		throw new Error("bench:ingest --xfs needs root and mkfs.xfs (apt-get install xfsprogs)");
+	}
+	const image = join(outer, "xfs.img");
+	writeFileSync(image, "");
+	execFileSync("truncate", ["-s", String(Math.ceil((totalBytes * 3) / 2 ** 20 + 512) + "M"), image]);
+	execFileSync("mkfs.xfs", ["-q", "-m", "reflink=1", image]);
+	xfsMount = join(outer, "mnt");
+	mkdirSync(xfsMount);
+	execFileSync("mount", ["-o", "loop", image, xfsMount]);
+	work = xfsMount;
+}
 const src = join(work, "model");
 mkdirSync(src);
 const paths: string[] = [];
@@ -133,7 +154,8 @@ try {
 			return 0;
 		}
 	})();
-	if (shmFree > 2 * bytes) add("importFolder, store on tmpfs /dev/shm (no disk writes)", await inProcessOn(shm));
+	if (xfsMount) add("importFolder, store on tmpfs", null, "skipped with --xfs");
+	else if (shmFree > 2 * bytes) add("importFolder, store on tmpfs /dev/shm (no disk writes)", await inProcessOn(shm));
 	else add("importFolder, store on tmpfs", null, "no tmpfs /dev/shm with room");
 
 	let n = 0;
@@ -155,7 +177,7 @@ try {
 	const ssl = rows.find((r) => r.what.startsWith("openssl"))?.gbps ?? null;
 	const b3 = rows.find((r) => r.what.startsWith("b3sum --num"))?.gbps ?? null;
 	const slowest = b3 === null ? sha : Math.min(sha, b3);
-	console.log(`\n## modelfs import throughput (${files} x ${perFile >> 20} MiB, page cache warm, ${cpus()[0]?.model ?? "?"}, ${availableParallelism()} cores)\n`);
+	console.log(`\n## modelfs import throughput (${files} x ${perFile >> 20} MiB${xfsMount ? " on XFS with reflinks" : ""}, page cache warm, ${cpus()[0]?.model ?? "?"}, ${availableParallelism()} cores)\n`);
 	console.log("| what | GB/s | ratio to import |");
 	console.log("|---|---:|---:|");
 	for (const r of rows) console.log(`| ${r.what} | ${r.gbps === null ? `n/a (${r.note})` : r.gbps.toFixed(2)} | ${r.gbps === null ? "" : (imp / r.gbps).toFixed(2)} |`);
@@ -167,5 +189,6 @@ try {
 	}
 	if (values.json) writeFileSync(values.json, `${JSON.stringify({ host: hostname(), date: new Date().toISOString(), files, bytesPerFile: perFile, rows, ratio: imp / slowest, ratioOpenssl: ssl === null ? null : imp / ssl, ratioDisk: imp / disk, ratioTmpfs: impShm === null ? null : impShm / slowest }, null, 2)}\n`);
 } finally {
-	rmSync(work, { recursive: true, force: true });
+	if (xfsMount) spawnSync("umount", [xfsMount]);
+	rmSync(outer, { recursive: true, force: true });
 }
