@@ -59,6 +59,17 @@ export class HashStream {
 		this.resumedBytes = resumedBytes;
 	}
 
+	/** @internal the worker died: every pending write fails. */
+	fail(err: Error): void {
+		for (const a of this.#acks.values()) a.reject(err);
+		this.#acks.clear();
+	}
+
+	/** @internal */
+	get slot(): Slot {
+		return this.#slot;
+	}
+
 	/** @internal called by the pool on an ack. */
 	onAck(seq: number, error?: WorkerErrorInfo): void {
 		const a = this.#acks.get(seq);
@@ -117,12 +128,16 @@ export class HashPool {
 		if (this.#slots.length < this.size) {
 			const worker = spawnWorker();
 			worker.on("message", (m: WorkerReply) => this.#onReply(m));
-			worker.on("error", (err) => {
+			const onDeath = (err: Error) => {
 				// A crashed worker fails everything in flight; the next task gets a fresh one.
+				if (!this.#slots.some((s) => s.worker === worker)) return;
 				for (const p of this.#pending.values()) p.reject(err);
 				this.#pending.clear();
+				for (const st of this.#streams.values()) if (st.slot.worker === worker) st.fail(err);
 				this.#slots = this.#slots.filter((s) => s.worker !== worker);
-			});
+			};
+			worker.on("error", onDeath);
+			worker.on("exit", (code) => onDeath(new Error(`hash worker exited with code ${code}`)));
 			worker.unref();
 			const slot = { worker, files: 0, streams: 0 };
 			this.#slots.push(slot);

@@ -148,6 +148,31 @@ describe("modelfs import", () => {
 		expect(v.code).toBe(0);
 	});
 
+	it("Ctrl-C (SIGINT) stops with exit 130, removes its tmp files and lists no partial snapshot", async () => {
+		const dir = tempDir();
+		const cache = cacheWith(join(dir, "cache"), "org/big", 48, 21, 4);
+		const store = join(dir, "store");
+		await runCli(["init", "--store", store]);
+		const child = spawn(process.execPath, ["--import", "tsx", cliPath, "import", cache, "--store", store, "--quiet"], { cwd: repoRoot, stdio: ["ignore", "ignore", "pipe"] });
+		onTestFinished(() => {
+			if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+		});
+		let stderr = "";
+		child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+		const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+		const tmp = join(store, "tmp");
+		for (let i = 0; i < 3000 && child.exitCode === null; i++) {
+			if (existsSync(tmp) && readdirSync(tmp).some((n) => n.startsWith("blob-"))) break;
+			await new Promise((r) => setTimeout(r, 10));
+		}
+		child.kill("SIGINT");
+		expect(await exited).toBe(130);
+		expect(stderr).toContain("interrupted");
+		expect(readdirSync(tmp)).toEqual([]);
+		expect(existsSync(join(store, "lock"))).toBe(false);
+		expect(JSON.parse((await runCli(["ls", "--store", store, "--json"])).stdout)).toEqual([]);
+	});
+
 	describe.runIf(canMount)("on a full or read-only filesystem", () => {
 		it("a full disk (ENOSPC) stops the import with a clear message, cleans tmp/ and leaves the index as it was", async () => {
 			const dir = tempDir();
