@@ -180,8 +180,31 @@ export function createHubFetch(params: CreateHubFetchParams): HubFetch {
 			try {
 				res = await new Promise<IncomingMessage>((resolve, reject) => {
 					const https = url.protocol === "https:";
-					const r = (https ? httpsRequest : httpRequest)(url, { method: "GET", headers, agent: https ? agents.https : agents.http, signal: signals.length > 0 ? AbortSignal.any(signals) : undefined }, resolve);
-					r.on("error", reject);
+					// Aborts are wired by hand, not with the `signal` option: that one can
+					// destroy a keep-alive socket after the response ended, with no
+					// listener left for the error it emits.
+					const onAbort = (): void => {
+						const reason = new DOMException("aborted", "AbortError");
+						r.destroy(reason);
+						resp?.destroy(reason);
+					};
+					let resp: IncomingMessage | null = null;
+					const r = (https ? httpsRequest : httpRequest)(url, { method: "GET", headers, agent: https ? agents.https : agents.http }, (m) => {
+						resp = m;
+						m.on("error", () => undefined);
+						m.once("close", () => {
+							for (const s of signals) s.removeEventListener("abort", onAbort);
+						});
+						resolve(m);
+					});
+					r.on("error", (err) => {
+						for (const s of signals) s.removeEventListener("abort", onAbort);
+						reject(err);
+					});
+					for (const s of signals) {
+						if (s.aborted) onAbort();
+						else s.addEventListener("abort", onAbort, { once: true });
+					}
 					r.end();
 				});
 			} catch (err) {
@@ -228,7 +251,7 @@ function networkError(err: unknown, url: string, what: string, requestSignal: Ab
 	if (err instanceof HubError) return err;
 	const timedOut = requestSignal?.aborted && (requestSignal.reason as Error | undefined)?.name === "TimeoutError";
 	const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
-	const detail = cause?.code ?? cause?.message ?? (err as Error)?.message ?? String(err);
+	const detail = String(cause?.code ?? cause?.message ?? (err as Error)?.message ?? err).replace(/\/\/[^/@\s]*@/g, "//");
 	return new TransientHubError(timedOut ? "HUB_TIMEOUT" : "HUB_NETWORK", `${timedOut ? "no data for too long" : "network error"} fetching ${what} (${detail})`, {
 		url: stripCredentials(url),
 		cause: err,

@@ -24,5 +24,11 @@ export function hubEndpoint(params: HubEndpointParams = {}): string {
 	if (url.protocol !== "http:" && url.protocol !== "https:") {
 		throw new UsageError("HF_ENDPOINT_INVALID", `HF_ENDPOINT must be http(s): ${stripCredentials(raw)}`);
 	}
+	if (url.username !== "" || url.password !== "") {
+		// fetch refuses such URLs, and they would end up in messages.
+		throw new UsageError("HF_ENDPOINT_INVALID", `HF_ENDPOINT must not hold credentials: ${stripCredentials(raw)}`, {
+			hint: "put the access token in HF_TOKEN (or --token) instead",
+		});
+	}
 	return raw.replace(/\/+$/, "");
 }

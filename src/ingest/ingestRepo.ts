@@ -309,8 +309,10 @@ async function fetchGroup(p: {
 				onRetry: p.log,
 			});
 		} catch (err) {
-			// Whatever arrived in order is a valid prefix: keep it for the next run.
-			await writer.abort({ keepPartial: true });
+			// Whatever arrived in order is a valid prefix: keep it for the next
+			// run, unless the disk is full (then it is what fills it).
+			const full = err instanceof ModelfsError && err.code === "STORE_NO_SPACE";
+			await writer.abort({ keepPartial: !full });
 			throw err;
 		}
 		try {
