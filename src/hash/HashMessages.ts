@@ -5,6 +5,7 @@
 
 /** What one pass over some bytes produced. */
 export interface HashResult {
+	/** "" when BLAKE3 was not asked for (the sha256 half of a split stream). */
 	blake3: string;
 	/** null when sha256 was not asked for. */
 	sha256: string | null;
@@ -26,12 +27,19 @@ export interface FileTask {
 	cancel: Int32Array;
 }
 
-/** Start a stream: append chunks to `path` while hashing them. */
+/**
+ * Start a stream: append chunks to `path` while hashing them. A stream may be
+ * split over two workers: one writes and computes BLAKE3 (and sha1), the
+ * other only reads the same shared chunks for sha256.
+ */
 export interface StreamOpen {
 	type: "open";
 	id: number;
 	path: string;
-	/** Total size when known: needed for the git sha1 header. */
+	/** Append the chunks to `path`; false: only hash them (the file is read for `resume` only). */
+	write: boolean;
+	blake3: boolean;
+	/** Total size when known and sha1 wanted: the git sha1 header needs it. */
 	size?: number;
 	sha256: boolean;
 	/** Keep and re-hash the bytes already in `path` (a resumed partial download). */

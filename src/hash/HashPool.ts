@@ -43,58 +43,89 @@ function spawnWorker(): Worker {
 	return new Worker(new URL("./hashWorker.js", here));
 }
 
+/** One worker's share of a stream. */
+interface StreamPart {
+	slot: Slot;
+	id: number;
+	acks: Map<number, { resolve: () => void; reject: (e: Error) => void }>;
+}
+
+/**
+ * A stream of chunks appended to a file and hashed. With two workers it is
+ * split: one writes and computes BLAKE3 (and sha1), the other computes
+ * sha256 over the same shared chunks, so one fast download uses two cores.
+ */
 export class HashStream {
 	readonly resumedBytes: number;
 	#pool: HashPool;
-	#id: number;
-	#slot: Slot;
+	#parts: StreamPart[];
 	#seq = 0;
-	#acks = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
 	#closed = false;
 
-	constructor(pool: HashPool, id: number, slot: Slot, resumedBytes: number) {
+	constructor(pool: HashPool, parts: StreamPart[], resumedBytes: number) {
 		this.#pool = pool;
-		this.#id = id;
-		this.#slot = slot;
+		this.#parts = parts;
 		this.resumedBytes = resumedBytes;
 	}
 
-	/** @internal the worker died: every pending write fails. */
-	fail(err: Error): void {
-		for (const a of this.#acks.values()) a.reject(err);
-		this.#acks.clear();
+	/** True when sha256 runs on a second worker (then send() wants shared memory to avoid a copy). */
+	get split(): boolean {
+		return this.#parts.length > 1;
 	}
 
-	/** @internal */
-	get slot(): Slot {
-		return this.#slot;
+	/** @internal the worker died: every pending write fails. */
+	fail(worker: Worker, err: Error): void {
+		for (const p of this.#parts) {
+			if (p.slot.worker !== worker) continue;
+			for (const a of p.acks.values()) a.reject(err);
+			p.acks.clear();
+		}
 	}
 
 	/** @internal called by the pool on an ack. */
-	onAck(seq: number, error?: WorkerErrorInfo): void {
-		const a = this.#acks.get(seq);
-		if (!a) return;
-		this.#acks.delete(seq);
+	onAck(id: number, seq: number, error?: WorkerErrorInfo): void {
+		const part = this.#parts.find((p) => p.id === id);
+		const a = part?.acks.get(seq);
+		if (!part || !a) return;
+		part.acks.delete(seq);
 		if (error) a.reject(toError(error));
 		else a.resolve();
 	}
 
-	/** Appends and hashes `data` (transferred: the caller must not reuse it); resolves once written. */
+	/**
+	 * Appends and hashes `data`; resolves once written and hashed. A plain
+	 * ArrayBuffer is transferred (the caller must not reuse it); for a split
+	 * stream pass a SharedArrayBuffer-backed chunk, else it is copied.
+	 */
 	send(data: Uint8Array): Promise<void> {
 		const seq = this.#seq++;
-		const p = new Promise<void>((resolve, reject) => this.#acks.set(seq, { resolve, reject }));
-		const transfer = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && !(data.buffer instanceof SharedArrayBuffer) ? [data.buffer as ArrayBuffer] : [];
-		this.#slot.worker.postMessage({ type: "chunk", id: this.#id, seq, data } satisfies WorkerRequest, transfer);
-		return p;
+		let chunk = data;
+		if (this.split && !(data.buffer instanceof SharedArrayBuffer)) {
+			chunk = new Uint8Array(new SharedArrayBuffer(data.byteLength));
+			chunk.set(data);
+		}
+		const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && !(chunk.buffer instanceof SharedArrayBuffer);
+		const transfer = whole ? [chunk.buffer as ArrayBuffer] : [];
+		return Promise.all(
+			this.#parts.map((part) => {
+				const p = new Promise<void>((resolve, reject) => part.acks.set(seq, { resolve, reject }));
+				part.slot.worker.postMessage({ type: "chunk", id: part.id, seq, data: chunk } satisfies WorkerRequest, transfer);
+				return p;
+			}),
+		).then(() => undefined);
 	}
 
 	/** fsyncs and closes the file; resolves with the digests of every byte (resumed ones included). */
 	async finish(): Promise<HashResult> {
 		this.#closed = true;
 		try {
-			return (await this.#pool.request(this.#slot, { type: "finish", id: this.#id })) as HashResult;
+			const results = (await Promise.all(this.#parts.map((p) => this.#pool.request(p.slot, { type: "finish", id: p.id })))) as HashResult[];
+			const [main, helper] = results;
+			if (!helper) return main;
+			if (helper.size !== main.size) throw new Error(`hash stream halves disagree on the size (${main.size} vs ${helper.size})`);
+			return { ...main, sha256: helper.sha256 };
 		} finally {
-			this.#pool.releaseStream(this.#slot, this.#id);
+			this.#release();
 		}
 	}
 
@@ -103,10 +134,14 @@ export class HashStream {
 		if (this.#closed) return;
 		this.#closed = true;
 		try {
-			await this.#pool.request(this.#slot, { type: "close", id: this.#id });
+			await Promise.all(this.#parts.map((p) => this.#pool.request(p.slot, { type: "close", id: p.id })));
 		} finally {
-			this.#pool.releaseStream(this.#slot, this.#id);
+			this.#release();
 		}
+	}
+
+	#release(): void {
+		for (const p of this.#parts) this.#pool.releaseStream(p.slot, p.id);
 	}
 }
 
@@ -133,7 +168,7 @@ export class HashPool {
 				if (!this.#slots.some((s) => s.worker === worker)) return;
 				for (const p of this.#pending.values()) p.reject(err);
 				this.#pending.clear();
-				for (const st of this.#streams.values()) if (st.slot.worker === worker) st.fail(err);
+				for (const st of new Set(this.#streams.values())) st.fail(worker, err);
 				this.#slots = this.#slots.filter((s) => s.worker !== worker);
 			};
 			worker.on("error", onDeath);
@@ -148,7 +183,7 @@ export class HashPool {
 
 	#onReply(m: WorkerReply): void {
 		if (m.type === "ack") {
-			this.#streams.get(m.id)?.onAck(m.seq, m.error);
+			this.#streams.get(m.id)?.onAck(m.id, m.seq, m.error);
 			return;
 		}
 		const p = this.#pending.get(m.id);
@@ -224,22 +259,41 @@ export class HashPool {
 		});
 	}
 
-	/** Opens a stream that appends to `path` and hashes what it writes. */
+	/**
+	 * Opens a stream that appends to `path` and hashes what it writes. With
+	 * two or more workers and sha256 wanted, sha256 runs on a second worker.
+	 */
 	async openStream(params: { path: string; size?: number; sha256: boolean; resume: boolean }): Promise<HashStream> {
-		const slot = this.#slot();
-		const id = this.#nextId++;
-		slot.streams++;
-		this.#ref(1);
-		let resumedBytes: number;
+		const main = this.#slot();
+		const split = params.sha256 && this.size >= 2;
+		const parts: StreamPart[] = [];
+		const open = async (slot: Slot, msg: Omit<Extract<WorkerRequest, { type: "open" }>, "id" | "type">) => {
+			const id = this.#nextId++;
+			slot.streams++;
+			this.#ref(1);
+			const part: StreamPart = { slot, id, acks: new Map() };
+			parts.push(part);
+			return (await this.request(slot, { type: "open", id, ...msg })) as number;
+		};
+		let resumedBytes = 0;
 		try {
-			resumedBytes = (await this.request(slot, { type: "open", id, path: params.path, size: params.size, sha256: params.sha256, resume: params.resume })) as number;
+			resumedBytes = await open(main, { path: params.path, write: true, blake3: true, size: params.size, sha256: !split, resume: params.resume });
+			if (split) {
+				// The other worker: the least loaded one that is not `main` (spawned if missing).
+				const helper = this.#slots.length < this.size ? this.#slot() : this.#slots.filter((s) => s !== main).reduce((a, b) => (a.files * 4 + a.streams <= b.files * 4 + b.streams ? a : b));
+				const helperBytes = await open(helper, { path: params.path, write: false, blake3: false, sha256: true, resume: params.resume });
+				if (helperBytes !== resumedBytes) throw new Error(`resumed partial ${params.path} changed while it was opened`);
+			}
 		} catch (err) {
-			slot.streams--;
-			this.#ref(-1);
+			for (const p of parts) {
+				await this.request(p.slot, { type: "close", id: p.id }).catch(() => undefined);
+				p.slot.streams--;
+				this.#ref(-1);
+			}
 			throw err;
 		}
-		const stream = new HashStream(this, id, slot, resumedBytes);
-		this.#streams.set(id, stream);
+		const stream = new HashStream(this, parts, resumedBytes);
+		for (const p of parts) this.#streams.set(p.id, stream);
 		return stream;
 	}
 }

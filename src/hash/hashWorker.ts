@@ -13,13 +13,14 @@ import type { FileTask, HashResult, StreamOpen, WorkerErrorInfo, WorkerReply, Wo
 const CHUNK = 8 << 20;
 
 interface Hashers {
-	blake3: Blake3Hasher;
+	blake3: Blake3Hasher | null;
 	sha256: Hash | null;
 	sha1: Hash | null;
 	size: number;
 }
 
 interface Stream {
+	/** -1 for a hash-only stream. */
 	fd: number;
 	hashers: Hashers;
 	failed: WorkerErrorInfo | null;
@@ -39,15 +40,15 @@ function errorInfo(err: unknown): WorkerErrorInfo {
 	return { message: e?.message ?? String(err), code: e?.code, syscall: e?.syscall, path: e?.path };
 }
 
-function newHashers(params: { sha256: boolean; sha1Size: number | null }): Hashers {
+function newHashers(params: { blake3?: boolean; sha256: boolean; sha1Size: number | null }): Hashers {
 	const sha1 = params.sha1Size === null ? null : createHash("sha1");
 	// The git blob header makes sha1 equal to the hub's oid for non-LFS files.
 	sha1?.update(`blob ${params.sha1Size}\0`);
-	return { blake3: new Blake3Hasher(), sha256: params.sha256 ? createHash("sha256") : null, sha1, size: 0 };
+	return { blake3: params.blake3 === false ? null : new Blake3Hasher(), sha256: params.sha256 ? createHash("sha256") : null, sha1, size: 0 };
 }
 
 function feed(h: Hashers, data: Uint8Array): void {
-	h.blake3.update(data);
+	h.blake3?.update(data);
 	h.sha256?.update(data);
 	h.sha1?.update(data);
 	h.size += data.byteLength;
@@ -55,7 +56,7 @@ function feed(h: Hashers, data: Uint8Array): void {
 
 function digests(h: Hashers): HashResult {
 	return {
-		blake3: h.blake3.digest("hex"),
+		blake3: h.blake3 ? h.blake3.digest("hex") : "",
 		sha256: h.sha256 ? h.sha256.digest("hex") : null,
 		sha1: h.sha1 ? h.sha1.digest("hex") : null,
 		size: h.size,
@@ -138,18 +139,26 @@ function runFile(task: FileTask): void {
 function openStream(msg: StreamOpen): void {
 	let fd = -1;
 	try {
-		// O_APPEND: chunks land after the resumed bytes whatever the fd offset.
-		const flags = constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | (msg.resume ? 0 : constants.O_EXCL);
-		fd = openSync(msg.path, flags, 0o644);
-		const h = newHashers({ sha256: msg.sha256, sha1Size: msg.size ?? null });
+		const h = newHashers({ blake3: msg.blake3, sha256: msg.sha256, sha1Size: msg.size ?? null });
+		if (msg.write) {
+			// O_APPEND: chunks land after the resumed bytes whatever the fd offset.
+			const flags = constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | (msg.resume ? 0 : constants.O_EXCL);
+			fd = openSync(msg.path, flags, 0o644);
+		}
 		if (msg.resume) {
-			buffer ??= Buffer.allocUnsafe(CHUNK);
-			let pos = 0;
-			for (;;) {
-				const n = readSync(fd, buffer, 0, CHUNK, pos);
-				if (n === 0) break;
-				feed(h, buffer.subarray(0, n));
-				pos += n;
+			// The writing half opened (created) it first.
+			const rfd = fd >= 0 ? fd : openSync(msg.path, constants.O_RDONLY);
+			try {
+				buffer ??= Buffer.allocUnsafe(CHUNK);
+				let pos = 0;
+				for (;;) {
+					const n = readSync(rfd, buffer, 0, CHUNK, pos);
+					if (n === 0) break;
+					feed(h, buffer.subarray(0, n));
+					pos += n;
+				}
+			} finally {
+				if (rfd !== fd) closeSync(rfd);
 			}
 		}
 		streams.set(msg.id, { fd, hashers: h, failed: null });
@@ -175,8 +184,7 @@ function onMessage(msg: WorkerRequest): void {
 				return;
 			}
 			try {
-				// Appends use the fd's position, which sits at the end after the resume re-hash.
-				writeAll(s.fd, msg.data);
+				if (s.fd >= 0) writeAll(s.fd, msg.data);
 				feed(s.hashers, msg.data);
 			} catch (err) {
 				s.failed = errorInfo(err);
@@ -193,19 +201,19 @@ function onMessage(msg: WorkerRequest): void {
 			streams.delete(msg.id);
 			try {
 				if (s.failed) throw Object.assign(new Error(s.failed.message), s.failed);
-				fsyncSync(s.fd);
+				if (s.fd >= 0) fsyncSync(s.fd);
 				post({ type: "done", id: msg.id, result: digests(s.hashers) });
 			} catch (err) {
 				post({ type: "error", id: msg.id, error: errorInfo(err) });
 			} finally {
-				closeSync(s.fd);
+				if (s.fd >= 0) closeSync(s.fd);
 			}
 			return;
 		}
 		case "close": {
 			const s = streams.get(msg.id);
 			streams.delete(msg.id);
-			if (s) closeSync(s.fd);
+			if (s && s.fd >= 0) closeSync(s.fd);
 			post({ type: "closed", id: msg.id });
 			return;
 		}

@@ -42,7 +42,7 @@ class StreamBlobWriter implements BlobWriter {
 	#label: string;
 	#partial: boolean;
 	#signal?: AbortSignal;
-	#buf: Uint8Array = new Uint8Array(BATCH);
+	#buf: Uint8Array;
 	#used = 0;
 	#inFlight: Array<Promise<void>> = [];
 	#error: unknown = null;
@@ -56,14 +56,20 @@ class StreamBlobWriter implements BlobWriter {
 		this.#partial = p.partial;
 		this.#signal = p.signal;
 		this.resumedBytes = p.stream.resumedBytes;
+		this.#buf = this.#newBatch();
 		this.bytesWritten = this.resumedBytes;
+	}
+
+	/** Shared memory when two workers read each batch (no copy), else a plain buffer to transfer. */
+	#newBatch(): Uint8Array {
+		return this.#stream.split ? new Uint8Array(new SharedArrayBuffer(BATCH)) : new Uint8Array(BATCH);
 	}
 
 	#send(): void {
 		if (this.#used === 0) return;
 		const data = this.#buf.subarray(0, this.#used);
 		const full = this.#used === BATCH ? this.#buf : data.slice();
-		this.#buf = this.#used === BATCH ? new Uint8Array(BATCH) : this.#buf;
+		this.#buf = this.#used === BATCH ? this.#newBatch() : this.#buf;
 		this.#used = 0;
 		const p = this.#stream.send(full).catch((err) => {
 			this.#error ??= err;
