@@ -11,7 +11,8 @@ const TEMPS: Temperature[] = ["cold", "warm"];
 /**
  * The goals of issue 7, as ratios to the direct read of the same run: the
  * view with passthrough and the overlay on it >= 0.95 for sequential and
- * parallel reads, >= 0.9 for the mmap walk; daemon-served reads >= 0.5;
+ * parallel reads, >= 0.9 for the mmap walk; daemon-served sequential and
+ * parallel reads >= 0.5 (issue 6 sets it for reads, not mmap);
  * overlay on the view within 5% of overlay on a plain folder; a fuse-native
  * row. A group of patterns is judged by its worst member, named in `what`.
  */
@@ -40,7 +41,7 @@ export function checkTargets(params: CheckTargetsParams): TargetCheck[] {
 		for (const temp of TEMPS) worst(`${name}, mmap page walk, ${temp}, ratio to direct`, 0.9, [{ pattern: "mmap", value: ratio(row, "mmap", temp) }]);
 	}
 	for (const temp of TEMPS) {
-		worst(`daemon-served reads (--no-passthrough), ${temp}, ratio to direct`, 0.5, [...STREAMING, "mmap" as const].map((p) => ({ pattern: p, value: ratio("daemon", p, temp) })));
+		worst(`daemon-served reads (--no-passthrough), sequential and parallel, ${temp}, ratio to direct`, 0.5, STREAMING.map((p) => ({ pattern: p, value: ratio("daemon", p, temp) })));
 	}
 	for (const temp of TEMPS) {
 		worst(

@@ -61,6 +61,17 @@ describe("checkTargets", () => {
 		expect(checks.find((c) => c.what.startsWith("view with passthrough, mmap page walk, cold"))?.ok).toBe(true);
 	});
 
+	it("judges daemon-served reads on read patterns only, mmap being the page cache's business", () => {
+		const report = fakeReport({ daemon: 0.6 });
+		for (const l of report.load) if (l.row === "daemon" && l.pattern === "mmap") l.ratio = 0.1;
+		const daemon = checkTargets({ report }).filter((c) => c.what.startsWith("daemon-served"));
+		expect(daemon.map((c) => c.ok)).toEqual([true, true]);
+		for (const l of report.load) if (l.row === "daemon" && l.pattern === "loader" && l.temp === "warm") l.ratio = 0.4;
+		const again = checkTargets({ report }).filter((c) => c.what.startsWith("daemon-served"));
+		expect(again.map((c) => c.ok)).toEqual([true, false]);
+		expect(again[1].what).toContain("pattern loader");
+	});
+
 	it("compares overlay on the view with overlay on the plain folder, not with direct", () => {
 		const checks = checkTargets({ report: fakeReport({ "overlay-view": 0.5, "overlay-plain": 0.5, daemon: 0.6 }) });
 		expect(checks.filter((c) => c.what.startsWith("overlay on the view / overlay on a plain folder")).every((c) => c.ok === true && c.measured === 1)).toBe(true);
