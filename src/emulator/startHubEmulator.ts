@@ -1,5 +1,5 @@
 import { createServer } from "node:http";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo, Socket } from "node:net";
@@ -50,6 +50,7 @@ export async function startHubEmulator(params: StartHubEmulatorParams = {}): Pro
 	}
 	const ownDir = params.dataDir === undefined;
 	const dataDir = params.dataDir ?? (await mkdtemp(join(tmpdir(), "modelfs-hub-emulator-")));
+	await mkdir(dataDir, { recursive: true });
 	const hub = new HubEmulator({ dataDir, treePageSize: params.treePageSize ?? 1000 });
 	for (const r of params.repos ?? []) hub.addRepo(r);
 	for (const c of params.commits ?? []) await hub.commit(c);

@@ -1,0 +1,118 @@
+/**
+ * Hub ingest throughput: `modelfs ingest` from the hub emulator over
+ * loopback, beside `curl` fetching the same files from the same emulator in
+ * the same run (`curl -s -o <file>`, one after another, and `curl -Z` with as
+ * many transfers at once as ingest's --concurrency). Ingest also hashes every
+ * byte (BLAKE3 + sha256) and fsyncs it into the store, so the goal is
+ * >= 0.8x curl. The emulator serves generated safetensors-sized shards from
+ * disk in this process; ingest and curl run as child processes.
+ *
+ *   npm run bench:ingest-hub -- [--size-gib 2] [--files 4] [--runs 3] [--concurrency 4] [--quick] [--json out.json] [--dir /path]
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, hostname, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { startHubEmulator } from "../src/emulator/index.js";
+
+const repoRoot = fileURLToPath(new URL("..", import.meta.url));
+const cli = join(repoRoot, "src", "cli.ts");
+
+const { values } = parseArgs({
+	options: {
+		"size-gib": { type: "string", default: "2" },
+		files: { type: "string", default: "4" },
+		runs: { type: "string", default: "3" },
+		concurrency: { type: "string", default: "4" },
+		quick: { type: "boolean", default: false },
+		json: { type: "string" },
+		dir: { type: "string" },
+	},
+});
+
+const files = Number(values.files);
+const concurrency = Number(values.concurrency);
+const totalBytes = values.quick ? 64 << 20 : Math.round(Number(values["size-gib"]) * 2 ** 30);
+const perFile = Math.floor(totalBytes / files / (1 << 20)) * (1 << 20);
+const runs = values.quick ? 1 : Number(values.runs);
+if (!(files >= 1) || !(perFile > 0) || !(runs >= 1) || !(concurrency >= 1)) throw new TypeError("--files, --size-gib, --runs and --concurrency must be positive");
+
+function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string; seconds: number }> {
+	return new Promise((resolve, reject) => {
+		const t = process.hrtime.bigint();
+		const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+		let stdout = "";
+		let stderr = "";
+		child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+		child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+		child.on("error", reject);
+		child.on("close", (code) => resolve({ code, stdout, stderr, seconds: Number(process.hrtime.bigint() - t) / 1e9 }));
+	});
+}
+
+const gbps = (bytes: number, seconds: number): number => bytes / seconds / 1e9;
+
+async function main(): Promise<void> {
+	const hasCurl = spawnSync("sh", ["-c", "command -v curl"]).status === 0;
+	const work = mkdtempSync(join(values.dir ?? tmpdir(), "modelfs-bench-hub-"));
+	const emu = await startHubEmulator({ dataDir: join(work, "emulator") });
+	try {
+		const names = Array.from({ length: files }, (_, i) => `model-${String(i + 1).padStart(5, "0")}-of-${String(files).padStart(5, "0")}.safetensors`);
+		process.stderr.write(`bench: generating ${files} x ${perFile >> 20} MiB on the emulator...\n`);
+		await emu.hub.commit({
+			repo: "bench/hub-model",
+			files: { "config.json": "{}\n", ...Object.fromEntries(names.map((n, i) => [n, { generate: { seed: `bench-${i}`, size: perFile } }])) },
+		});
+		const urls = names.map((n) => `${emu.url}/bench/hub-model/resolve/main/${n}`);
+		const bytes = perFile * files;
+		const rows: Record<string, number[]> = { "curl -o (one at a time)": [], [`curl -Z (${concurrency} at once)`]: [], "modelfs ingest": [] };
+		const ingestWall: number[] = [];
+		for (let r = 0; r < runs; r++) {
+			if (hasCurl) {
+				const out = join(work, "curl");
+				rmSync(out, { recursive: true, force: true });
+				const seq = await run("curl", ["-s", "--fail", "--create-dirs", ...urls.flatMap((u, i) => ["-o", join(out, names[i]), u])]);
+				if (seq.code !== 0) throw new Error(`curl failed: ${seq.stderr}`);
+				rows["curl -o (one at a time)"].push(gbps(bytes, seq.seconds));
+				rmSync(out, { recursive: true, force: true });
+				const par = await run("curl", ["-s", "--fail", "--create-dirs", "-Z", "--parallel-max", String(concurrency), ...urls.flatMap((u, i) => ["-o", join(out, names[i]), u])]);
+				if (par.code !== 0) throw new Error(`curl -Z failed: ${par.stderr}`);
+				rows[`curl -Z (${concurrency} at once)`].push(gbps(bytes, par.seconds));
+				rmSync(out, { recursive: true, force: true });
+			}
+			const store = join(work, "store");
+			rmSync(store, { recursive: true, force: true });
+			const ing = await run(process.execPath, ["--import", "tsx", cli, "ingest", "bench/hub-model", "--store", store, "--json", "--quiet", "--concurrency", String(concurrency)], { HF_ENDPOINT: emu.url, HF_TOKEN: "" });
+			if (ing.code !== 0) throw new Error(`modelfs ingest failed (${ing.code}): ${ing.stderr}`);
+			const s = JSON.parse(ing.stdout) as { downloadedBytes: number; seconds: number };
+			// The command's own clock (listing to commit), without Node and tsx start-up.
+			rows["modelfs ingest"].push(gbps(s.downloadedBytes, s.seconds));
+			ingestWall.push(gbps(bytes, ing.seconds));
+			rmSync(store, { recursive: true, force: true });
+		}
+		const best = (xs: number[]): number => (xs.length ? Math.max(...xs) : Number.NaN);
+		const curlBest = Math.max(best(rows["curl -o (one at a time)"]), best(rows[`curl -Z (${concurrency} at once)`]));
+		process.stdout.write(`\nHub ingest over loopback: ${files} files x ${perFile >> 20} MiB, best of ${runs}, ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), load ${loadavg()[0].toFixed(1)}\n\n`);
+		process.stdout.write("| path | GB/s (best) | runs | ratio to best curl |\n|---|---|---|---|\n");
+		for (const [name, xs] of Object.entries(rows)) {
+			if (xs.length === 0) {
+				process.stdout.write(`| ${name} | curl not found (apt-get install curl) | | |\n`);
+				continue;
+			}
+			process.stdout.write(`| ${name} | ${best(xs).toFixed(2)} | ${xs.map((x) => x.toFixed(2)).join(" ")} | ${(best(xs) / curlBest).toFixed(2)} |\n`);
+		}
+		process.stdout.write(`\ningest wall clock incl. process start: ${ingestWall.map((x) => x.toFixed(2)).join(" ")} GB/s\n`);
+		const ratio = best(rows["modelfs ingest"]) / curlBest;
+		process.stdout.write(`ratio ingest / curl: ${Number.isFinite(ratio) ? ratio.toFixed(2) : "n/a"} (goal >= 0.8)\n`);
+		if (values.json) {
+			writeFileSync(values.json, `${JSON.stringify({ host: hostname(), date: new Date().toISOString(), files, perFile, runs, concurrency, gbps: rows, ingestWall, ratio }, null, 2)}\n`);
+		}
+	} finally {
+		await emu.close();
+		rmSync(work, { recursive: true, force: true });
+	}
+}
+
+await main();
