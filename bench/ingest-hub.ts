@@ -16,6 +16,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startHubEmulator } from "../src/emulator/index.js";
+import { createBlobWriter } from "../src/store/createBlobWriter.js";
+import { openStore } from "../src/store/openStore.js";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 const cli = join(repoRoot, "src", "cli.ts");
@@ -54,6 +56,42 @@ function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{ co
 
 const gbps = (bytes: number, seconds: number): number => bytes / seconds / 1e9;
 
+/**
+ * The store's BlobWriter alone on the same bytes (64 KiB writes, as they
+ * come off a socket), no network: the ceiling ingest cannot pass.
+ */
+async function writerAlone(dir: string, files: string[]): Promise<number> {
+	const { open } = await import("node:fs/promises");
+	rmSync(dir, { recursive: true, force: true });
+	const store = await openStore({ storeDir: dir, create: true });
+	let bytes = 0;
+	const t = process.hrtime.bigint();
+	try {
+		await Promise.all(
+			files.map(async (path, i) => {
+				const w = await createBlobWriter({ store, resumeKey: `bench-${i}` });
+				const fh = await open(path, "r");
+				try {
+					const buf = Buffer.allocUnsafe(64 * 1024);
+					for (;;) {
+						const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+						if (bytesRead === 0) break;
+						await w.write(buf.subarray(0, bytesRead));
+						bytes += bytesRead;
+					}
+				} finally {
+					await fh.close();
+				}
+				await w.commit();
+			}),
+		);
+	} finally {
+		await store.close();
+		rmSync(dir, { recursive: true, force: true });
+	}
+	return gbps(bytes, Number(process.hrtime.bigint() - t) / 1e9);
+}
+
 async function main(): Promise<void> {
 	const hasCurl = spawnSync("sh", ["-c", "command -v curl"]).status === 0;
 	const work = mkdtempSync(join(values.dir ?? tmpdir(), "modelfs-bench-hub-"));
@@ -67,7 +105,8 @@ async function main(): Promise<void> {
 		});
 		const urls = names.map((n) => `${emu.url}/bench/hub-model/resolve/main/${n}`);
 		const bytes = perFile * files;
-		const rows: Record<string, number[]> = { "curl -o (one at a time)": [], [`curl -Z (${concurrency} at once)`]: [], "modelfs ingest": [] };
+		const rows: Record<string, number[]> = { "curl -o (one at a time)": [], [`curl -Z (${concurrency} at once)`]: [], "modelfs ingest": [], "store BlobWriter alone (no network)": [] };
+		const sources = names.map((n) => (emu.hub.file({ repo: "bench/hub-model", path: n })!.source as { path: string }).path);
 		const ingestWall: number[] = [];
 		for (let r = 0; r < runs; r++) {
 			if (hasCurl) {
@@ -91,6 +130,7 @@ async function main(): Promise<void> {
 			rows["modelfs ingest"].push(gbps(s.downloadedBytes, s.seconds));
 			ingestWall.push(gbps(bytes, ing.seconds));
 			rmSync(store, { recursive: true, force: true });
+			rows["store BlobWriter alone (no network)"].push(await writerAlone(store, sources));
 		}
 		const best = (xs: number[]): number => (xs.length ? Math.max(...xs) : Number.NaN);
 		const curlBest = Math.max(best(rows["curl -o (one at a time)"]), best(rows[`curl -Z (${concurrency} at once)`]));
