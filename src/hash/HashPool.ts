@@ -3,6 +3,8 @@
  * worker at a time (p-limit), streams (downloads) are multiplexed over the
  * workers. Idle workers are unref'd so they never keep the process alive.
  */
+import { constants } from "node:fs";
+import { copyFile, open, unlink } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
@@ -15,6 +17,24 @@ interface Pending {
 	reject: (err: Error) => void;
 	onProgress?: (bytes: number) => void;
 }
+
+/** What runFile and copyFile take. */
+export interface RunFileParams {
+	path: string;
+	sha256: boolean;
+	sha1: boolean;
+	/** Create this file (exclusively), write every byte read into it, fsync it. */
+	copyTo?: string;
+	signal?: AbortSignal;
+	onProgress?: (bytes: number) => void;
+}
+
+/** Errors that mean "this filesystem cannot share extents between these files". */
+const NO_REFLINK = new Set(["ENOTSUP", "EOPNOTSUPP", "EXDEV", "EINVAL", "ENOSYS", "ENOTTY", "EPERM", "EBADF"]);
+
+/** Chunks of a split copy, and how many are in flight (ring of shared buffers). */
+const COPY_CHUNK = 8 << 20;
+const COPY_RING = 4;
 
 interface Slot {
 	worker: Worker;
@@ -227,36 +247,101 @@ export class HashPool {
 		this.#ref(-1);
 	}
 
-	/** Hashes one file in one read pass (and copies it to `copyTo` on the way). */
-	runFile(params: {
-		path: string;
-		sha256: boolean;
-		sha1: boolean;
-		copyTo?: string;
-		signal?: AbortSignal;
-		onProgress?: (bytes: number) => void;
-	}): Promise<HashResult> {
+	/** Hashes one file in one read pass (and copies it to `copyTo` on the way), one file per worker. */
+	runFile(params: RunFileParams): Promise<HashResult> {
+		return this.#limit(() => this.#runFileNow(params));
+	}
+
+	async #runFileNow(params: RunFileParams): Promise<HashResult> {
+		params.signal?.throwIfAborted();
+		const slot = this.#slots.find((s) => s.files === 0) ?? this.#slot();
+		const cancel = new Int32Array(new SharedArrayBuffer(4));
+		const onAbort = () => Atomics.store(cancel, 0, 1);
+		params.signal?.addEventListener("abort", onAbort, { once: true });
+		slot.files++;
+		this.#ref(1);
+		try {
+			const id = this.#nextId++;
+			return (await this.request(
+				slot,
+				{ type: "file", id, path: params.path, sha256: params.sha256, sha1: params.sha1, copyTo: params.copyTo, cancel },
+				params.onProgress,
+			)) as HashResult;
+		} finally {
+			slot.files--;
+			this.#ref(-1);
+			params.signal?.removeEventListener("abort", onAbort);
+		}
+	}
+
+	/**
+	 * Copies `path` to `copyTo` (created exclusively, fsynced) and hashes it in
+	 * one read pass. On a filesystem with reflinks the copy is a clone and the
+	 * clone is hashed. Otherwise, with two or more workers, the file is read
+	 * in shared-memory chunks that one worker writes (and BLAKE3s) while
+	 * another computes sha256, so a single large file keeps two cores busy;
+	 * with one worker it all runs there. At most `size` files at once.
+	 */
+	copyFile(params: RunFileParams & { copyTo: string }): Promise<HashResult> {
 		return this.#limit(async () => {
+			if (!params.sha256 || this.size < 2) return this.#runFileNow(params);
 			params.signal?.throwIfAborted();
-			const slot = this.#slots.find((s) => s.files === 0) ?? this.#slot();
-			const cancel = new Int32Array(new SharedArrayBuffer(4));
-			const onAbort = () => Atomics.store(cancel, 0, 1);
-			params.signal?.addEventListener("abort", onAbort, { once: true });
-			slot.files++;
-			this.#ref(1);
 			try {
-				const id = this.#nextId++;
-				return (await this.request(
-					slot,
-					{ type: "file", id, path: params.path, sha256: params.sha256, sha1: params.sha1, copyTo: params.copyTo, cancel },
-					params.onProgress,
-				)) as HashResult;
-			} finally {
-				slot.files--;
-				this.#ref(-1);
-				params.signal?.removeEventListener("abort", onAbort);
+				await copyFile(params.path, params.copyTo, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
+				const r = await this.#runFileNow({ ...params, copyTo: undefined });
+				const fh = await open(params.copyTo, "r");
+				try {
+					await fh.sync();
+				} finally {
+					await fh.close();
+				}
+				return r;
+			} catch (err) {
+				const code = (err as NodeJS.ErrnoException).code ?? "";
+				if (!NO_REFLINK.has(code)) throw err;
+				await unlink(params.copyTo).catch(() => undefined);
 			}
+			return this.#copyThroughStream(params);
 		});
+	}
+
+	async #copyThroughStream(params: RunFileParams & { copyTo: string }): Promise<HashResult> {
+		const fh = await open(params.path, "r");
+		try {
+			const { size } = await fh.stat();
+			const stream = await this.openStream({ path: params.copyTo, size: params.sha1 ? size : undefined, sha256: true, resume: false });
+			const ring = Array.from({ length: COPY_RING }, () => new Uint8Array(new SharedArrayBuffer(COPY_CHUNK)));
+			const inFlight: Array<Promise<void>> = [];
+			try {
+				let pos = 0;
+				for (let i = 0; ; i++) {
+					params.signal?.throwIfAborted();
+					// A ring slot is reused only after the chunk sent from it COPY_RING chunks ago is done.
+					if (inFlight.length >= COPY_RING - 1) await inFlight.shift();
+					const buf = ring[i % COPY_RING];
+					const { bytesRead } = await fh.read(buf, 0, COPY_CHUNK, pos);
+					if (bytesRead === 0) break;
+					pos += bytesRead;
+					const sent = stream.send(bytesRead === COPY_CHUNK ? buf : buf.subarray(0, bytesRead));
+					// Keep a rejection from going unhandled while it waits in the queue.
+					sent.catch(() => undefined);
+					inFlight.push(sent);
+					params.onProgress?.(bytesRead);
+				}
+				await Promise.all(inFlight);
+				const r = await stream.finish();
+				if (params.sha1 && r.size !== size) {
+					throw Object.assign(new Error(`${params.path} changed size while being read (${size} -> ${r.size} bytes)`), { code: "ESIZECHANGED" });
+				}
+				return r;
+			} catch (err) {
+				await Promise.allSettled(inFlight);
+				await stream.close().catch(() => undefined);
+				throw err;
+			}
+		} finally {
+			await fh.close();
+		}
 	}
 
 	/**

@@ -31,8 +31,9 @@ export interface PutFileParams {
 }
 
 /**
- * Copies a local file into the store: one read pass in a hash worker that
- * writes to tmp/ while computing BLAKE3, sha256 and git sha1, then checks
+ * Copies a local file into the store: one read pass, hashed in the worker
+ * pool (BLAKE3 and the write on one worker, sha256 on another; a clone on
+ * filesystems with reflinks) while it is written to tmp/, then checks
  * `expect`, fsyncs and moves it into objects/ (an existing object is kept)
  * and indexes it with its aliases.
  */
@@ -52,7 +53,7 @@ export async function putFile(params: PutFileParams): Promise<BlobRecord> {
 	}
 	let hashes;
 	try {
-		hashes = await getHashPool().runFile({ path: params.path, sha256: !params.trustSha256, sha1, copyTo: tmp, signal: params.signal, onProgress: params.onProgress });
+		hashes = await getHashPool().copyFile({ path: params.path, sha256: !params.trustSha256, sha1, copyTo: tmp, signal: params.signal, onProgress: params.onProgress });
 	} catch (err) {
 		await unlink(tmp).catch(() => undefined);
 		throw storeWriteError(store, params.path, err);
