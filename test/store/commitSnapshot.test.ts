@@ -1,8 +1,8 @@
-import { writeFileSync } from "node:fs";
-import { readdirSync } from "node:fs";
+import { readdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { commitSnapshot } from "../../src/store/commitSnapshot.js";
+import { openStore } from "../../src/store/openStore.js";
 import { putFile } from "../../src/store/putFile.js";
 import { readCatalog } from "../../src/store/readCatalog.js";
 import { removeSnapshot } from "../../src/store/removeSnapshot.js";
@@ -62,6 +62,30 @@ describe("commitSnapshot", () => {
 		expect(cat!.repos[0].snapshots[0].files.map((f) => f.path)).toEqual(["a", "b"]);
 		await commitSnapshot({ store, snapshot: { repo: { type: "model", name: "org/a" }, commit: C1, files: [b] }, replace: true });
 		expect((await readCatalog({ storeDir: store.dir }))!.repos[0].snapshots[0].files.map((f) => f.path)).toEqual(["b"]);
+	});
+
+	it("a writer that opens the store republishes a catalog a crash left behind the index", async () => {
+		const store = await newStore();
+		const a = await storeFile(store, "a", "a");
+		await commitSnapshot({ store, snapshot: { repo: { type: "model", name: "org/a" }, commit: C1, files: [a] } });
+		await commitSnapshot({ store, snapshot: { repo: { type: "model", name: "org/b" }, commit: C1, files: [a] } });
+		await store.close();
+		// As if the process died after the LMDB commit but before the rename into catalog/.
+		unlinkSync(join(store.dir, "catalog", "2"));
+		expect((await readCatalog({ storeDir: store.dir }))!.generation).toBe(1);
+		const again = await openStore({ storeDir: store.dir, write: true });
+		await again.close();
+		const cat = await readCatalog({ storeDir: store.dir });
+		expect(cat!.generation).toBe(2);
+		expect(cat!.repos.map((r) => r.name)).toEqual(["org/a", "org/b"]);
+	});
+
+	it("readCatalog says clearly when the newest catalog is damaged", async () => {
+		const store = await newStore();
+		const a = await storeFile(store, "a", "a");
+		await commitSnapshot({ store, snapshot: { repo: { type: "model", name: "org/a" }, commit: C1, files: [a] } });
+		writeFileSync(join(store.dir, "catalog", "9"), "{ not json");
+		await expect(readCatalog({ storeDir: store.dir })).rejects.toMatchObject({ code: "INDEX_CATALOG_CORRUPT" });
 	});
 
 	it("keeps only the newest few catalog generations", async () => {
