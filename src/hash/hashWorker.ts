@@ -48,7 +48,8 @@ function newHashers(params: { blake3?: boolean; sha256: boolean; sha1Size: numbe
 }
 
 function feed(h: Hashers, data: Uint8Array): void {
-	h.blake3?.update(data);
+	// Blake3Hasher's typings take a Buffer: wrap the same memory, no copy.
+	h.blake3?.update(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
 	h.sha256?.update(data);
 	h.sha1?.update(data);
 	h.size += data.byteLength;
