@@ -1,3 +1,10 @@
+/**
+ * The store: content-addressed blobs under objects/, the LMDB index, and the
+ * published catalog. Writers: openStore({ write: true }) (single writer lock),
+ * then putFile / createBlobWriter for blobs, commitSnapshot to make a snapshot
+ * visible, removeSnapshot, collectGarbage, verifyStore. Readers (views, read-
+ * only nodes): readCatalog, listRepos, resolveSnapshot, storeUsage.
+ */
 export type * from "./StoreTypes.js";
 export { Store } from "./Store.js";
 export type { BlobWriter } from "./BlobWriter.js";
