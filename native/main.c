@@ -34,7 +34,7 @@
 
 static volatile sig_atomic_t g_stop;
 
-void *mfs_map_file(const char *path, size_t size, int create,
+void *mfs_map_file(const char *path, size_t size, int create, int mode,
 		   char *err, size_t errlen)
 {
 	struct stat st;
@@ -44,7 +44,7 @@ void *mfs_map_file(const char *path, size_t size, int create,
 	if (create) {
 		/* a fresh inode: a dead daemon may still map the old one */
 		unlink(path);
-		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	} else {
 		fd = open(path, O_RDWR | O_CLOEXEC);
 	}
@@ -214,7 +214,7 @@ static int init_files(struct holder *h, char *err, size_t errlen)
 		return -1;
 	size = sizeof(struct mfs_state) +
 	       (img.inode_count + 1) * sizeof(struct mfs_inode_state);
-	st = mfs_map_file(h->state_path, size, 1, err, errlen);
+	st = mfs_map_file(h->state_path, size, 1, 0600, err, errlen);
 	if (!st)
 		goto out_image;
 	memset(st, 0, size);
@@ -228,7 +228,9 @@ static int init_files(struct holder *h, char *err, size_t errlen)
 	pthread_mutexattr_destroy(&ma);
 	munmap(st, size);
 
-	stats = mfs_map_file(h->stats_path, MFS_STATS_SIZE, 1, err, errlen);
+	/* counters are no secret: `modelfs stats` works for any user */
+	stats = mfs_map_file(h->stats_path, MFS_STATS_SIZE, 1, 0644, err,
+			     errlen);
 	if (!stats)
 		goto out_image;
 	_Static_assert(sizeof(struct mfs_stats) == MFS_STATS_SIZE,

@@ -1095,7 +1095,8 @@ int mfs_serve(const struct mfs_serve_opts *o)
 	}
 	state_size = sizeof(struct mfs_state) +
 		     (g_img.inode_count + 1) * sizeof(struct mfs_inode_state);
-	g_state = mfs_map_file(o->state_path, state_size, 0, err, sizeof(err));
+	g_state = mfs_map_file(o->state_path, state_size, 0, 0, err,
+			       sizeof(err));
 	if (!g_state) {
 		mfs_log("state file: %s", err);
 		goto out_objdir;
@@ -1106,7 +1107,7 @@ int mfs_serve(const struct mfs_serve_opts *o)
 			o->state_path);
 		goto out_state;
 	}
-	g_stats = mfs_map_file(o->stats_path, MFS_STATS_SIZE, 0, err,
+	g_stats = mfs_map_file(o->stats_path, MFS_STATS_SIZE, 0, 0, err,
 			       sizeof(err));
 	if (!g_stats) {
 		mfs_log("stats file: %s", err);
