@@ -59,6 +59,14 @@ describe.each([
 		expect(emu.hub.bytesServed({ repo: "org/parts", path: "w.safetensors" })).toBe(SIZE);
 	});
 
+	it("cuts a request that receives nothing for too long and retries it", async () => {
+		// 16 KiB at 1 KiB/s: the first piece would take 16 s.
+		emu.hub.setFault({ kind: "slow", match: "w.safetensors", bytesPerSecond: 1024, times: 1 });
+		const notes: string[] = [];
+		await ingestRepo({ ...common(), idleTimeoutMs: 300, log: (l) => notes.push(l) });
+		expect(notes.join("\n")).toMatch(/no data (received )?for too long/);
+	});
+
 	it("reports a permanent failure of a part as a HubError with its code", async () => {
 		emu.hub.setFault({ kind: "notFound", match: "w.safetensors" });
 		const err = await ingestRepo(common()).catch((e: unknown) => e);
