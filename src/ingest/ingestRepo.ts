@@ -188,7 +188,11 @@ export async function ingestRepo(params: IngestRepoParams): Promise<IngestSummar
 		const filtered = (params.include?.length ?? 0) + (params.exclude?.length ?? 0) > 0;
 		const merged = filtered ? mergeWithStored(writable, params.repo, remote.commit, snapshotFiles) : snapshotFiles;
 		const refs: Record<string, string> = revision === remote.commit ? {} : { [revision]: remote.commit };
-		await commitSnapshot({ store: writable, snapshot: { repo: params.repo, commit: remote.commit, files: merged }, refs });
+		// A re-ingest that changes nothing leaves the index (and its generation,
+		// which views and readers follow) alone.
+		if (!sameAsStored(writable, params.repo, remote.commit, merged, refs)) {
+			await commitSnapshot({ store: writable, snapshot: { repo: params.repo, commit: remote.commit, files: merged }, refs });
+		}
 		const seconds = (Date.now() - started) / 1000;
 		return {
 			repo: params.repo.name,
@@ -238,6 +242,19 @@ function groupByContent(files: RemoteFile[], store: Store | null): Group[] {
 		byKey.set(key, { file: f, paths: [f], key, existing: existing && existing.size === f.size ? existing : null });
 	}
 	return [...byKey.values()];
+}
+
+function sameAsStored(store: Store, repo: RepoId, commit: string, files: SnapshotFile[], refs: Record<string, string>): boolean {
+	const index = store.index;
+	const old = index?.snapshots.get([repo.type, repo.name, commit]);
+	if (!index || !old || old.files.length !== files.length) return false;
+	const byPath = new Map(old.files.map((f) => [f.path, f]));
+	for (const f of files) {
+		const o = byPath.get(f.path);
+		if (!o || o.blake3 !== f.blake3 || o.size !== f.size || o.etag !== f.etag) return false;
+	}
+	const storedRefs = index.repos.get([repo.type, repo.name])?.refs ?? {};
+	return Object.entries(refs).every(([ref, c]) => storedRefs[ref] === c);
 }
 
 /** An ingest with --include/--exclude adds to what an earlier ingest of the same commit stored. */

@@ -76,6 +76,19 @@ describe("ingestCommand", () => {
 		expect(emu.hub.totalBytesServed()).toBe(0);
 	});
 
+	it("leaves the index generation alone when a re-ingest changes nothing, and moves main when main moved", async () => {
+		expect((await ingest([model.name])).code).toBe(0);
+		const generation = (await catalog())!.generation;
+		expect((await ingest([model.name])).code).toBe(0);
+		expect((await catalog())!.generation).toBe(generation);
+		const third = await emu.hub.commit({ repo: model.name, files: { "extra.txt": "new file\n" } });
+		const r = await ingest([model.name, "--json"]);
+		expect(JSON.parse(r.stdout)).toMatchObject({ commit: third, downloadedFiles: 1, dedupedFiles: 10 });
+		const cat = await catalog();
+		expect(cat!.generation).toBeGreaterThan(generation);
+		expect(cat!.repos.find((x) => x.name === model.name)!.refs.main).toBe(third);
+	});
+
 	it("downloads only the files a second model does not share with the first", async () => {
 		expect((await ingest([model.name])).code).toBe(0);
 		// Same weights and tokenizer (same seed), different config and README.
