@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { openSync, closeSync, readFileSync } from "node:fs";
-import { mkdir, rename, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
 import { constants as osConstants } from "node:os";
 import { dirname, extname, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
@@ -12,6 +13,7 @@ import { assertCanMount } from "./assertCanMount.js";
 import { daemonBinaryPath } from "./daemonBinaryPath.js";
 import { listModelfsMounts } from "./listModelfsMounts.js";
 import type { MountRecord } from "./MountTypes.js";
+import { isProcessAlive } from "./isProcessAlive.js";
 import { probeMountpoint } from "./probeMountpoint.js";
 import { runtimeDirFor } from "./runtimeDirFor.js";
 import { serveMetrics } from "./serveMetrics.js";
@@ -89,85 +91,94 @@ export async function startMount(params: StartMountParams): Promise<StartedMount
 	assertCanMount({ mountpoint });
 	const bin = daemonBinaryPath();
 	await checkStore(objectsDir);
-	const detachedDeadMount = await clearMountpoint(mountpoint, params.runRoot, log);
-
 	const runtimeDir = runtimeDirFor({ mountpoint, runRoot: params.runRoot });
 	await mkdir(runtimeDir, { recursive: true, mode: 0o755 });
-	const imagePath = join(runtimeDir, "view.img");
-	const image = await writeViewImage({ root: params.tree, objectsDir, path: imagePath });
-	const record: MountRecord = {
-		format: 1,
-		mountpoint,
-		storeDir,
-		objectsDir,
-		view: params.view ?? {},
-		catalogGeneration: params.catalogGeneration ?? null,
-		passthroughRequested: params.passthrough !== false,
-		files: image.files,
-		fileBytes: image.fileBytes,
-		startedAt: new Date().toISOString(),
-		metricsPort,
-	};
-	await writeFile(join(runtimeDir, "mount.json.tmp"), `${JSON.stringify(record, null, "\t")}\n`);
-	await rename(join(runtimeDir, "mount.json.tmp"), join(runtimeDir, "mount.json"));
-
-	const logPath = join(runtimeDir, "daemon.log");
-	const args = ["mount", "--image", imagePath, "--rundir", runtimeDir, "--mountpoint", mountpoint, "--threads", String(threads), "--ready-fd", "3"];
-	if (params.passthrough === false) args.push("--no-passthrough");
-	let child: ChildProcess;
-	if (params.foreground) {
-		child = spawn(bin, args, { stdio: ["ignore", "inherit", "inherit", "pipe"], cwd: "/" });
-	} else {
-		const logFd = openSync(logPath, "a", 0o644);
-		try {
-			child = spawn(bin, args, { stdio: ["ignore", logFd, logFd, "pipe"], cwd: "/", detached: true });
-		} finally {
-			closeSync(logFd);
-		}
-	}
-	const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
-	exited.catch(() => {});
-	const ready = await readReadyLine(child.stdio[3] as Readable, timeoutMs);
-	if (ready === null || !ready.startsWith("ok ")) {
-		if (child.exitCode === null) child.kill("SIGKILL");
-		throw holderError(ready, mountpoint, params.foreground ? null : logPath);
-	}
-	const holderPid = child.pid as number;
+	// Two mounts of one mountpoint at once would stack: the second is refused.
+	const unlock = await lockRuntimeDir(runtimeDir, mountpoint);
+	let mounted = false;
 	try {
-		await waitForAnswer(mountpoint, timeoutMs, params.foreground ? null : logPath);
-	} catch (err) {
-		// Leave nothing half-started behind: detach, then end the holder.
-		await umountPath({ mountpoint, detach: true }).catch(() => null);
-		if (child.exitCode === null) child.kill("SIGKILL");
-		throw err;
-	}
+		const detachedDeadMount = await clearMountpoint(mountpoint, params.runRoot, log);
+		const imagePath = join(runtimeDir, "view.img");
+		const image = await writeViewImage({ root: params.tree, objectsDir, path: imagePath });
+		const record: MountRecord = {
+			format: 1,
+			mountpoint,
+			storeDir,
+			objectsDir,
+			view: params.view ?? {},
+			catalogGeneration: params.catalogGeneration ?? null,
+			passthroughRequested: params.passthrough !== false,
+			files: image.files,
+			fileBytes: image.fileBytes,
+			startedAt: new Date().toISOString(),
+			metricsPort,
+		};
+		await writeFile(join(runtimeDir, "mount.json.tmp"), `${JSON.stringify(record, null, "\t")}\n`);
+		await rename(join(runtimeDir, "mount.json.tmp"), join(runtimeDir, "mount.json"));
 
-	let stopMetrics = () => {};
-	let boundPort: number | null = null;
-	if (metricsPort !== null) {
+		const logPath = join(runtimeDir, "daemon.log");
+		const args = ["mount", "--image", imagePath, "--rundir", runtimeDir, "--mountpoint", mountpoint, "--threads", String(threads), "--ready-fd", "3"];
+		if (params.passthrough === false) args.push("--no-passthrough");
+		let child: ChildProcess;
 		if (params.foreground) {
-			const server = await serveMetrics({ port: metricsPort, mountpoints: [mountpoint], runRoot: params.runRoot });
-			const address = server.address();
-			boundPort = typeof address === "object" && address ? address.port : metricsPort;
-			stopMetrics = () => server.close();
-			exited.then(stopMetrics, stopMetrics);
+			child = spawn(bin, args, { stdio: ["ignore", "inherit", "inherit", "pipe"], cwd: "/" });
 		} else {
-			boundPort = await startMetricsProcess({ port: metricsPort, mountpoint, holderPid, runtimeDir, runRoot: params.runRoot, logPath, timeoutMs });
+			const logFd = openSync(logPath, "a", 0o644);
+			try {
+				child = spawn(bin, args, { stdio: ["ignore", logFd, logFd, "pipe"], cwd: "/", detached: true });
+			} finally {
+				closeSync(logFd);
+			}
 		}
+		const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
+		exited.catch(() => {});
+		const ready = await readReadyLine(child.stdio[3] as Readable, timeoutMs);
+		if (ready === null || !ready.startsWith("ok ")) {
+			if (child.exitCode === null) child.kill("SIGKILL");
+			throw holderError(ready, mountpoint, params.foreground ? null : logPath);
+		}
+		const holderPid = child.pid as number;
+		try {
+			await waitForAnswer(mountpoint, timeoutMs, params.foreground ? null : logPath);
+		} catch (err) {
+			// Leave nothing half-started behind: detach, then end the holder.
+			await umountPath({ mountpoint, detach: true }).catch(() => null);
+			if (child.exitCode === null) child.kill("SIGKILL");
+			throw err;
+		}
+
+		let stopMetrics = () => {};
+		let boundPort: number | null = null;
+		if (metricsPort !== null) {
+			if (params.foreground) {
+				const server = await serveMetrics({ port: metricsPort, mountpoints: [mountpoint], runRoot: params.runRoot });
+				const address = server.address();
+				boundPort = typeof address === "object" && address ? address.port : metricsPort;
+				stopMetrics = () => server.close();
+				exited.then(stopMetrics, stopMetrics);
+			} else {
+				boundPort = await startMetricsProcess({ port: metricsPort, mountpoint, holderPid, runtimeDir, runRoot: params.runRoot, logPath, timeoutMs });
+			}
+		}
+		if (!params.foreground) child.unref();
+		mounted = true;
+		return {
+			mountpoint,
+			runtimeDir,
+			holderPid,
+			image,
+			detachedDeadMount,
+			metricsPort: boundPort,
+			exited,
+			stop: () => {
+				if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+			},
+		};
+	} finally {
+		await unlock();
+		// A refused mount leaves no empty runtime folder behind.
+		if (!mounted) await rmdir(runtimeDir).catch(() => {});
 	}
-	if (!params.foreground) child.unref();
-	return {
-		mountpoint,
-		runtimeDir,
-		holderPid,
-		image,
-		detachedDeadMount,
-		metricsPort: boundPort,
-		exited,
-		stop: () => {
-			if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-		},
-	};
 }
 
 async function checkStore(objectsDir: string): Promise<void> {
@@ -387,4 +398,34 @@ async function startMetricsProcess(p: MetricsProcessParams): Promise<number> {
 	await writeFile(join(p.runtimeDir, "metrics.pid"), `${child.pid}\n`);
 	child.unref();
 	return Number(m[1]);
+}
+
+/**
+ * Takes `<runtime dir>/mount.lock` (`<pid> <token>`) for the time of one
+ * mount; a lock whose process is gone is taken over. Resolves to its release.
+ */
+async function lockRuntimeDir(runtimeDir: string, mountpoint: string): Promise<() => Promise<void>> {
+	const path = join(runtimeDir, "mount.lock");
+	const mine = `${process.pid} ${randomBytes(8).toString("hex")}\n`;
+	for (let attempt = 0; attempt < 3; attempt++) {
+		try {
+			await writeFile(path, mine, { flag: "wx" });
+			return async () => {
+				const now = await readFile(path, "utf8").catch(() => "");
+				if (now === mine) await rm(path, { force: true });
+			};
+		} catch (err) {
+			if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+		}
+		const holder = Number.parseInt(await readFile(path, "utf8").catch(() => ""), 10);
+		if (Number.isInteger(holder) && holder > 0 && isProcessAlive(holder)) {
+			throw new MountError("MOUNT_BUSY", `another modelfs mount of ${mountpoint} is under way (pid ${holder})`, {
+				path: mountpoint,
+				errno: "EBUSY",
+				hint: "wait for it to finish, then check with `modelfs status`",
+			});
+		}
+		await rm(path, { force: true });
+	}
+	throw new MountError("MOUNT_BUSY", `cannot take the mount lock ${path}`, { path: mountpoint, hint: `remove ${path} if no modelfs mount is running` });
 }

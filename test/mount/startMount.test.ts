@@ -9,7 +9,7 @@ import { readMountStats } from "../../src/mount/readMountStats.js";
 import { startMount } from "../../src/mount/startMount.js";
 import { stopMount } from "../../src/mount/stopMount.js";
 import { canMount } from "../support/canMount.js";
-import { makeTwoModelView, mountForTest, tempDir } from "../native/viewFixtures.js";
+import { cleanupMount, makeTwoModelView, mountForTest, tempDir } from "../native/viewFixtures.js";
 
 async function setup() {
 	const root = tempDir("modelfs-mount-");
@@ -79,6 +79,16 @@ describe.runIf(canMount)("startMount", () => {
 		execFileSync("mount", ["-t", "tmpfs", "tmpfs", other]);
 		onTestFinished(() => execFileSync("umount", [other]));
 		expect(await codeOf(startMount({ ...base, mountpoint: other }))).toBe("MOUNT_BUSY");
+	});
+
+	it("refuses a second mount of the same point started at the same time", async () => {
+		const { fx, mnt, runRoot } = await setup();
+		onTestFinished(() => cleanupMount(mnt, runRoot));
+		const results = await Promise.allSettled([0, 1].map(() => startMount({ mountpoint: mnt, tree: fx.tree, storeDir: fx.storeDir, runRoot })));
+		expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+		const refused = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+		expect(refused.reason.code).toBe("MOUNT_BUSY");
+		expect((await listModelfsMounts({ runRoot })).filter((x) => x.mountpoint === mnt)).toHaveLength(1);
 	});
 
 	it("after kill -9 of holder and daemon, detects the dead mount (ENOTCONN), detaches it and mounts again", async () => {
