@@ -37,7 +37,7 @@ function render(s: Status): string {
 			lines.push(`view ${name}  ${v.mountpoint}  not mounted`);
 			continue;
 		}
-		lines.push(`view ${name}  ${v.mountpoint}  ${v.state}  ${v.layout ?? "?"} layout  ${v.files ?? "?"} files  ${size(v.bytes)}  catalog ${v.catalogGeneration ?? "?"}`);
+		lines.push(`view ${name}  ${v.mountpoint}  ${v.state}  ${v.layout ?? "?"} layout  ${v.files ?? "?"} files  ${size(v.bytes)}  catalog ${v.catalogGeneration ?? "?"}${v.stale ? ` (store has ${s.storeGeneration}: modelfs up --refresh shows the new models)` : ""}`);
 		const c = v.counters;
 		if (c !== null) {
 			lines.push(

@@ -14,12 +14,13 @@ export function upCommand(): Command {
 		.description("mount the config's views and put an overlay under each backend's cache folder (idempotent)")
 		.option("--config <file>", "config file (default: $MODELFS_CONFIG, else /etc/modelfs/config.yaml)")
 		.option("--only <name...>", "only these backends (and the views they read) or views; repeatable, for a canary rollout")
+		.option("--refresh", "remount views older than the store's newest catalog (new models appear); their overlays must not be busy")
 		.option("--foreground", "stay running until SIGTERM/SIGINT, then take everything down (for a Kubernetes DaemonSet)")
 		.option("--json", "print the result as JSON")
-		.action(async (opts: { config?: string; only?: string[]; foreground?: boolean; json?: boolean }) => {
+		.action(async (opts: { config?: string; only?: string[]; refresh?: boolean; foreground?: boolean; json?: boolean }) => {
 			const config = await readConfig({ path: defaultConfigPath({ config: opts.config }) });
 			const log = (line: string) => process.stderr.write(`modelfs: ${line}\n`);
-			const r = await upFromConfig({ config, only: opts.only, log });
+			const r = await upFromConfig({ config, only: opts.only, refresh: opts.refresh, log });
 			print(r, opts.json === true);
 			const failure = failureOf(r);
 			if (failure !== null) throw failure;
@@ -39,11 +40,12 @@ export function upCommand(): Command {
 
 function print(r: UpResult, json: boolean): void {
 	if (json) {
-		process.stdout.write(`${JSON.stringify({ views: r.views, backends: r.backends, failed: r.failed.map((f) => ({ name: f.name, message: f.error.message })) })}\n`);
+		process.stdout.write(`${JSON.stringify({ views: r.views, refreshed: r.refreshed, backends: r.backends, failed: r.failed.map((f) => ({ name: f.name, message: f.error.message })) })}\n`);
 		return;
 	}
 	for (const v of r.views) {
-		process.stdout.write(`view ${v.name}: ${v.alreadyMounted ? "already mounted" : "mounted"} at ${v.mountpoint}${v.files !== null ? ` (${v.files} files, catalog generation ${v.generation})` : ""}\n`);
+		const how = v.alreadyMounted ? "already mounted" : r.refreshed.includes(v.name) ? "remounted with the newest catalog" : "mounted";
+		process.stdout.write(`view ${v.name}: ${how} at ${v.mountpoint}${v.files !== null ? ` (${v.files} files, catalog generation ${v.generation})` : ""}\n`);
 	}
 	for (const b of r.backends) {
 		const moved = b.moved.files > 0 ? `, ${b.moved.files} existing files kept in upper` : "";

@@ -6,6 +6,7 @@ import { listOverlayMounts } from "../overlay/listOverlayMounts.js";
 import { measureDir } from "../overlay/measureDir.js";
 import { overlayStateDir } from "../overlay/overlayStateDir.js";
 import { readOverlayState } from "../overlay/readOverlayState.js";
+import { readCatalog } from "../store/readCatalog.js";
 import type { ModelfsConfig } from "./ModelfsConfig.js";
 
 export interface CollectStatusParams {
@@ -26,6 +27,8 @@ export interface ViewStatus {
 	files: number | null;
 	bytes: number | null;
 	catalogGeneration: number | null;
+	/** Built from an older catalog than the store's newest: `modelfs up --refresh` shows the new models. */
+	stale: boolean;
 	/** The daemon's counters, when its stats file is readable. */
 	counters: {
 		passthrough: boolean;
@@ -55,6 +58,8 @@ export interface BackendStatus {
 }
 
 export interface Status {
+	/** Generation of the store's newest catalog (config given and store readable), else null. */
+	storeGeneration: number | null;
 	views: ViewStatus[];
 	backends: BackendStatus[];
 }
@@ -69,12 +74,13 @@ export async function collectStatus(params: CollectStatusParams): Promise<Status
 	const { config } = params;
 	const views = await listModelfsMounts({ runRoot: params.runRoot });
 	const overlays = await listOverlayMounts();
-	const status: Status = { views: [], backends: [] };
+	const storeGeneration = config === null ? null : await readCatalog({ storeDir: config.store }).then((c) => c?.generation ?? 0, () => null);
+	const status: Status = { storeGeneration, views: [], backends: [] };
 	const seenViews = new Set<string>();
 	const viewStatus = async (name: string | null, mountpoint: string): Promise<ViewStatus> => {
 		const m = views.filter((v) => v.mountpoint === mountpoint).pop();
 		seenViews.add(mountpoint);
-		if (m === undefined) return { name, mountpoint, mounted: false, state: "absent", layout: null, files: null, bytes: null, catalogGeneration: null, counters: null };
+		if (m === undefined) return { name, mountpoint, mounted: false, state: "absent", layout: null, files: null, bytes: null, catalogGeneration: null, stale: false, counters: null };
 		const stats = await readMountStats({ mountpoint, runRoot: params.runRoot }).catch(() => null);
 		const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
 		return {
@@ -86,6 +92,7 @@ export async function collectStatus(params: CollectStatusParams): Promise<Status
 			files: m.record?.files ?? null,
 			bytes: m.record?.fileBytes ?? null,
 			catalogGeneration: m.record?.catalogGeneration ?? null,
+			stale: name !== null && storeGeneration !== null && (m.record?.catalogGeneration ?? 0) < storeGeneration,
 			counters:
 				stats === null
 					? null

@@ -1,5 +1,11 @@
+import { MountError } from "../errors.js";
+import { listModelfsMounts } from "../mount/listModelfsMounts.js";
+import { stopMount } from "../mount/stopMount.js";
+import { listOverlayMounts } from "../overlay/listOverlayMounts.js";
+import { overlayDown } from "../overlay/overlayDown.js";
 import { overlayUp, type OverlayUpResult } from "../overlay/overlayUp.js";
-import type { ModelfsConfig } from "./ModelfsConfig.js";
+import { readCatalog } from "../store/readCatalog.js";
+import type { BackendConfig, ModelfsConfig, ViewConfig } from "./ModelfsConfig.js";
 import { mountConfiguredView, type MountedView } from "./mountConfiguredView.js";
 import { selectConfigured } from "./selectConfigured.js";
 
@@ -7,6 +13,12 @@ export interface UpFromConfigParams {
 	config: ModelfsConfig;
 	/** Only these backends (and the views they read) or views. @default everything */
 	only?: string[];
+	/**
+	 * Remount views built from an older catalog than the store's newest, so
+	 * new models appear: their overlays are taken down first (they must not
+	 * be busy) and put back up after. @default false
+	 */
+	refresh?: boolean;
 	/** Root of the mounts' runtime folders. @default $MODELFS_RUN_DIR, else /run/modelfs */
 	runRoot?: string;
 	/** Progress lines for stderr. */
@@ -15,6 +27,8 @@ export interface UpFromConfigParams {
 
 export interface UpResult {
 	views: MountedView[];
+	/** Views remounted by `refresh` (they showed an older catalog). */
+	refreshed: string[];
 	backends: Array<{ name: string } & OverlayUpResult>;
 	/** Backends that could not be put up (the others still were). */
 	failed: Array<{ name: string; error: Error }>;
@@ -25,16 +39,28 @@ export interface UpResult {
  * folder, in config order. A view that fails stops everything (its backends
  * would show an empty folder); a backend that fails is reported and the
  * others still go up, so one bad folder does not keep a node's other
- * backends from starting. Idempotent.
+ * backends from starting. Idempotent. A live view is never changed under
+ * its overlays (overlayfs forbids it); `refresh` takes them down around a
+ * remount instead.
  */
 export async function upFromConfig(params: UpFromConfigParams): Promise<UpResult> {
 	const { config } = params;
 	const selected = selectConfigured({ config, only: params.only });
-	const result: UpResult = { views: [], backends: [], failed: [] };
+	const backends = [...selected.backends];
+	const result: UpResult = { views: [], refreshed: [], backends: [], failed: [] };
+	if (params.refresh) {
+		for (const view of selected.views) {
+			const users = await refreshView({ view, config, runRoot: params.runRoot, log: params.log });
+			if (users === null) continue;
+			result.refreshed.push(view.name);
+			// Every backend on a remounted view goes back up, selected or not.
+			for (const b of users) if (!backends.includes(b)) backends.push(b);
+		}
+	}
 	for (const view of selected.views) {
 		result.views.push(await mountConfiguredView({ view, storeDir: config.store, runRoot: params.runRoot, log: params.log }));
 	}
-	for (const b of selected.backends) {
+	for (const b of backends) {
 		try {
 			const r = await overlayUp({ target: b.target, lower: b.lower, upper: b.upper, work: b.work, stateDir: config.stateDir });
 			result.backends.push({ name: b.name, ...r });
@@ -46,3 +72,42 @@ export async function upFromConfig(params: UpFromConfigParams): Promise<UpResult
 	return result;
 }
 
+/**
+ * Unmounts a live view whose catalog is older than the store's, after its
+ * overlays; returns the configured backends that were on it, or null when
+ * the view is current (or not mounted). If an overlay cannot come down, the
+ * ones already down go back up and the error is thrown: nothing half-done.
+ */
+async function refreshView(params: { view: ViewConfig; config: ModelfsConfig; runRoot?: string; log?: (line: string) => void }): Promise<BackendConfig[] | null> {
+	const { view, config } = params;
+	const mount = (await listModelfsMounts({ runRoot: params.runRoot })).filter((m) => m.mountpoint === view.mountpoint).pop();
+	if (mount === undefined || mount.state === "dead") return null;
+	const newest = (await readCatalog({ storeDir: config.store }))?.generation ?? 0;
+	const shown = mount.record?.catalogGeneration ?? 0;
+	if (shown >= newest) return null;
+	const prefix = `${view.mountpoint}/`;
+	const users = config.backends.filter((b) => b.view === view.name);
+	const foreign = (await listOverlayMounts()).filter((o) => o.lower.some((l) => l === view.mountpoint || l.startsWith(prefix)) && !users.some((b) => b.target === o.target));
+	if (foreign.length > 0) {
+		throw new MountError("REFRESH_FOREIGN_OVERLAY", `cannot remount view ${view.name}: overlays not in the config stand on it (${foreign.map((o) => o.target).join(", ")})`, {
+			path: view.mountpoint,
+			hint: `take them down first: modelfs overlay down ${foreign[0].target}`,
+		});
+	}
+	params.log?.(`view ${view.name} shows catalog ${shown}, the store has ${newest}: remounting it`);
+	const downed: BackendConfig[] = [];
+	try {
+		for (const b of [...users].reverse()) {
+			const r = await overlayDown({ target: b.target, stateDir: config.stateDir }).catch((err: Error & { code?: string }) => {
+				if (err.code === "OVERLAY_NO_TARGET") return { wasMounted: false };
+				throw err;
+			});
+			if (r.wasMounted) downed.push(b);
+		}
+		await stopMount({ mountpoint: view.mountpoint, runRoot: params.runRoot });
+	} catch (err) {
+		for (const b of downed.reverse()) await overlayUp({ target: b.target, lower: b.lower, upper: b.upper, work: b.work, stateDir: config.stateDir }).catch(() => undefined);
+		throw err;
+	}
+	return users;
+}

@@ -134,6 +134,30 @@ describe.runIf(canMount)("modelfs up", () => {
 		expect(isMountPoint(docker) || isMountPoint(host) || isMountPoint(view)).toBe(false);
 	});
 
+	it("shows new models after up --refresh, which remounts a stale view around its overlays; status says it is stale", async () => {
+		const { storeDir, docker, host, config, env } = await setup();
+		expect((await runCli(["up", "--config", config], { env })).code).toBe(0);
+		writeFileSync(join(host, "local.txt"), "written through the overlay");
+		await addRepoToStore({ storeDir, repo: "org/new", files: [{ path: "config.json", bytes: Buffer.from('{"new":true}') }] });
+		const stale = JSON.parse((await runCli(["status", "--config", config, "--json"], { env })).stdout);
+		expect(stale.views[0].stale).toBe(true);
+		expect(stale.views[0].catalogGeneration).toBeLessThan(stale.storeGeneration);
+		// A plain up leaves a live view alone.
+		await runCli(["up", "--config", config], { env });
+		expect(() => load(host)).not.toThrow();
+		expect(() => readFileSync(join(host, "models--org--new", "refs", "main"))).toThrow();
+		const r = await runCli(["up", "--config", config, "--refresh"], { env });
+		expect(r.code, r.stderr).toBe(0);
+		expect(r.stdout).toContain("view hf: remounted with the newest catalog");
+		expect(readFileSync(join(host, "models--org--new", "refs", "main"), "utf8")).toMatch(/^[0-9a-f]{40}$/);
+		expect(readFileSync(join(docker, "huggingface", "hub", "models--org--new", "refs", "main"), "utf8")).toMatch(/^[0-9a-f]{40}$/);
+		expect(readFileSync(join(host, "local.txt"), "utf8")).toBe("written through the overlay");
+		const fresh = JSON.parse((await runCli(["status", "--config", config, "--json"], { env })).stdout);
+		expect(fresh.views[0].stale).toBe(false);
+		expect(fresh.backends.every((b: { mounted: boolean }) => b.mounted)).toBe(true);
+		expect((await runCli(["down", "--config", config], { env })).code).toBe(0);
+	});
+
 	it("names an unknown --only and a missing config", async () => {
 		const { config, env } = await setup();
 		const r = await runCli(["up", "--config", config, "--only", "sglang"], { env });
