@@ -81,7 +81,12 @@ function describe(node: BuilderDir | ViewFile | ViewSymlink): string {
 }
 
 function freeze(dir: BuilderDir): ViewDir {
-	const names = [...dir.children.keys()].sort(compareNames);
+	// Byte order of the UTF-8 names, so the image is the same on every host;
+	// keys are encoded once per folder, not per comparison.
+	const names = [...dir.children.keys()]
+		.map((name) => ({ name, key: Buffer.from(name, "utf8") }))
+		.sort((a, b) => Buffer.compare(a.key, b.key))
+		.map((e) => e.name);
 	const children: ViewNode[] = names.map((name) => {
 		const child = dir.children.get(name)!;
 		return child.kind === "dir" ? freeze(child) : child;
@@ -89,7 +94,3 @@ function freeze(dir: BuilderDir): ViewDir {
 	return { kind: "dir", name: dir.name, children };
 }
 
-/** Byte order of the UTF-8 names, so the image is the same on every host. */
-function compareNames(a: string, b: string): number {
-	return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
-}
