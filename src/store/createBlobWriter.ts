@@ -2,7 +2,7 @@ import { unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { getHashPool } from "../hash/getHashPool.js";
 import type { HashStream } from "../hash/HashPool.js";
-import { IndexError } from "../errors.js";
+import { IndexError, StoreError } from "../errors.js";
 import type { BlobWriter } from "./BlobWriter.js";
 import { installBlob } from "./installBlob.js";
 import { storeWriteError } from "./storeWriteError.js";
@@ -28,6 +28,9 @@ export interface CreateBlobWriterParams {
 	label?: string;
 }
 
+/** Partial files open in this process (two writers appending to one would interleave). */
+const openPartials = new Set<string>();
+
 /** Chunks are gathered to this size before going to the hash worker. */
 const BATCH = 4 << 20;
 /** Batches in flight per writer before write() waits (backpressure). */
@@ -49,6 +52,7 @@ class StreamBlobWriter implements BlobWriter {
 	#done = false;
 
 	constructor(p: { store: Store; stream: HashStream; path: string; label: string; partial: boolean; signal?: AbortSignal }) {
+		if (p.partial) openPartials.add(p.path);
 		this.#store = p.store;
 		this.#stream = p.stream;
 		this.#path = p.path;
@@ -107,6 +111,7 @@ class StreamBlobWriter implements BlobWriter {
 	async commit(expect?: { size?: number; sha256?: string; sha1?: string }): Promise<BlobRecord> {
 		this.#check();
 		this.#done = true;
+		openPartials.delete(this.#path);
 		let hashes;
 		try {
 			await this.#drain();
@@ -129,6 +134,7 @@ class StreamBlobWriter implements BlobWriter {
 	async abort(params?: { keepPartial?: boolean }): Promise<void> {
 		if (this.#done) return;
 		this.#done = true;
+		openPartials.delete(this.#path);
 		await this.#drain().catch(() => undefined);
 		await this.#stream.close().catch(() => undefined);
 		if (!(params?.keepPartial && this.#partial)) await unlink(this.#path).catch(() => undefined);
@@ -153,6 +159,11 @@ export async function createBlobWriter(params: CreateBlobWriterParams): Promise<
 	const partial = params.resumeKey !== undefined;
 	const path = partial ? join(store.dir, STORE_PATHS.tmp, `${PARTIAL_PREFIX}${params.resumeKey}`) : tmpName(store.dir, "blob");
 	const label = params.label ?? params.resumeKey ?? "a streamed blob";
+	if (partial && openPartials.has(path)) {
+		throw new StoreError("STORE_PARTIAL_BUSY", `${label}: tmp/${PARTIAL_PREFIX}${params.resumeKey} is already being written by another writer in this process`, {
+			hint: "give each concurrent download its own resumeKey",
+		});
+	}
 	let stream: HashStream;
 	try {
 		stream = await getHashPool().openStream({ path, size: params.size, sha256: true, resume: partial });

@@ -81,6 +81,15 @@ describe("createBlobWriter", () => {
 		expect(readdirSync(join(store.dir, "tmp"))).toEqual([]);
 	});
 
+	it("refuses a second writer on the same partial file in this process", async () => {
+		const store = await newStore();
+		const w = await createBlobWriter({ store, resumeKey: "same" });
+		await expect(createBlobWriter({ store, resumeKey: "same" })).rejects.toMatchObject({ code: "STORE_PARTIAL_BUSY" });
+		await w.abort({ keepPartial: true });
+		const again = await createBlobWriter({ store, resumeKey: "same" });
+		await again.abort();
+	});
+
 	it("rejects a resume key that could escape tmp/", async () => {
 		const store = await newStore();
 		await expect(createBlobWriter({ store, resumeKey: "../x" })).rejects.toBeInstanceOf(TypeError);
