@@ -1,3 +1,4 @@
+import { realpath } from "node:fs/promises";
 import { MountError } from "../errors.js";
 import { listModelfsMounts } from "../mount/listModelfsMounts.js";
 import { stopMount } from "../mount/stopMount.js";
@@ -57,11 +58,20 @@ export async function upFromConfig(params: UpFromConfigParams): Promise<UpResult
 			for (const b of users) if (!backends.includes(b)) backends.push(b);
 		}
 	}
+	const fresh = new Set<string>();
 	for (const view of selected.views) {
-		result.views.push(await mountConfiguredView({ view, storeDir: config.store, runRoot: params.runRoot, log: params.log }));
+		const mounted = await mountConfiguredView({ view, storeDir: config.store, runRoot: params.runRoot, log: params.log });
+		result.views.push(mounted);
+		if (!mounted.alreadyMounted) fresh.add(view.name);
 	}
 	for (const b of backends) {
 		try {
+			// An overlay found on a backend whose view was just (re)mounted stands
+			// on the previous mount (a dead daemon's, detached): it must be redone.
+			if (fresh.has(b.view) && (await listOverlayMounts({ target: await realpath(b.target).catch(() => b.target) })).length > 0) {
+				params.log?.(`backend ${b.name}: its overlay stands on the previous mount of view ${b.view}: mounting it again`);
+				await overlayDown({ target: b.target, stateDir: config.stateDir });
+			}
 			const r = await overlayUp({ target: b.target, lower: b.lower, upper: b.upper, work: b.work, stateDir: config.stateDir });
 			result.backends.push({ name: b.name, ...r });
 		} catch (err) {

@@ -49,7 +49,7 @@ async function setup() {
 }
 
 function load(hubCache: string): { commit: string; files: Record<string, { size: number }> } {
-	return JSON.parse(execFileSync("python3", [LOADER, "org/m"], { env: { ...process.env, HF_HUB_CACHE: hubCache, HF_HUB_OFFLINE: "1" }, encoding: "utf8" }));
+	return JSON.parse(execFileSync("python3", [LOADER, "org/m"], { env: { ...process.env, HF_HUB_CACHE: hubCache, HF_HUB_OFFLINE: "1" }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
 }
 
 describe.runIf(canMount)("modelfs up", () => {
@@ -155,6 +155,21 @@ describe.runIf(canMount)("modelfs up", () => {
 		const fresh = JSON.parse((await runCli(["status", "--config", config, "--json"], { env })).stdout);
 		expect(fresh.views[0].stale).toBe(false);
 		expect(fresh.backends.every((b: { mounted: boolean }) => b.mounted)).toBe(true);
+		expect((await runCli(["down", "--config", config], { env })).code).toBe(0);
+	});
+
+	it("after the view's processes are killed, up mounts the view again and redoes the overlays that stood on the dead one", async () => {
+		const { view, runRoot, host, config, env } = await setup();
+		expect((await runCli(["up", "--config", config], { env })).code).toBe(0);
+		const m = (await listModelfsMounts({ runRoot })).find((x) => x.mountpoint === view)!;
+		for (const pid of [m.holderPid, m.daemonPid]) if (pid !== null) process.kill(pid, "SIGKILL");
+		for (let i = 0; i < 100 && (await listModelfsMounts({ runRoot })).find((x) => x.mountpoint === view)?.state !== "dead"; i++) await new Promise((r) => setTimeout(r, 50));
+		expect(() => load(host)).toThrow();
+		const r = await runCli(["up", "--config", config], { env });
+		expect(r.code, r.stderr).toBe(0);
+		expect(r.stderr).toContain("stands on the previous mount");
+		expect(load(host).files["model.safetensors"].size).toBe(4 << 20);
+		expect((await runCli(["check", host], { env })).code).toBe(0);
 		expect((await runCli(["down", "--config", config], { env })).code).toBe(0);
 	});
 
