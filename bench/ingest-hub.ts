@@ -10,7 +10,7 @@
  *   npm run bench:ingest-hub -- [--size-gib 2] [--files 4] [--runs 3] [--concurrency 4] [--quick] [--json out.json] [--dir /path]
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { cpus, hostname, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,7 +20,6 @@ import { createBlobWriter } from "../src/store/createBlobWriter.js";
 import { openStore } from "../src/store/openStore.js";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
-const cli = join(repoRoot, "src", "cli.ts");
 
 const { values } = parseArgs({
 	options: {
@@ -41,16 +40,24 @@ const perFile = Math.floor(totalBytes / files / (1 << 20)) * (1 << 20);
 const runs = values.quick ? 1 : Number(values.runs);
 if (!(files >= 1) || !(perFile > 0) || !(runs >= 1) || !(concurrency >= 1)) throw new TypeError("--files, --size-gib, --runs and --concurrency must be positive");
 
-function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string; seconds: number }> {
+/** GNU time, to read each child's CPU seconds (load on a shared machine moves wall clock far more than CPU). */
+const gnuTime = spawnSync("sh", ["-c", "test -x /usr/bin/time && /usr/bin/time -f %U true"]).status === 0;
+const CPU_MARK = "modelfs-bench-cpu:";
+
+function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string; seconds: number; cpuSeconds: number }> {
 	return new Promise((resolve, reject) => {
 		const t = process.hrtime.bigint();
-		const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+		const [file, argv] = gnuTime ? ["/usr/bin/time", ["-f", `${CPU_MARK}%U %S`, cmd, ...args]] : [cmd, args];
+		const child = spawn(file, argv, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
 		let stdout = "";
 		let stderr = "";
 		child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
 		child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
 		child.on("error", reject);
-		child.on("close", (code) => resolve({ code, stdout, stderr, seconds: Number(process.hrtime.bigint() - t) / 1e9 }));
+		child.on("close", (code) => {
+			const m = new RegExp(`${CPU_MARK}([\\d.]+) ([\\d.]+)`).exec(stderr);
+			resolve({ code, stdout, stderr, seconds: Number(process.hrtime.bigint() - t) / 1e9, cpuSeconds: m ? Number(m[1]) + Number(m[2]) : Number.NaN });
+		});
 	});
 }
 
@@ -103,11 +110,23 @@ async function main(): Promise<void> {
 			repo: "bench/hub-model",
 			files: { "config.json": "{}\n", ...Object.fromEntries(names.map((n, i) => [n, { generate: { seed: `bench-${i}`, size: perFile } }])) },
 		});
+		// Ingest runs compiled, as `npm install` builds it (dist/), not through
+		// tsx: the TypeScript loader costs CPU in every thread, hash workers included.
+		process.stderr.write("bench: compiling the CLI...\n");
+		const build = join(work, "build");
+		const tsc = spawnSync(process.execPath, [join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", join(repoRoot, "tsconfig.json"), "--outDir", join(build, "dist"), "--sourceMap", "false"], { stdio: "inherit" });
+		if (tsc.status !== 0) throw new Error("tsc failed");
+		copyFileSync(join(repoRoot, "package.json"), join(build, "package.json"));
+		symlinkSync(join(repoRoot, "node_modules"), join(build, "node_modules"));
+		const cliJs = join(build, "dist", "cli.js");
 		const urls = names.map((n) => `${emu.url}/bench/hub-model/resolve/main/${n}`);
 		const bytes = perFile * files;
 		const rows: Record<string, number[]> = { "curl -o (one at a time)": [], [`curl -Z (${concurrency} at once)`]: [], "modelfs ingest": [], "store BlobWriter alone (no network)": [] };
 		const sources = names.map((n) => (emu.hub.file({ repo: "bench/hub-model", path: n })!.source as { path: string }).path);
 		const ingestWall: number[] = [];
+		/** CPU seconds per GiB of each child (the emulator's own CPU not counted). */
+		const cpu: Record<string, number[]> = { curl: [], "curl -Z": [], ingest: [] };
+		const perGiB = (secs: number): number => secs / (bytes / 2 ** 30);
 		for (let r = 0; r < runs; r++) {
 			if (hasCurl) {
 				const out = join(work, "curl");
@@ -115,20 +134,23 @@ async function main(): Promise<void> {
 				const seq = await run("curl", ["-s", "--fail", "--create-dirs", ...urls.flatMap((u, i) => ["-o", join(out, names[i]), u])]);
 				if (seq.code !== 0) throw new Error(`curl failed: ${seq.stderr}`);
 				rows["curl -o (one at a time)"].push(gbps(bytes, seq.seconds));
+				cpu.curl.push(perGiB(seq.cpuSeconds));
 				rmSync(out, { recursive: true, force: true });
 				const par = await run("curl", ["-s", "--fail", "--create-dirs", "-Z", "--parallel-max", String(concurrency), ...urls.flatMap((u, i) => ["-o", join(out, names[i]), u])]);
 				if (par.code !== 0) throw new Error(`curl -Z failed: ${par.stderr}`);
 				rows[`curl -Z (${concurrency} at once)`].push(gbps(bytes, par.seconds));
+				cpu["curl -Z"].push(perGiB(par.cpuSeconds));
 				rmSync(out, { recursive: true, force: true });
 			}
 			const store = join(work, "store");
 			rmSync(store, { recursive: true, force: true });
-			const ing = await run(process.execPath, ["--import", "tsx", cli, "ingest", "bench/hub-model", "--store", store, "--json", "--quiet", "--concurrency", String(concurrency)], { HF_ENDPOINT: emu.url, HF_TOKEN: "" });
+			const ing = await run(process.execPath, [cliJs, "ingest", "bench/hub-model", "--store", store, "--json", "--quiet", "--concurrency", String(concurrency)], { HF_ENDPOINT: emu.url, HF_TOKEN: "" });
 			if (ing.code !== 0) throw new Error(`modelfs ingest failed (${ing.code}): ${ing.stderr}`);
 			const s = JSON.parse(ing.stdout) as { downloadedBytes: number; seconds: number };
 			// The command's own clock (listing to commit), without Node and tsx start-up.
 			rows["modelfs ingest"].push(gbps(s.downloadedBytes, s.seconds));
 			ingestWall.push(gbps(bytes, ing.seconds));
+			cpu.ingest.push(perGiB(ing.cpuSeconds));
 			rmSync(store, { recursive: true, force: true });
 			rows["store BlobWriter alone (no network)"].push(await writerAlone(store, sources));
 		}
@@ -144,10 +166,17 @@ async function main(): Promise<void> {
 			process.stdout.write(`| ${name} | ${best(xs).toFixed(2)} | ${xs.map((x) => x.toFixed(2)).join(" ")} | ${(best(xs) / curlBest).toFixed(2)} |\n`);
 		}
 		process.stdout.write(`\ningest wall clock incl. process start: ${ingestWall.map((x) => x.toFixed(2)).join(" ")} GB/s\n`);
+		const least = (xs: number[]): number => (xs.length ? Math.min(...xs) : Number.NaN);
+		if (gnuTime) {
+			process.stdout.write(
+				`CPU seconds per GiB (user+sys, least of ${runs}; emulator not counted): curl ${least(cpu.curl).toFixed(2)}, curl -Z ${least(cpu["curl -Z"]).toFixed(2)}, ` +
+					`ingest ${least(cpu.ingest).toFixed(2)} (incl. Node start-up, compiled JS)\n`,
+			);
+		}
 		const ratio = best(rows["modelfs ingest"]) / curlBest;
 		process.stdout.write(`ratio ingest / curl: ${Number.isFinite(ratio) ? ratio.toFixed(2) : "n/a"} (goal >= 0.8)\n`);
 		if (values.json) {
-			writeFileSync(values.json, `${JSON.stringify({ host: hostname(), date: new Date().toISOString(), files, perFile, runs, concurrency, gbps: rows, ingestWall, ratio }, null, 2)}\n`);
+			writeFileSync(values.json, `${JSON.stringify({ host: hostname(), date: new Date().toISOString(), files, perFile, runs, concurrency, gbps: rows, ingestWall, cpuSecondsPerGiB: cpu, load: loadavg(), ratio }, null, 2)}\n`);
 		}
 	} finally {
 		await emu.close();

@@ -175,7 +175,10 @@ export function createHubFetch(params: CreateHubFetchParams): HubFetch {
 		for (let hop = 0; ; hop++) {
 			const headers: Record<string, string> = { Range: `bytes=${req.start}-${req.end - 1}`, "Accept-Encoding": "identity" };
 			if (req.accessToken && url.origin === origin) headers.Authorization = `Bearer ${req.accessToken}`;
-			const signals = [params.signal, ctx.signal].filter((s): s is AbortSignal => s !== undefined);
+			// The request's own signal already follows the run's (fetchIntoWriter
+			// links them); listening on the run's signal too would add one listener
+			// per request in flight to it.
+			const signals = [ctx.signal ?? params.signal].filter((s): s is AbortSignal => s !== undefined);
 			let res: IncomingMessage;
 			try {
 				res = await new Promise<IncomingMessage>((resolve, reject) => {

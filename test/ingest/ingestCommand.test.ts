@@ -106,6 +106,19 @@ describe("ingestCommand", () => {
 		expect(snap?.files).toHaveLength(10);
 	});
 
+	it("fetches several large files as parallel ranges without warnings, byte-equal", async () => {
+		const files = Object.fromEntries([1, 2, 3, 4].map((i) => [`model-0000${i}-of-00004.safetensors`, { generate: { seed: `shard-${i}`, size: 5 * 1024 * 1024 + i } }]));
+		await emu.hub.commit({ repo: "org/sharded", files });
+		const r = await ingest(["org/sharded", "--json", "--concurrency", "4"], { MODELFS_HUB_PART_SIZE: String(1024 * 1024) });
+		expect(r.stderr).not.toMatch(/Warning/);
+		expect(r.code).toBe(0);
+		expect(emu.hub.requests.filter((q) => q.route === "resolve").length).toBe(24);
+		const snap = snapshotOf(await catalog(), "org/sharded", JSON.parse(r.stdout).commit)!;
+		for (const f of snap.files) {
+			expect((await readFile(blobPath(storeDir, f.blake3))).equals(await emu.hub.content({ repo: "org/sharded", path: f.path })), f.path).toBe(true);
+		}
+	});
+
 	it("ingests an older commit by sha without moving any ref", async () => {
 		const r = await ingest([model.name, "--revision", model.commits[0], "--json"]);
 		expect(r.code).toBe(0);
