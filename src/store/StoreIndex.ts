@@ -2,6 +2,13 @@
  * The LMDB index of a store: one env at `<store>/index` with named DBs.
  * Digests are 32-byte (BLAKE3, sha256) or 20-byte (sha1) Buffers in keys;
  * composite keys are arrays. Only src/store/ writes it.
+ *
+ *   blobs         BLAKE3 (32 B)            -> { size, sha256, sha1, checkedAt, checkedCtimeMs }
+ *   alias-sha256  sha256 (32 B)            -> BLAKE3 (32 B)
+ *   alias-sha1    git sha1 (20 B)          -> BLAKE3 (32 B)
+ *   repos         [type, name]             -> { refs: { branch/tag: commit } }
+ *   snapshots     [type, name, commit]     -> { files: [{ path, blake3, size, etag }], createdAt }
+ *   meta          "generation"             -> number, bumped by every snapshot/ref change
  */
 import { open, type Database, type RootDatabase } from "lmdb";
 import type { BlobRecord, RepoType, SnapshotFile } from "./StoreTypes.js";
