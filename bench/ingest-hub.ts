@@ -121,7 +121,7 @@ async function main(): Promise<void> {
 		const cliJs = join(build, "dist", "cli.js");
 		const urls = names.map((n) => `${emu.url}/bench/hub-model/resolve/main/${n}`);
 		const bytes = perFile * files;
-		const rows: Record<string, number[]> = { "curl -o (one at a time)": [], [`curl -Z (${concurrency} at once)`]: [], "modelfs ingest": [], "store BlobWriter alone (no network)": [] };
+		const rows: Record<string, number[]> = { "curl -o (one at a time)": [], "curl -o, then sync the files": [], [`curl -Z (${concurrency} at once)`]: [], "modelfs ingest": [], "store BlobWriter alone (no network)": [] };
 		const sources = names.map((n) => (emu.hub.file({ repo: "bench/hub-model", path: n })!.source as { path: string }).path);
 		const ingestWall: number[] = [];
 		/** CPU seconds per GiB of each child (the emulator's own CPU not counted). */
@@ -135,6 +135,10 @@ async function main(): Promise<void> {
 				if (seq.code !== 0) throw new Error(`curl failed: ${seq.stderr}`);
 				rows["curl -o (one at a time)"].push(gbps(bytes, seq.seconds));
 				cpu.curl.push(perGiB(seq.cpuSeconds));
+				// Ingest fsyncs every blob before it indexes it; curl does not. This
+				// row adds the same durability to curl's files (coreutils sync fsyncs each).
+				const sync = await run("sync", names.map((n) => join(out, n)));
+				rows["curl -o, then sync the files"].push(gbps(bytes, seq.seconds + sync.seconds));
 				rmSync(out, { recursive: true, force: true });
 				const par = await run("curl", ["-s", "--fail", "--create-dirs", "-Z", "--parallel-max", String(concurrency), ...urls.flatMap((u, i) => ["-o", join(out, names[i]), u])]);
 				if (par.code !== 0) throw new Error(`curl -Z failed: ${par.stderr}`);
