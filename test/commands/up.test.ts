@@ -174,7 +174,10 @@ describe.runIf(canMount)("modelfs up", () => {
 	});
 
 	it("names an unknown --only and a missing config", async () => {
-		const { config, env } = await setup();
+		const root = realpathSync(tempDir());
+		const config = join(root, "modelfs.yaml");
+		writeFileSync(config, `store: ${join(root, "store")}\nviews: [{name: hf, mountpoint: ${join(root, "view")}}]\nbackends: [{name: vllm, target: ${join(root, "cache")}}]\n`);
+		const env = { MODELFS_RUN_DIR: join(root, "run") };
 		const r = await runCli(["up", "--config", config, "--only", "sglang"], { env });
 		expect(r.code).toBe(2);
 		expect(r.stderr).toContain("--only sglang");
