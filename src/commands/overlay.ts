@@ -8,8 +8,9 @@ import { overlayUp } from "../overlay/overlayUp.js";
  */
 export function overlayCommand(): Command {
 	const cmd = new Command("overlay").description("put a view under a backend's cache folder with overlayfs (writes stay local)");
+	// `modelfs overlay <target> --lower <view>` (DESIGN.md's spelling) is `overlay up`.
 	cmd
-		.command("up")
+		.command("up", { isDefault: true })
 		.description("mount overlayfs at <target> with the view as lowerdir; what <target> held moves into the upper layer and stays visible")
 		.argument("<target>", "the backend's cache folder (created if missing), e.g. ~/spark-vllm-docker/cache")
 		.requiredOption("--lower <dir>", "the view to show underneath (a `modelfs mount` mount point, or a subfolder of it)")

@@ -29,6 +29,17 @@ describe.runIf(canMount)("modelfs overlay", () => {
 		expect(treeDigest(target)).toEqual(before);
 	});
 
+	it("takes `modelfs overlay <target> --lower <view>` as overlay up", async () => {
+		const root = realpathSync(tempDir());
+		const lower = join(root, "view");
+		writeHubCache({ dir: lower, repo: "o/m", files: [{ path: "a", bytes: Buffer.from("a") }] });
+		const target = join(root, "cache");
+		unmountOnFinish(target);
+		const r = await runCli(["overlay", target, "--lower", lower, "--state-dir", join(root, "state")]);
+		expect(r.code, r.stderr).toBe(0);
+		expect(isMountPoint(target)).toBe(true);
+	});
+
 	it("exits 2 with the reason for a missing lower", async () => {
 		const root = realpathSync(tempDir());
 		const r = await runCli(["overlay", "up", join(root, "t"), "--lower", join(root, "nope"), "--state-dir", join(root, "s")]);
