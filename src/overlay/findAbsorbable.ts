@@ -62,11 +62,12 @@ export async function findAbsorbable(params: FindAbsorbableParams): Promise<Abso
 			return;
 		}
 		if (!view.isFile() || view.size !== s.size) return;
-		const local = await hashFile({ path: join(dir, p), sha1: true });
-		const stored = findBlob({ store, blake3: local.blake3 }) !== null || catalogBlobs.has(local.blake3);
-		if (!stored) return;
 		const parts = p.split("/");
 		const name = parts[parts.length - 1];
+		// git sha1 only for blobs named by one (non-LFS files): it costs a second digest.
+		const local = await hashFile({ path: join(dir, p), sha1: parts[parts.length - 2] === "blobs" && name.length === 40 });
+		const stored = findBlob({ store, blake3: local.blake3 }) !== null || catalogBlobs.has(local.blake3);
+		if (!stored) return;
 		const namedByContent = parts[parts.length - 2] === "blobs" && HEX.test(name) && (name === local.sha256 || name === local.sha1);
 		if (!namedByContent) {
 			const viewHash = await hashFile({ path: join(lower, p) });
