@@ -33,3 +33,4 @@ export { verifyStore, type VerifyStoreParams, type VerifyReport, type BlobProble
 export { storeUsage, type StoreUsageParams, type StoreUsage } from "./storeUsage.js";
 export { listObjects, type ObjectEntry } from "./listObjects.js";
 export { removeBlobs, type RemoveBlobsParams } from "./removeBlobs.js";
+export { isNetworkFilesystem } from "./isNetworkFilesystem.js";

@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { IndexError, StoreError } from "../errors.js";
 import { acquireWriterLock } from "./acquireWriterLock.js";
 import { fsyncDir } from "./fsyncDir.js";
+import { isNetworkFilesystem } from "./isNetworkFilesystem.js";
 import { publishCatalog } from "./publishCatalog.js";
 import { listCatalogGenerations } from "./listCatalogGenerations.js";
 import { Store } from "./Store.js";
@@ -125,7 +126,9 @@ export async function openStore(params: OpenStoreParams): Promise<Store> {
 
 	if (!write) {
 		let index: StoreIndex | null = null;
-		if (existsSync(join(indexPath, "data.mdb"))) {
+		// On a shared filesystem only the writer's host may open LMDB; readers
+		// elsewhere build everything from the catalog.
+		if (existsSync(join(indexPath, "data.mdb")) && !(await isNetworkFilesystem(dir))) {
 			try {
 				index = new StoreIndex({ path: indexPath, readOnly: true });
 			} catch {
