@@ -6,37 +6,8 @@ import { listOverlayMounts } from "../../src/overlay/listOverlayMounts.js";
 import { overlayDown } from "../../src/overlay/overlayDown.js";
 import { overlayUp } from "../../src/overlay/overlayUp.js";
 import { canMount } from "../support/canMount.js";
-import { bytes, isMountPoint, tempDir, treeDigest, unmountOnFinish, writeHubCache } from "./fixtures.js";
-
-/** A lower (a plain folder shaped like the view), a target with old contents, and a state dir. */
-function setup() {
-	const root = realpathSync(tempDir());
-	const lower = join(root, "view");
-	const target = join(root, "backend-cache");
-	const stateDir = join(root, "state");
-	const commit = writeHubCache({
-		dir: lower,
-		repo: "org/model",
-		files: [
-			{ path: "config.json", bytes: Buffer.from('{"a":1}') },
-			{ path: "model.safetensors", bytes: bytes("w", 3 << 20) },
-			{ path: "sub/dir/tok.json", bytes: Buffer.from("tok") },
-		],
-	});
-	mkdirSync(target);
-	unmountOnFinish(target);
-	return { root, lower, target, stateDir, commit };
-}
-
-/** Old contents a backend cache folder might hold before modelfs. */
-function seedOldContents(target: string): void {
-	writeHubCache({ dir: join(target, "huggingface", "hub"), repo: "old/model", files: [{ path: "w.bin", bytes: bytes("old", 1 << 20) }] });
-	mkdirSync(join(target, "torch_compile", "x"), { recursive: true });
-	writeFileSync(join(target, "torch_compile", "x", "kernel.so"), bytes("k", 70_000));
-	chmodSync(join(target, "torch_compile", "x", "kernel.so"), 0o755);
-	symlinkSync("torch_compile/x", join(target, "latest"));
-	writeFileSync(join(target, "empty"), "");
-}
+import { bytes, isMountPoint, treeDigest, unmountOnFinish } from "./fixtures.js";
+import { seedOldContents, setup } from "./overlaySetup.js";
 
 describe.runIf(canMount)("overlayUp", () => {
 	it("keeps what the folder held visible through the overlay, beside the view's files", async () => {
@@ -141,61 +112,6 @@ describe.runIf(canMount)("overlayUp", () => {
 	it("names a missing lower", async () => {
 		const { root, target, stateDir } = setup();
 		await expect(overlayUp({ target, lower: join(root, "nope"), stateDir })).rejects.toMatchObject({ code: "OVERLAY_BAD_LOWER" });
-	});
-});
-
-describe.runIf(canMount)("overlayDown", () => {
-	it("brings back exactly what the folder held, plus what was written through the overlay, after up then down --restore", async () => {
-		const { lower, target, stateDir } = setup();
-		seedOldContents(target);
-		const before = treeDigest(target);
-		await overlayUp({ target, lower, stateDir });
-		writeFileSync(join(target, "new-file"), "written while mounted");
-		// A deletion through the overlay of a view file becomes a whiteout in upper: it must not come back as a device.
-		const snapshotDir = join(target, "models--org--model", "snapshots");
-		const commitDir = join(snapshotDir, readdirSync(snapshotDir)[0]);
-		execFileSync("rm", [join(commitDir, "config.json")]);
-		const r = await overlayDown({ target, stateDir, restore: true });
-		expect(r.wasMounted).toBe(true);
-		expect(r.restored?.whiteouts).toBe(1);
-		expect(isMountPoint(target)).toBe(false);
-		const after = treeDigest(target);
-		expect(after["new-file"]).toMatch(/^file:/);
-		delete after["new-file"];
-		// The view's folders that were created in upper by the writes come back too (as folders only).
-		for (const p of Object.keys(after)) if (!(p in before)) expect(after[p], p).toBe("dir");
-		for (const [p, d] of Object.entries(before)) expect(after[p], p).toBe(d);
-		expect(existsSync(join(stateDir, "overlay"))).toBe(true);
-		expect(readdirSync(join(stateDir, "overlay"))).toEqual([]);
-	});
-
-	it("without --restore leaves the files in upper and the folder empty; a later up shows them again", async () => {
-		const { lower, target, stateDir } = setup();
-		seedOldContents(target);
-		const before = treeDigest(target);
-		await overlayUp({ target, lower, stateDir });
-		const down = await overlayDown({ target, stateDir });
-		expect(down.wasMounted).toBe(true);
-		expect(readdirSync(target)).toEqual([]);
-		expect((await overlayDown({ target, stateDir })).wasMounted).toBe(false);
-		await overlayUp({ target, lower, stateDir });
-		const through = treeDigest(target);
-		for (const [p, d] of Object.entries(before)) expect(through[p], p).toBe(d);
-	});
-
-	it("puts aside, never deletes, an older different copy when the folder and upper disagree", async () => {
-		const { lower, target, stateDir } = setup();
-		writeFileSync(join(target, "settings.json"), "old");
-		const up = await overlayUp({ target, lower, stateDir });
-		await overlayDown({ target, stateDir });
-		// Written to the bare folder while the overlay was down.
-		writeFileSync(join(target, "settings.json"), "newer");
-		const again = await overlayUp({ target, lower, stateDir });
-		expect(again.moved.conflicts).toEqual(["settings.json"]);
-		expect(readFileSync(join(target, "settings.json"), "utf8")).toBe("newer");
-		const conflicts = join(up.upper, "..", "conflicts");
-		const [stamp] = readdirSync(conflicts);
-		expect(readFileSync(join(conflicts, stamp, "settings.json"), "utf8")).toBe("old");
 	});
 });
 
