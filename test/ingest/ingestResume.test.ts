@@ -115,8 +115,7 @@ describe.runIf(canMount)("ingestCommand on a full disk", () => {
 		});
 		const small = join(mnt, "store");
 		const r = await runCli(["ingest", REPO, "--store", small], { env: env() });
-		expect(r.code).toBe(4);
-		expect(r.stderr).toMatch(/no space left in the store/);
+		expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toMatchObject({ code: 4, stderr: expect.stringMatching(/no space left in the store/) });
 		const cat = await readCatalog({ storeDir: small });
 		expect(cat?.repos.find((x) => x.name === REPO) ?? null).toBeNull();
 		// Nothing partial is left to fill the disk.
