@@ -32,28 +32,30 @@ function envNumber(name: string): number | undefined {
 	return n;
 }
 
+const files = (n: number): string => `${n} file${n === 1 ? "" : "s"}`;
+
 function label(r: { repo: string; type: string; commit: string }): string {
 	return `${r.type === "dataset" ? "datasets/" : ""}${r.repo}@${r.commit}`;
 }
 
 function printSummary(s: IngestSummary): void {
 	const refs = Object.keys(s.refs);
-	process.stdout.write(`ingested ${label(s)}${refs.length ? ` (${refs.join(", ")})` : ""}: ${s.files} files, ${formatBytes(s.totalBytes)}\n`);
+	process.stdout.write(`ingested ${label(s)}${refs.length ? ` (${refs.join(", ")})` : ""}: ${files(s.files)}, ${formatBytes(s.totalBytes)}\n`);
 	if (s.downloadedFiles === 0) {
 		process.stdout.write(`nothing downloaded: all ${s.files} files were already in the store (${formatBytes(s.dedupedBytes)} deduplicated)\n`);
 	} else {
 		process.stdout.write(
-			`downloaded ${formatBytes(s.downloadedBytes)} (${s.downloadedFiles} files${s.resumedBytes > 0 ? `, ${formatBytes(s.resumedBytes)} resumed from an earlier run` : ""}), ` +
-				`deduplicated ${formatBytes(s.dedupedBytes)} (${s.dedupedFiles} files already in the store)\n`,
+			`downloaded ${formatBytes(s.downloadedBytes)} (${files(s.downloadedFiles)}${s.resumedBytes > 0 ? `, ${formatBytes(s.resumedBytes)} resumed from an earlier run` : ""}), ` +
+				`deduplicated ${formatBytes(s.dedupedBytes)} (${files(s.dedupedFiles)} already in the store)\n`,
 		);
 	}
 	process.stdout.write(`time ${s.seconds.toFixed(1)} s, ${formatBytes(s.bytesPerSecond)}/s\n`);
 }
 
 function printDryRun(d: IngestDryRun): void {
-	process.stdout.write(`${label(d)}: ${d.files} files, ${formatBytes(d.totalBytes)} (${d.totalBytes} bytes)\n`);
-	process.stdout.write(`to download: ${d.downloadFiles} files, ${formatBytes(d.downloadBytes)} (${d.downloadBytes} bytes)${d.partialBytes > 0 ? `, ${formatBytes(d.partialBytes)} of it already partly downloaded` : ""}\n`);
-	process.stdout.write(`in store:    ${d.inStoreFiles} files, ${formatBytes(d.inStoreBytes)} (${d.inStoreBytes} bytes)\n`);
+	process.stdout.write(`${label(d)}: ${files(d.files)}, ${formatBytes(d.totalBytes)} (${d.totalBytes} bytes)\n`);
+	process.stdout.write(`to download: ${files(d.downloadFiles)}, ${formatBytes(d.downloadBytes)} (${d.downloadBytes} bytes)${d.partialBytes > 0 ? `, ${formatBytes(d.partialBytes)} of it already partly downloaded` : ""}\n`);
+	process.stdout.write(`in store:    ${files(d.inStoreFiles)}, ${formatBytes(d.inStoreBytes)} (${d.inStoreBytes} bytes)\n`);
 }
 
 /** `modelfs ingest <repo>`: prepopulates the store from the Hugging Face Hub (HF_ENDPOINT, HF_TOKEN). */
@@ -117,7 +119,7 @@ export function ingestCommand(): Command {
 				const s = await ingestRepo({
 					...common,
 					onPlan: (plan) => {
-						log(`${label({ repo: repo.name, type: repo.type, commit: plan.commit })}: ${plan.files} files, ${formatBytes(plan.totalBytes)}; ${plan.downloadFiles} to download (${formatBytes(plan.downloadBytes)})`);
+						log(`${label({ repo: repo.name, type: repo.type, commit: plan.commit })}: ${files(plan.files)}, ${formatBytes(plan.totalBytes)}; ${plan.downloadFiles} to download (${formatBytes(plan.downloadBytes)})`);
 						if (plan.downloadBytes > 0) bar.current = createByteProgress({ label: "ingest", total: plan.downloadBytes, quiet: opts.quiet });
 					},
 					onBytes: (n) => bar.current.increment(n),
