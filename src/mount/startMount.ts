@@ -15,6 +15,7 @@ import { listModelfsMounts } from "./listModelfsMounts.js";
 import type { MountRecord } from "./MountTypes.js";
 import { isProcessAlive } from "./isProcessAlive.js";
 import { probeMountpoint } from "./probeMountpoint.js";
+import { readMountinfo } from "./readMountinfo.js";
 import { runtimeDirFor } from "./runtimeDirFor.js";
 import { serveMetrics } from "./serveMetrics.js";
 import { umountPath } from "./umountPath.js";
@@ -194,23 +195,15 @@ async function checkStore(objectsDir: string): Promise<void> {
 }
 
 /** Fstypes mounted exactly at `path`, topmost last. */
-function mountsAt(path: string): string[] {
-	const out: string[] = [];
-	for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
-		const f = line.split(" ");
-		const dash = f.indexOf("-", 6);
-		if (dash < 0) continue;
-		const mp = f[4].replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
-		if (mp === path) out.push(f[dash + 1]);
-	}
-	return out;
+async function mountsAt(path: string): Promise<string[]> {
+	return (await readMountinfo()).filter((m) => m.mountpoint === path).map((m) => m.fstype);
 }
 
 /** Detaches dead modelfs mounts at `mountpoint`; refuses live mounts of any kind. */
 async function clearMountpoint(mountpoint: string, runRoot: string | undefined, log: (line: string) => void): Promise<boolean> {
 	let detached = false;
 	for (let round = 0; round < 8; round++) {
-		const here = mountsAt(mountpoint);
+		const here = await mountsAt(mountpoint);
 		if (here.length > 0) {
 			const top = here[here.length - 1];
 			if (top === "fuse.modelfs") {
@@ -331,7 +324,7 @@ function logTail(path: string): string {
 /** Waits until the kernel lists the mount and its root answers stat (INIT done). */
 async function waitForAnswer(mountpoint: string, timeoutMs: number, logPath: string | null): Promise<void> {
 	const deadline = Date.now() + timeoutMs;
-	while (!mountsAt(mountpoint).includes("fuse.modelfs")) {
+	while (!(await mountsAt(mountpoint)).includes("fuse.modelfs")) {
 		if (Date.now() > deadline) break;
 		await new Promise((r) => setTimeout(r, 20));
 	}

@@ -1,4 +1,5 @@
-import { readFile } from "node:fs/promises";
+import { readMountinfo } from "../mount/readMountinfo.js";
+import { unescapeMountinfo } from "../mount/unescapeMountinfo.js";
 import type { OverlayMount } from "./OverlayTypes.js";
 
 export interface ListOverlayMountsParams {
@@ -14,34 +15,22 @@ export interface ListOverlayMountsParams {
  * (`lowerdir=...,upperdir=...,workdir=...`).
  */
 export async function listOverlayMounts(params: ListOverlayMountsParams = {}): Promise<OverlayMount[]> {
-	const text = await readFile(params.mountinfo ?? "/proc/self/mountinfo", "utf8");
 	const mounts: OverlayMount[] = [];
-	for (const line of text.split("\n")) {
-		if (line === "") continue;
-		// id parent major:minor root mountpoint options [optional...] - fstype source superoptions
-		const dash = line.indexOf(" - ");
-		if (dash < 0) continue;
-		const left = line.slice(0, dash).split(" ");
-		const right = line.slice(dash + 3).split(" ");
-		if (right[0] !== "overlay") continue;
-		const target = unescapeMountinfo(left[4]);
+	for (const entry of await readMountinfo({ path: params.mountinfo })) {
+		if (entry.fstype !== "overlay") continue;
+		const target = entry.mountpoint;
 		if (params.target !== undefined && target !== params.target) continue;
-		const options = splitOptions(right[2] ?? "");
+		const options = splitOptions(entry.superOptions);
 		const lower = options.get("lowerdir");
 		mounts.push({
 			target,
 			lower: lower === undefined ? [] : splitLower(lower),
 			upper: options.has("upperdir") ? unescapeMountinfo(options.get("upperdir")!) : null,
 			work: options.has("workdir") ? unescapeMountinfo(options.get("workdir")!) : null,
-			mountId: Number(left[0]),
+			mountId: entry.mountId,
 		});
 	}
 	return mounts;
-}
-
-/** mountinfo escapes space, tab, newline and backslash as \ooo. */
-function unescapeMountinfo(s: string): string {
-	return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
 /** Super options are comma-separated; overlay escapes commas inside paths with a backslash. */
