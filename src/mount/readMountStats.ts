@@ -1,8 +1,8 @@
-import { readFile } from "node:fs/promises";
 import { constants } from "node:os";
 import { join } from "node:path";
 import { ModelfsError } from "../errors.js";
 import type { MountStats } from "./MountTypes.js";
+import { readFileIfExists } from "./readFileIfExists.js";
 import { runtimeDirFor } from "./runtimeDirFor.js";
 
 export interface ReadMountStatsParams {
@@ -41,13 +41,8 @@ export async function readMountStats(params: ReadMountStatsParams): Promise<Moun
 	const runtimeDir = params.runtimeDir ?? (params.mountpoint ? runtimeDirFor({ mountpoint: params.mountpoint, runRoot: params.runRoot }) : null);
 	if (!runtimeDir) throw new TypeError("readMountStats: give `mountpoint` or `runtimeDir`");
 	const path = join(runtimeDir, "stats");
-	let buf: Buffer;
-	try {
-		buf = await readFile(path);
-	} catch (err) {
-		if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-		throw err;
-	}
+	const buf = await readFileIfExists({ path });
+	if (buf === null) return null;
 	if (buf.length < SIZE || buf.toString("latin1", 0, 8) !== MAGIC || buf.readUInt32LE(8) !== 1) {
 		throw new ModelfsError("STATS_FORMAT", `${path} is not a version 1 modelfs stats file`, {
 			hint: "the daemon and the CLI come from different modelfs versions: remount the view",

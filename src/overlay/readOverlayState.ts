@@ -1,6 +1,6 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ModelfsError } from "../errors.js";
+import { readFileIfExists } from "../mount/readFileIfExists.js";
 import type { OverlayState } from "./OverlayTypes.js";
 
 export interface ReadOverlayStateParams {
@@ -11,15 +11,10 @@ export interface ReadOverlayStateParams {
 /** The recorded overlay of a target, or null if modelfs never put one there. */
 export async function readOverlayState(params: ReadOverlayStateParams): Promise<OverlayState | null> {
 	const path = join(params.dir, "overlay.json");
-	let text: string;
+	const buf = await readFileIfExists({ path });
+	if (buf === null) return null;
 	try {
-		text = await readFile(path, "utf8");
-	} catch (err) {
-		if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-		throw err;
-	}
-	try {
-		const state = JSON.parse(text) as OverlayState;
+		const state = JSON.parse(buf.toString("utf8")) as OverlayState;
 		if (state.format !== 1 || typeof state.upper !== "string" || typeof state.target !== "string") throw new Error("unexpected shape");
 		return state;
 	} catch (err) {
