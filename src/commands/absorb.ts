@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { resolveConfiguredStore } from "../config/resolveConfiguredStore.js";
 import { absorbTarget } from "../overlay/absorbTarget.js";
+import { formatBytes } from "../progress/formatBytes.js";
 
 /**
  * `modelfs absorb <target>`: give back local disk held by copies of files the
@@ -28,15 +29,4 @@ export function absorbCommand(): Command {
 			const n = r.absorbed.length;
 			process.stdout.write(`${r.dryRun ? "would free" : "freed"} ${r.freedBytes} bytes (${formatBytes(r.freedBytes)}) in ${n} ${n === 1 ? "entry" : "entries"} from ${r.dir}\n`);
 		});
-}
-
-function formatBytes(n: number): string {
-	const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-	let v = n;
-	let i = 0;
-	while (v >= 1024 && i < units.length - 1) {
-		v /= 1024;
-		i++;
-	}
-	return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 }

@@ -11,6 +11,7 @@ import { startMount } from "../mount/startMount.js";
 import { stopMount } from "../mount/stopMount.js";
 import { overlayDown } from "../overlay/overlayDown.js";
 import { overlayUp } from "../overlay/overlayUp.js";
+import { formatBytes } from "../progress/formatBytes.js";
 import { blobPath } from "../store/blobPath.js";
 import { openStore } from "../store/openStore.js";
 import { readCatalog } from "../store/readCatalog.js";
@@ -69,7 +70,7 @@ export function demoCommand(): Command {
 				// 2. Ingest into a fresh store.
 				await (await openStore({ storeDir, create: true })).close();
 				const ingest = await ingestRepo({ repo: { type: "model", name: REPO }, storeDir, hubUrl: hub.url });
-				say(`2. ingested ${REPO}@${ingest.commit.slice(0, 12)} into ${storeDir}: ${ingest.files} files, ${fmt(ingest.downloadedBytes)} at ${fmt(ingest.bytesPerSecond)}/s, verified (sha256/git sha1)`);
+				say(`2. ingested ${REPO}@${ingest.commit.slice(0, 12)} into ${storeDir}: ${ingest.files} files, ${formatBytes(ingest.downloadedBytes)} at ${formatBytes(ingest.bytesPerSecond)}/s, verified (sha256/git sha1)`);
 
 				// 3. The read-only view, Hugging Face cache layout under huggingface/hub.
 				const catalog = await readCatalog({ storeDir });
@@ -104,7 +105,7 @@ export function demoCommand(): Command {
 					const etag = link.split("/").pop()!;
 					// The blob's name is its sha256 (LFS) or git sha1: check the bytes read match it.
 					const ok = etag.length === 64 ? (await sha256(join(snapshot, f))) === etag : true;
-					say(`   ${f} -> ${link}  ${fmt(t.bytes)}${etag.length === 64 ? (ok ? "  sha256 ok" : "  SHA256 MISMATCH") : ""}`);
+					say(`   ${f} -> ${link}  ${formatBytes(t.bytes)}${etag.length === 64 ? (ok ? "  sha256 ok" : "  SHA256 MISMATCH") : ""}`);
 					if (!ok) throw new MountError("DEMO_BAD_BYTES", `${f} read through the overlay does not match its sha256 ${etag}`);
 				}
 				const big = files.filter((f) => f.endsWith(".safetensors"))[0];
@@ -118,7 +119,7 @@ export function demoCommand(): Command {
 					overlayGBs = Math.max(overlayGBs, o.bytes / o.seconds / 1e9);
 					directGBs = Math.max(directGBs, d.bytes / d.seconds / 1e9);
 				}
-				say(`   read ${fmt(bytes)} through the overlay in ${seconds.toFixed(2)} s`);
+				say(`   read ${formatBytes(bytes)} through the overlay in ${seconds.toFixed(2)} s`);
 				say(`   ${big}: ${overlayGBs.toFixed(2)} GB/s through overlay+view, ${directGBs.toFixed(2)} GB/s reading the blob directly (${(overlayGBs / directGBs).toFixed(2)}x, page cache warm, best of 3)`);
 
 				// 6. A lock file, as huggingface_hub takes one: lands in upper, never in the view.
@@ -211,15 +212,4 @@ async function exists(path: string): Promise<boolean> {
 		() => true,
 		() => false,
 	);
-}
-
-function fmt(n: number): string {
-	const units = ["B", "KiB", "MiB", "GiB"];
-	let v = n;
-	let i = 0;
-	while (v >= 1024 && i < units.length - 1) {
-		v /= 1024;
-		i++;
-	}
-	return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 }

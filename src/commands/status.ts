@@ -4,6 +4,7 @@ import { collectStatus, type Status } from "../config/collectStatus.js";
 import { defaultConfigPath } from "../config/defaultConfigPath.js";
 import { readConfig } from "../config/readConfig.js";
 import { MountError } from "../errors.js";
+import { formatBytes } from "../progress/formatBytes.js";
 
 /** `modelfs status`: the views and backend overlays, mounted or not, with counters. */
 export function statusCommand(): Command {
@@ -37,11 +38,11 @@ function render(s: Status): string {
 			lines.push(`view ${name}  ${v.mountpoint}  not mounted`);
 			continue;
 		}
-		lines.push(`view ${name}  ${v.mountpoint}  ${v.state}  ${v.layout ?? "?"} layout  ${v.files ?? "?"} files  ${size(v.bytes)}  catalog ${v.catalogGeneration ?? "?"}${v.stale ? ` (store has ${s.storeGeneration}: modelfs up --refresh shows the new models)` : ""}`);
+		lines.push(`view ${name}  ${v.mountpoint}  ${v.state}  ${v.layout ?? "?"} layout  ${v.files ?? "?"} files  ${sizeOrDash(v.bytes)}  catalog ${v.catalogGeneration ?? "?"}${v.stale ? ` (store has ${s.storeGeneration}: modelfs up --refresh shows the new models)` : ""}`);
 		const c = v.counters;
 		if (c !== null) {
 			lines.push(
-				`  reads: ${c.passthrough ? "passthrough" : "daemon-served"}  opens ${c.opens} (passthrough ${c.passthroughOpens})  fallback reads ${c.fallbackReads} (${size(c.fallbackBytes)})  requests ${c.requests}  errors ${c.errors}  blob errors ${c.blobErrors}  daemon starts ${c.daemonStarts}`,
+				`  reads: ${c.passthrough ? "passthrough" : "daemon-served"}  opens ${c.opens} (passthrough ${c.passthroughOpens})  fallback reads ${c.fallbackReads} (${formatBytes(c.fallbackBytes)})  requests ${c.requests}  errors ${c.errors}  blob errors ${c.blobErrors}  daemon starts ${c.daemonStarts}`,
 			);
 		}
 	}
@@ -49,20 +50,12 @@ function render(s: Status): string {
 	for (const b of s.backends) {
 		const name = b.name ?? "(not in config)";
 		lines.push(
-			`backend ${name}  ${b.target}  ${b.mounted ? "mounted" : "not mounted"}  lower ${b.lower ?? "-"}  upper ${b.upper ?? "-"}  files served ${b.filesServed ?? "-"}  upper ${b.upperFiles ?? 0} files ${size(b.upperBytes)}`,
+			`backend ${name}  ${b.target}  ${b.mounted ? "mounted" : "not mounted"}  lower ${b.lower ?? "-"}  upper ${b.upper ?? "-"}  files served ${b.filesServed ?? "-"}  upper ${b.upperFiles ?? 0} files ${sizeOrDash(b.upperBytes)}`,
 		);
 	}
 	return `${lines.join("\n")}\n`;
 }
 
-function size(n: number | null): string {
-	if (n === null) return "-";
-	const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-	let v = n;
-	let i = 0;
-	while (v >= 1024 && i < units.length - 1) {
-		v /= 1024;
-		i++;
-	}
-	return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+function sizeOrDash(n: number | null): string {
+	return n === null ? "-" : formatBytes(n);
 }
