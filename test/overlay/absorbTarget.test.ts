@@ -5,8 +5,9 @@ import { describe, expect, it } from "vitest";
 import { absorbTarget } from "../../src/overlay/absorbTarget.js";
 import { overlayUp } from "../../src/overlay/overlayUp.js";
 import { canMount } from "../support/canMount.js";
-import { bytes, tempDir, treeDigest, unmountOnFinish, writeHubCache } from "./fixtures.js";
+import { bytes, tempDir, treeDigest, writeHubCache } from "./fixtures.js";
 import { addRepoToStore } from "./makeStore.js";
+import { setup as setupOverlay } from "./overlaySetup.js";
 
 const FILES = [
 	{ path: "config.json", bytes: Buffer.from('{"x":1}') },
@@ -19,12 +20,7 @@ async function setup() {
 	const storeDir = join(root, "store");
 	const commit = await addRepoToStore({ storeDir, repo: "org/m", files: FILES });
 	// The lower stands for the view of that store: same paths, same bytes.
-	const lower = join(root, "view");
-	writeHubCache({ dir: lower, repo: "org/m", files: FILES, commit });
-	const target = join(root, "cache");
-	mkdirSync(target);
-	unmountOnFinish(target);
-	return { root, storeDir, lower, target, stateDir: join(root, "state"), commit };
+	return { storeDir, ...setupOverlay({ root, repo: "org/m", files: FILES, commit }) };
 }
 
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");

@@ -1,17 +1,14 @@
-import { mkdirSync, readdirSync, realpathSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { readdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkTarget } from "../../src/overlay/checkTarget.js";
 import { overlayUp } from "../../src/overlay/overlayUp.js";
 import { canMount } from "../support/canMount.js";
-import { bytes, tempDir, unmountOnFinish, writeHubCache } from "./fixtures.js";
+import { bytes } from "./fixtures.js";
+import { setup as setupOverlay } from "./overlaySetup.js";
 
-function setup() {
-	const root = realpathSync(tempDir());
-	const lower = join(root, "view");
-	const target = join(root, "cache");
-	const commit = writeHubCache({
-		dir: lower,
+const setup = () =>
+	setupOverlay({
 		repo: "org/m",
 		files: [
 			{ path: "config.json", bytes: Buffer.from("{}") },
@@ -19,10 +16,6 @@ function setup() {
 			{ path: "a/b/c.txt", bytes: Buffer.from("c") },
 		],
 	});
-	mkdirSync(target);
-	unmountOnFinish(target);
-	return { root, lower, target, stateDir: join(root, "state"), commit };
-}
 
 describe.runIf(canMount)("checkTarget", () => {
 	it("passes on a healthy overlay and counts every file and byte", async () => {

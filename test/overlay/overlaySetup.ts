@@ -1,21 +1,36 @@
 import { chmodSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bytes, tempDir, unmountOnFinish, writeHubCache } from "./fixtures.js";
+import { bytes, tempDir, unmountOnFinish, writeHubCache, type FakeHubFile } from "./fixtures.js";
 
-/** A lower (a plain folder shaped like the view), a target with old contents, and a state dir. */
-export function setup() {
-	const root = realpathSync(tempDir());
+export interface SetupParams {
+	/** Folder to build in. @default a new temp dir (realpath'd, removed when the test ends) */
+	root?: string;
+	/** The one repo of the lower. @default "org/model" */
+	repo?: string;
+	/** Its files. @default a config, 3 MiB of weights and a nested file */
+	files?: FakeHubFile[];
+	/** Its commit. @default derived from the repo */
+	commit?: string;
+}
+
+/**
+ * A lower (a plain folder shaped like the view, one repo), an empty target
+ * unmounted when the test ends, and a state dir.
+ */
+export function setup(params: SetupParams = {}) {
+	const root = params.root ?? realpathSync(tempDir());
 	const lower = join(root, "view");
 	const target = join(root, "backend-cache");
 	const stateDir = join(root, "state");
 	const commit = writeHubCache({
 		dir: lower,
-		repo: "org/model",
-		files: [
+		repo: params.repo ?? "org/model",
+		files: params.files ?? [
 			{ path: "config.json", bytes: Buffer.from('{"a":1}') },
 			{ path: "model.safetensors", bytes: bytes("w", 3 << 20) },
 			{ path: "sub/dir/tok.json", bytes: Buffer.from("tok") },
 		],
+		commit: params.commit,
 	});
 	mkdirSync(target);
 	unmountOnFinish(target);
