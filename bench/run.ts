@@ -73,7 +73,7 @@ async function main(): Promise<void> {
 		.option("--size <size>", "bytes of safetensors data to generate and read (K, M, G suffixes)", parseSize, 4 * 2 ** 30)
 		.option("--quick", "CI smoke run: 64M, 500 small files, bytes verified on every row; checks it works, not its speed")
 		.option("--json <file>", "write the JSON report here (and the SVG chart beside it) instead of bench/results/")
-		.option("--repeat <n>", "runs per measurement, the median is reported", parsePositive, 1)
+		.option("--repeat <n>", "rounds per measurement (1 cold + 3 warm runs each), the best run is reported", parsePositive, 1)
 		.option("--verify", "check every row and pattern served the same bytes (slower)")
 		.option("--rows <list>", `only these rows (comma-separated; direct always runs): ${ROWS.join(", ")}`, parseRows)
 		.option("--files <n>", "small files for the metadata bench", parsePositive)

@@ -25,9 +25,9 @@ export interface LoadResult {
 	temp: Temperature;
 	/** Bytes read per run. */
 	bytes: number;
-	/** Median over the repeats. */
+	/** The best of `runs`: other jobs on the machine only slow a run down. */
 	gbps: number;
-	/** gbps of every repeat, in order. */
+	/** gbps of every run, in order (cold: one per round; warm: three per round; fuse-native: one of each in all). */
 	runs: number[];
 	/** gbps / gbps of the direct row for the same pattern and temperature. */
 	ratio: number | null;

@@ -17,7 +17,8 @@ export function formatTables(params: FormatTablesParams): string {
 		`## modelfs load bench: ${r.date.slice(0, 16).replace("T", " ")} UTC, ${r.host}, Linux ${r.kernel}, ${r.cores} cores (${r.cpu}), ${gib(r.memBytes)} RAM`,
 		"",
 		`${gib(r.sizeBytes)} of safetensors data in ${r.weightFiles} shards, the same files through every path; ` +
-			`GB/s (ratio to the direct read of the same run)${r.repeat > 1 ? `, median of ${r.repeat} runs (fuse-native: one run)` : ""}. ` +
+			`GB/s (ratio to the direct read of the same run), best of ${r.repeat} cold and ${3 * r.repeat} warm runs (fuse-native: one of each; ` +
+			"other jobs on the machine only ever slow a run down, so the best run is the closest to what each path can do). " +
 			"Cold: page cache of the blob, the plain copy and the FUSE files dropped with posix_fadvise(DONTNEED) before the run " +
 			"(every file was read once before, so caches below this machine, such as a VM host's, are in the same state for every row).",
 		"",

@@ -39,7 +39,7 @@ export function renderChart(params: RenderChartParams): string {
 		`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
 		`<rect width="${width}" height="${height}" fill="#ffffff"/>`,
 		`<text x="${left}" y="24" font-size="16" font-weight="bold">modelfs load throughput, GB/s (higher is better)</text>`,
-		`<text x="${left}" y="44" fill="#555">${esc(`${(r.sizeBytes / 2 ** 30).toFixed(2)} GiB in ${r.weightFiles} safetensors shards, ${r.repeat > 1 ? `median of ${r.repeat} runs, ` : ""}${r.host}, Linux ${r.kernel}, ${r.cores} cores, ${r.date.slice(0, 16).replace("T", " ")} UTC`)}</text>`,
+		`<text x="${left}" y="44" fill="#555">${esc(`${(r.sizeBytes / 2 ** 30).toFixed(2)} GiB in ${r.weightFiles} safetensors shards, best of ${r.repeat} cold / ${3 * r.repeat} warm runs, ${r.host}, Linux ${r.kernel}, ${r.cores} cores, ${r.date.slice(0, 16).replace("T", " ")} UTC`)}</text>`,
 	);
 	(["cold", "warm"] as Temperature[]).forEach((temp, panel) => {
 		const y0 = top + panel * (panelH + gap);
