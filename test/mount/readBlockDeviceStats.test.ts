@@ -1,14 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import { readBlockDeviceStats } from "../../src/mount/readBlockDeviceStats.js";
-
-function tempDir(): string {
-	const dir = mkdtempSync(join(tmpdir(), "modelfs-sys-"));
-	onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-	return dir;
-}
+import { tempDir } from "../native/viewFixtures.js";
 
 /** major:minor of the device holding `path`, as /sys/dev/block names it. */
 function majorMinor(path: string): string {
@@ -18,7 +12,7 @@ function majorMinor(path: string): string {
 
 describe("readBlockDeviceStats", () => {
 	it("reads the partition's counters and the NVMe-oF controllers of its disk from a sysfs tree", async () => {
-		const dir = tempDir();
+		const dir = tempDir("modelfs-sys-");
 		if (statSync(dir).dev === 0) return;
 		const sys = join(dir, "sys");
 		const part = join(sys, "devices/virtual/nvme-subsystem/nvme-subsys0/nvme0n1/nvme0n1p1");
@@ -56,7 +50,7 @@ describe("readBlockDeviceStats", () => {
 	});
 
 	it("returns null when the filesystem has no block device in sysfs", async () => {
-		const dir = tempDir();
+		const dir = tempDir("modelfs-sys-");
 		expect(await readBlockDeviceStats({ path: dir, sysRoot: join(dir, "empty-sys") })).toBeNull();
 		expect(await readBlockDeviceStats({ path: "/proc/self" })).toBeNull();
 	});

@@ -1,15 +1,15 @@
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { onTestFinished } from "vitest";
+import { tempDir as viewTempDir } from "../native/viewFixtures.js";
+
+export { bytes } from "../native/viewFixtures.js";
 
 /** A temp dir removed when the test ends (registered first, so it runs after unmounts). */
 export function tempDir(prefix = "modelfs-ov-"): string {
-	const dir = mkdtempSync(join(tmpdir(), prefix));
-	onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-	return dir;
+	return viewTempDir(prefix);
 }
 
 /** Is anything mounted exactly at `path`? */
@@ -49,17 +49,6 @@ export function writeHubCache(params: { dir: string; repo: string; files: FakeHu
 	}
 	writeFileSync(join(root, "refs", "main"), commit);
 	return commit;
-}
-
-/** Deterministic pseudo-random bytes. */
-export function bytes(seed: string, size: number): Buffer {
-	const out = Buffer.alloc(size);
-	let block = createHash("sha256").update(seed).digest();
-	for (let pos = 0; pos < size; pos += block.length) {
-		block.copy(out, pos);
-		block = createHash("sha256").update(block).digest();
-	}
-	return out;
 }
 
 /** path -> "dir" | "link:<target>" | "file:<mode>:<sha256>" for a whole tree. */

@@ -1,15 +1,9 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ViewDir } from "../../src/view/ViewTree.js";
 import { writeViewImage } from "../../src/view/writeViewImage.js";
-
-function tempDir(): string {
-	const dir = mkdtempSync(join(tmpdir(), "modelfs-img-"));
-	onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-	return dir;
-}
+import { tempDir } from "../native/viewFixtures.js";
 
 interface Decoded {
 	objectsDir: string;
@@ -87,7 +81,7 @@ function sampleTree(): ViewDir {
 
 describe("writeViewImage", () => {
 	it("writes the tree breadth first with sorted entries, modes, sizes, digests, targets and inline bytes", async () => {
-		const dir = tempDir();
+		const dir = tempDir("modelfs-img-");
 		const path = join(dir, "view.img");
 		const summary = await writeViewImage({ root: sampleTree(), objectsDir: "/srv/store/objects", path, mtime: new Date(1_700_000_000_000) });
 		const img = decode(readFileSync(path));
@@ -119,7 +113,7 @@ describe("writeViewImage", () => {
 	});
 
 	it("gives the same bytes for the same tree, whatever the children order", async () => {
-		const dir = tempDir();
+		const dir = tempDir("modelfs-img-");
 		const mtime = new Date(0);
 		await writeViewImage({ root: sampleTree(), objectsDir: "/o", path: join(dir, "1"), mtime });
 		const reversed = sampleTree();
@@ -129,7 +123,7 @@ describe("writeViewImage", () => {
 	});
 
 	it("refuses bad trees and leaves no file behind", async () => {
-		const dir = tempDir();
+		const dir = tempDir("modelfs-img-");
 		const path = join(dir, "v.img");
 		const bad = async (root: ViewDir) => writeViewImage({ root, objectsDir: "/o", path });
 		const file = (name: string) => ({ kind: "file" as const, name, size: 1, blake3: D1 });
