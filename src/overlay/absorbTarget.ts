@@ -5,6 +5,7 @@ import { openStore } from "../store/openStore.js";
 import { readCatalog } from "../store/readCatalog.js";
 import { findAbsorbable, type Absorbable } from "./findAbsorbable.js";
 import { listOverlayMounts } from "./listOverlayMounts.js";
+import { mountOverlay } from "./mountOverlay.js";
 import { overlayStateDir } from "./overlayStateDir.js";
 import { readOverlayState } from "./readOverlayState.js";
 import { runMountTool } from "./runMountTool.js";
@@ -102,14 +103,14 @@ export async function absorbTarget(params: AbsorbTargetParams): Promise<AbsorbRe
 	const aside = join(overlay.work!, `modelfs-absorb-${process.pid}-${Date.now()}`);
 	const wasMounted = mount !== undefined;
 	if (wasMounted) await unmount(target);
-	const options = `lowerdir=${lower},upperdir=${overlay.upper},workdir=${overlay.work}`;
+	const remount = () => mountOverlay({ at: target, lower, upper: overlay.upper!, work: overlay.work!, what: "mount overlayfs again" });
 	try {
 		for (const a of absorbed) {
 			await mkdir(dirname(join(aside, a.path)), { recursive: true });
 			await rename(join(overlay.upper!, a.path), join(aside, a.path));
 		}
 	} finally {
-		await runMountTool({ tool: "mount", args: ["-t", "overlay", "overlay", "-o", options, target], path: target, what: "mount overlayfs again" });
+		await remount();
 	}
 	for (const a of absorbed) {
 		const s = await lstat(join(target, a.path)).catch(() => null);
@@ -123,7 +124,7 @@ export async function absorbTarget(params: AbsorbTargetParams): Promise<AbsorbRe
 			await mkdir(dirname(join(overlay.upper!, p)), { recursive: true });
 			await rename(join(aside, p), join(overlay.upper!, p));
 		}
-		await runMountTool({ tool: "mount", args: ["-t", "overlay", "overlay", "-o", options, target], path: target, what: "mount overlayfs again" });
+		await remount();
 		result.absorbed = absorbed.filter((a) => !result.keptBack.includes(a.path));
 	}
 	await rm(aside, { recursive: true, force: true });

@@ -1,7 +1,8 @@
-import { lstat, mkdir, mkdtemp, realpath, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, realpath, rm, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { MountError, UsageError } from "../errors.js";
 import { listOverlayMounts } from "./listOverlayMounts.js";
+import { mountOverlay } from "./mountOverlay.js";
 import { moveTree } from "./moveTree.js";
 import type { MoveResult } from "./OverlayTypes.js";
 import { overlayStateDir } from "./overlayStateDir.js";
@@ -75,14 +76,13 @@ export async function overlayUp(params: OverlayUpParams): Promise<OverlayUpResul
 	if ((await stat(upper)).dev !== (await stat(work)).dev) {
 		throw new UsageError("OVERLAY_UPPER_WORK_FS", `upper ${upper} and work ${work} are on different filesystems`, { hint: "overlayfs needs both on one filesystem: give --work a folder beside --upper" });
 	}
-	const options = `lowerdir=${lower},upperdir=${upper},workdir=${work}`;
 
 	// Try the mount on a scratch folder before moving anything: a refused
 	// upper filesystem must fail while the target is still untouched.
 	await mkdir(stateDir, { recursive: true });
 	const scratch = await mkdtemp(join(stateDir, "probe-"));
 	try {
-		await runMountTool({ tool: "mount", args: ["-t", "overlay", "overlay", "-o", options, scratch], path: target, what: "mount overlayfs" });
+		await mountOverlay({ at: scratch, lower, upper, work, path: target });
 		await runMountTool({ tool: "umount", args: [scratch], path: scratch, what: "unmount the probe overlay" });
 	} finally {
 		await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
@@ -91,7 +91,7 @@ export async function overlayUp(params: OverlayUpParams): Promise<OverlayUpResul
 	await writeOverlayState({ dir: stateDir, state: { format: 1, target, lower, upper, work, mountedAt: new Date().toISOString() } });
 	const moved = await moveTree({ from: target, to: upper, conflictDir: join(stateDir, "conflicts", new Date().toISOString().replace(/[:.]/g, "-")) });
 	try {
-		await runMountTool({ tool: "mount", args: ["-t", "overlay", "overlay", "-o", options, target], path: target, what: "mount overlayfs" });
+		await mountOverlay({ at: target, lower, upper, work });
 	} catch (err) {
 		if (err instanceof MountError && moved.files > 0) {
 			throw new MountError(err.code, `${err.message}; the folder's previous contents are safe in ${upper}`, {
@@ -109,7 +109,6 @@ async function checkedLower(lower: string): Promise<string> {
 	try {
 		const s = await stat(lower);
 		if (!s.isDirectory()) throw new UsageError("OVERLAY_BAD_LOWER", `--lower ${lower} is not a folder`, { hint: "give the view's mount point, e.g. /run/modelfs/hf" });
-		await lstat(lower);
 		return await realpath(lower);
 	} catch (err) {
 		const code = (err as NodeJS.ErrnoException).code;
