@@ -102,8 +102,9 @@ export async function checkTarget(params: CheckTargetParams): Promise<CheckTarge
 			} else if (t.isSymbolicLink() || t.isDirectory()) {
 				return problem(p, "is a file in the view but not through the target");
 			}
-			const want = await stat(join(lower!, p));
-			const got = await stat(via);
+			// Only a symlink needs a second stat: for anything else lstat already said it all.
+			const want = ls.isSymbolicLink() ? await stat(join(lower!, p)) : ls;
+			const got = t.isSymbolicLink() ? await stat(via) : t;
 			if (!got.isFile()) return problem(p, "does not lead to a regular file through the target");
 			if (got.size !== want.size) return problem(p, `has ${got.size} bytes through the target, ${want.size} in the view`);
 			const read = await readThrough(via, got.size, params.full ?? false);
