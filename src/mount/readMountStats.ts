@@ -33,6 +33,9 @@ const OPCODES: Record<number, string> = {
 	49: "REMOVEMAPPING", 50: "SYNCFS", 51: "TMPFILE", 52: "STATX",
 };
 
+/** errno number -> name, built once (stats are read on every scrape). */
+const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+
 /**
  * The counters of a mounted view's daemon, read from the stats file in its
  * runtime folder, or null when there is none (not mounted by modelfs).
@@ -56,10 +59,9 @@ export async function readMountStats(params: ReadMountStatsParams): Promise<Moun
 		if (n > 0) requests[op === 0 ? "OTHER" : (OPCODES[op] ?? `OP${op}`)] = n;
 	}
 	const errors: Record<string, number> = {};
-	const errnoNames = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
 	for (let e = 0; e < 256; e++) {
 		const n = u64(ERRORS_OFF + 8 * e);
-		if (n > 0) errors[e === 0 ? "OTHER" : (errnoNames.get(e) ?? `errno${e}`)] = n;
+		if (n > 0) errors[e === 0 ? "OTHER" : (ERRNO_NAMES.get(e) ?? `errno${e}`)] = n;
 	}
 	const counts = Array.from({ length: 16 }, (_, i) => u64(LATENCY_OFF + 8 * i));
 	return {

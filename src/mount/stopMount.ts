@@ -5,7 +5,6 @@ import { MountError } from "../errors.js";
 import { isProcessAlive } from "./isProcessAlive.js";
 import { listModelfsMounts } from "./listModelfsMounts.js";
 import { readPidFile } from "./readPidFile.js";
-import { runtimeDirFor } from "./runtimeDirFor.js";
 import { umountPath } from "./umountPath.js";
 
 export interface StopMountParams {
@@ -46,7 +45,7 @@ export async function stopMount(params: StopMountParams): Promise<StoppedMount> 
 			hint: "`modelfs status` lists the mounted views",
 		});
 	}
-	const runtimeDir = runtimeDirFor({ mountpoint, runRoot: params.runRoot });
+	const { runtimeDir } = mount;
 	const wasDead = mount.state === "dead";
 	const err = await umountPath({ mountpoint, detach: params.lazy === true || wasDead });
 	if (err === "EBUSY") {
