@@ -77,7 +77,9 @@ describe.runIf(canMount)("startMount", () => {
 		const other = join(root, "tmpfs");
 		await mkdir(other);
 		execFileSync("mount", ["-t", "tmpfs", "tmpfs", other]);
-		onTestFinished(() => execFileSync("umount", [other]));
+		onTestFinished(() => {
+			execFileSync("umount", [other]);
+		});
 		expect(await codeOf(startMount({ ...base, mountpoint: other }))).toBe("MOUNT_BUSY");
 	});
 

@@ -201,7 +201,9 @@ describe.runIf(canMount)("modelfs-fused", () => {
 		const ovl = join(root, "ovl");
 		for (const d of ["u", "w", "m"]) await mkdir(join(ovl, d), { recursive: true });
 		execFileSync("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${fx.storeDir},upperdir=${join(ovl, "u")},workdir=${join(ovl, "w")}`, join(ovl, "m")]);
-		onTestFinished(() => execFileSync("umount", ["-l", join(ovl, "m")]));
+		onTestFinished(() => {
+			execFileSync("umount", ["-l", join(ovl, "m")]);
+		});
 		const mnt = join(root, "mnt");
 		await mkdir(mnt);
 		const mounted = await mountForTest({ mountpoint: mnt, tree: fx.tree, storeDir: join(ovl, "m") });
