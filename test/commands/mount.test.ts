@@ -3,15 +3,10 @@ import { readFile, readlink, readdir, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { listModelfsMounts } from "../../src/mount/listModelfsMounts.js";
+import { isMountPoint } from "../native/viewFixtures.js";
 import { canMount } from "../support/canMount.js";
 import { runCli } from "../support/runCli.js";
 import { makeCliStore, spawnCli } from "./mountFixtures.js";
-
-function mountedAt(path: string): boolean {
-	return readFileSync("/proc/self/mountinfo", "utf8")
-		.split("\n")
-		.some((l) => l.split(" ")[4] === path);
-}
 
 async function until(cond: () => boolean, ms = 30_000): Promise<boolean> {
 	const end = Date.now() + ms;
@@ -88,7 +83,7 @@ describe.runIf(canMount)("mountCommand", () => {
 		const code = await new Promise<number | null>((r) => child.on("close", (c) => r(c)));
 		expect(child.output()).toContain("needs root");
 		expect(code).toBe(5);
-		expect(mountedAt(s.mnt)).toBe(false);
+		expect(isMountPoint(s.mnt)).toBe(false);
 	});
 
 	it("serves Prometheus metrics with --metrics-port", async () => {
@@ -110,12 +105,12 @@ describe.runIf(canMount)("mountCommand", () => {
 		const s = await makeCliStore();
 		const child = spawnCli(["mount", s.mnt, "--foreground", "--no-passthrough"], s.env);
 		expect(await until(() => child.output().includes("mounted "))).toBe(true);
-		expect(mountedAt(s.mnt)).toBe(true);
+		expect(isMountPoint(s.mnt)).toBe(true);
 		expect((await readFile(join(s.mnt, "models--org--alpha/snapshots", "a".repeat(40), "config.json"), "utf8"))).toBe('{"a":1}');
 		expect(child.exitCode).toBeNull();
 		child.kill("SIGTERM");
 		const code = await new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.on("close", (c) => r(c))));
 		expect(code).toBe(0);
-		expect(mountedAt(s.mnt)).toBe(false);
+		expect(isMountPoint(s.mnt)).toBe(false);
 	});
 });

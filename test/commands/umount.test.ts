@@ -4,15 +4,10 @@ import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { isProcessAlive } from "../../src/mount/isProcessAlive.js";
 import { listModelfsMounts } from "../../src/mount/listModelfsMounts.js";
+import { isMountPoint } from "../native/viewFixtures.js";
 import { canMount } from "../support/canMount.js";
 import { runCli } from "../support/runCli.js";
 import { makeCliStore } from "./mountFixtures.js";
-
-function mountedAt(path: string): boolean {
-	return readFileSync("/proc/self/mountinfo", "utf8")
-		.split("\n")
-		.some((l) => l.split(" ")[4] === path);
-}
 
 describe.runIf(canMount)("umountCommand", () => {
 	it("unmounts and waits: no mount, no process, no runtime folder left", async () => {
@@ -22,7 +17,7 @@ describe.runIf(canMount)("umountCommand", () => {
 		const r = await runCli(["umount", s.mnt], { env: s.env });
 		expect(r.code).toBe(0);
 		expect(r.stdout).toBe(`unmounted ${s.mnt}\n`);
-		expect(mountedAt(s.mnt)).toBe(false);
+		expect(isMountPoint(s.mnt)).toBe(false);
 		expect(isProcessAlive(m?.holderPid as number)).toBe(false);
 		expect(isProcessAlive(m?.daemonPid as number)).toBe(false);
 		expect(() => readFileSync(join(m?.runtimeDir as string, "mount.json"))).toThrow();
@@ -43,10 +38,10 @@ describe.runIf(canMount)("umountCommand", () => {
 		expect(busy.code).toBe(5);
 		expect(busy.stderr).toMatch(/is busy/);
 		expect(busy.stderr).toMatch(/--lazy/);
-		expect(mountedAt(s.mnt)).toBe(true);
+		expect(isMountPoint(s.mnt)).toBe(true);
 		const lazy = await runCli(["umount", s.mnt, "--lazy"], { env: s.env });
 		expect(lazy.code).toBe(0);
-		expect(mountedAt(s.mnt)).toBe(false);
+		expect(isMountPoint(s.mnt)).toBe(false);
 		await held.close();
 		closed = true;
 	});

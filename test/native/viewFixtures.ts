@@ -18,6 +18,13 @@ export function tempDir(prefix = "modelfs-fused-"): string {
 	return dir;
 }
 
+/** Is anything mounted exactly at `path` (a mountinfo line names it)? */
+export function isMountPoint(path: string): boolean {
+	return readFileSync("/proc/self/mountinfo", "utf8")
+		.split("\n")
+		.some((l) => l.split(" ")[4] === path);
+}
+
 /** Deterministic pseudo-random bytes. */
 export function bytes(seed: string, size: number): Buffer {
 	const out = Buffer.alloc(size);

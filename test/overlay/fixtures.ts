@@ -3,20 +3,15 @@ import { execFileSync } from "node:child_process";
 import { lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { onTestFinished } from "vitest";
-import { tempDir as viewTempDir } from "../native/viewFixtures.js";
+import { isMountPoint, tempDir as viewTempDir } from "../native/viewFixtures.js";
 
-export { bytes } from "../native/viewFixtures.js";
+export { bytes, isMountPoint } from "../native/viewFixtures.js";
 
 /** A temp dir removed when the test ends (registered first, so it runs after unmounts). */
 export function tempDir(prefix = "modelfs-ov-"): string {
 	return viewTempDir(prefix);
 }
 
-/** Is anything mounted exactly at `path`? */
-export function isMountPoint(path: string): boolean {
-	const lines = readFileSync("/proc/self/mountinfo", "utf8").split("\n");
-	return lines.some((l) => l.split(" ")[4] === path);
-}
 
 /** Unmounts everything stacked at `path` when the test ends (even when it failed). */
 export function unmountOnFinish(path: string): void {
