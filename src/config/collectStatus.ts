@@ -81,7 +81,7 @@ export async function collectStatus(params: CollectStatusParams): Promise<Status
 		const m = views.filter((v) => v.mountpoint === mountpoint).pop();
 		seenViews.add(mountpoint);
 		if (m === undefined) return { name, mountpoint, mounted: false, state: "absent", layout: null, files: null, bytes: null, catalogGeneration: null, stale: false, counters: null };
-		const stats = await readMountStats({ mountpoint, runRoot: params.runRoot }).catch(() => null);
+		const stats = await readMountStats({ runtimeDir: m.runtimeDir }).catch(() => null);
 		const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
 		return {
 			name,
