@@ -98,7 +98,7 @@ export function formatTables(params: FormatTablesParams): string {
 	if (r.targets.length > 0) {
 		out.push("### Targets (issue 7)", "", "| target | measured | goal | |", "|---|---:|---:|---|");
 		for (const t of r.targets) {
-			out.push(`| ${t.what} | ${t.measured === null ? "-" : t.measured.toFixed(2)} | ${t.goal} | ${t.ok === null ? "not measured" : t.ok ? "met" : "**missed**"} |`);
+			out.push(`| ${t.what} | ${t.measured === null ? "-" : t.measured.toFixed(3)} | ${t.goal} | ${t.ok === null ? "not measured" : t.ok ? "met" : "**missed**"} |`);
 		}
 		out.push("");
 	}
