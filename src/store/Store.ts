@@ -17,6 +17,7 @@ export class Store {
 	readonly index: StoreIndex | null;
 	#release: ReleaseLock | null;
 	#closed = false;
+	#indexFailed = false;
 
 	constructor(params: { dir: string; readOnly: boolean; index: StoreIndex | null; release: ReleaseLock | null }) {
 		this.dir = params.dir;
@@ -29,12 +30,21 @@ export class Store {
 		return this.#closed;
 	}
 
+	/**
+	 * @internal an index commit failed (a full disk). lmdb-js then never
+	 * settles its pending write, so close() would wait forever for it; the
+	 * failed transaction was not applied, so close() skips that wait.
+	 */
+	noteIndexFailure(): void {
+		this.#indexFailed = true;
+	}
+
 	/** Flushes and closes the index, then releases the writer lock. Safe to call twice. */
 	async close(): Promise<void> {
 		if (this.#closed) return;
 		this.#closed = true;
 		try {
-			await this.index?.close();
+			if (!this.#indexFailed) await this.index?.close();
 		} finally {
 			await this.#release?.();
 		}

@@ -5,6 +5,7 @@ import { hexKey, type RepoKey, type SnapshotKey } from "./StoreIndex.js";
 import type { Snapshot, SnapshotFile } from "./StoreTypes.js";
 import { validateRevision } from "./validateRevision.js";
 import { validateSnapshot } from "./validateSnapshot.js";
+import { indexTransaction } from "./indexTransaction.js";
 
 export interface CommitSnapshotParams {
 	/** A store open for writing. */
@@ -51,18 +52,22 @@ export async function commitSnapshot(params: CommitSnapshotParams): Promise<{ ge
 	const repoKey: RepoKey = [snapshot.repo.type, snapshot.repo.name];
 	const snapKey: SnapshotKey = [snapshot.repo.type, snapshot.repo.name, snapshot.commit];
 	let generation = 0;
-	await index.env.transaction(() => {
-		const byPath = new Map<string, SnapshotFile>();
-		if (!params.replace) for (const f of index.snapshots.get(snapKey)?.files ?? []) byPath.set(f.path, f);
-		for (const f of snapshot.files) byPath.set(f.path, { path: f.path, blake3: f.blake3, size: f.size, etag: f.etag });
-		// Merging may pair a new file with an old folder of the same name: the newer wins.
-		const files = [...byPath.values()].filter((f) => !snapshot.files.some((n) => n.path.startsWith(`${f.path}/`) || f.path.startsWith(`${n.path}/`)) || snapshot.files.some((n) => n.path === f.path));
-		files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-		const repo = index.repos.get(repoKey) ?? { refs: {} };
-		index.repos.put(repoKey, { refs: { ...repo.refs, ...refs } });
-		index.snapshots.put(snapKey, { files, createdAt: Date.now() });
-		generation = index.generation() + 1;
-		index.meta.put("generation", generation);
+	await indexTransaction({
+		store,
+		label,
+		body: () => {
+			const byPath = new Map<string, SnapshotFile>();
+			if (!params.replace) for (const f of index.snapshots.get(snapKey)?.files ?? []) byPath.set(f.path, f);
+			for (const f of snapshot.files) byPath.set(f.path, { path: f.path, blake3: f.blake3, size: f.size, etag: f.etag });
+			// Merging may pair a new file with an old folder of the same name: the newer wins.
+			const files = [...byPath.values()].filter((f) => !snapshot.files.some((n) => n.path.startsWith(`${f.path}/`) || f.path.startsWith(`${n.path}/`)) || snapshot.files.some((n) => n.path === f.path));
+			files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+			const repo = index.repos.get(repoKey) ?? { refs: {} };
+			index.repos.put(repoKey, { refs: { ...repo.refs, ...refs } });
+			index.snapshots.put(snapKey, { files, createdAt: Date.now() });
+			generation = index.generation() + 1;
+			index.meta.put("generation", generation);
+		},
 	});
 	// Durable before any reader can see it in a catalog.
 	await index.env.flushed;

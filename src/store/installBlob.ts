@@ -7,6 +7,7 @@ import { checkExpectation, type BlobExpectation } from "./checkExpectation.js";
 export type { BlobExpectation } from "./checkExpectation.js";
 import { blobPath } from "./blobPath.js";
 import { fsyncDir } from "./fsyncDir.js";
+import { indexTransaction } from "./indexTransaction.js";
 import type { Store } from "./Store.js";
 import { hexKey, type BlobValue } from "./StoreIndex.js";
 import { STORE_PATHS } from "./storeFormat.js";
@@ -73,19 +74,30 @@ export async function installBlob(params: InstallBlobParams): Promise<BlobRecord
 		const now = Date.now();
 		const sha1 = hashes.sha1 ? hexKey(hashes.sha1) : null;
 		let record: BlobValue | undefined;
-		await index.env.transaction(() => {
-			const old = index.blobs.get(key);
-			record = {
-				size: hashes.size,
-				sha256: hexKey(hashes.sha256 as string),
-				sha1: sha1 ?? (old?.sha1 ? Buffer.from(old.sha1) : null),
-				checkedAt: placed ? now : (old?.checkedAt ?? 0),
-				checkedCtimeMs: placed ? checkedCtimeMs : old?.checkedCtimeMs,
-			};
-			index.blobs.put(key, record);
-			index.sha256.put(hexKey(hashes.sha256 as string), key);
-			if (sha1) index.sha1.put(sha1, key);
-		});
+		try {
+			await indexTransaction({
+				store,
+				label: params.label,
+				body: () => {
+					const old = index.blobs.get(key);
+					record = {
+						size: hashes.size,
+						sha256: hexKey(hashes.sha256 as string),
+						sha1: sha1 ?? (old?.sha1 ? Buffer.from(old.sha1) : null),
+						checkedAt: placed ? now : (old?.checkedAt ?? 0),
+						checkedCtimeMs: placed ? checkedCtimeMs : old?.checkedCtimeMs,
+					};
+					index.blobs.put(key, record);
+					index.sha256.put(hexKey(hashes.sha256 as string), key);
+					if (sha1) index.sha1.put(sha1, key);
+				},
+			});
+		} catch (err) {
+			// Not indexed, so nobody reads it (we hold the writer lock): an object
+			// we placed goes again, and a full disk is left as it was.
+			if (placed) await unlink(final).catch(() => undefined);
+			throw err;
+		}
 		return {
 			blake3: hashes.blake3,
 			size: hashes.size,
