@@ -327,8 +327,10 @@ async function fetchGroup(p: {
 			});
 		} catch (err) {
 			// Whatever arrived in order is a valid prefix: keep it for the next
-			// run, unless the disk is full (then it is what fills it).
-			const full = err instanceof ModelfsError && err.code === "STORE_NO_SPACE";
+			// run, unless the disk is full (then it is what fills it), also when
+			// this file was only stopped because another one found the disk full.
+			const noSpace = (e: unknown): boolean => e instanceof ModelfsError && e.code === "STORE_NO_SPACE";
+			const full = noSpace(err) || (p.signal.aborted && noSpace(p.signal.reason));
 			await writer.abort({ keepPartial: !full });
 			throw err;
 		}
