@@ -7,6 +7,9 @@ import type { BlobRecord } from "./StoreTypes.js";
 import { tmpName } from "./tmpName.js";
 import { stat, unlink } from "node:fs/promises";
 
+/** Largest file whose git sha1 is computed when nobody asked for it. */
+const SHA1_MAX = 10 << 20;
+
 export interface PutFileParams {
 	/** A store open for writing. */
 	store: Store;
@@ -16,7 +19,9 @@ export interface PutFileParams {
 	expect?: BlobExpectation;
 	/**
 	 * Compute the git sha1 (needed to index the `sha1:` alias of non-LFS files).
-	 * @default true when `expect.sha1` is given or the file is under 64 MiB
+	 * @default true when `expect.sha1` is given or the file is at most 10 MiB
+	 * (the hub stores larger files in LFS, named by sha256, so their sha1 alias
+	 * would never be looked up)
 	 */
 	sha1?: boolean;
 	/**
@@ -48,7 +53,7 @@ export async function putFile(params: PutFileParams): Promise<BlobRecord> {
 	if (sha1 === undefined) {
 		if (params.expect?.sha1) sha1 = true;
 		else {
-			sha1 = (await stat(params.path)).size < 64 << 20;
+			sha1 = (await stat(params.path)).size <= SHA1_MAX;
 		}
 	}
 	let hashes;
