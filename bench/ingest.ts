@@ -14,7 +14,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomFillSync } from "node:crypto";
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
-import { availableParallelism, cpus, hostname, tmpdir } from "node:os";
+import { availableParallelism, cpus, hostname, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -112,7 +112,22 @@ try {
 		add("b3sum --num-threads 1", best(() => execFileSync("b3sum", ["--num-threads", "1", ...paths], { stdio: ["ignore", "ignore", "inherit"] })));
 		add("b3sum (all threads)", best(() => execFileSync("b3sum", paths, { stdio: ["ignore", "ignore", "inherit"] })));
 	} else add("b3sum", null, "b3sum is not installed (apt-get install b3sum)");
-	if (has("openssl")) add("openssl dgst -sha256 (SHA-NI)", best(() => execFileSync("openssl", ["dgst", "-sha256", ...paths], { stdio: ["ignore", "ignore", "inherit"] })));
+	/** CPU seconds (user+sys) per GiB, least of the runs: steadier than GB/s on a shared machine. */
+	const cpuPerGiB: Record<string, number> = {};
+	const perGiB = (secs: number): number => secs / (bytes / 2 ** 30);
+	if (has("openssl")) {
+		add("openssl dgst -sha256 (SHA-NI)", best(() => execFileSync("openssl", ["dgst", "-sha256", ...paths], { stdio: ["ignore", "ignore", "inherit"] })));
+		// GNU time reports the child's own CPU seconds.
+		if (spawnSync("sh", ["-c", "test -x /usr/bin/time"]).status === 0) {
+			let least = Infinity;
+			for (let i = 0; i < runs; i++) {
+				const r = spawnSync("/usr/bin/time", ["-f", "cpu:%U %S", "openssl", "dgst", "-sha256", ...paths], { encoding: "utf8" });
+				const m = /cpu:([\d.]+) ([\d.]+)/.exec(r.stderr ?? "");
+				if (m) least = Math.min(least, Number(m[1]) + Number(m[2]));
+			}
+			if (Number.isFinite(least)) cpuPerGiB["openssl dgst -sha256"] = perGiB(least);
+		}
+	}
 	add(
 		"sha256sum, one process per file in parallel",
 		best(() => execFileSync("sh", ["-c", `for f in "$@"; do sha256sum "$f" & done; wait`, "sh", ...paths], { stdio: ["ignore", "ignore", "inherit"] })),
@@ -130,13 +145,17 @@ try {
 	// In-process: the same code as the command, without Node/tsx start-up (a constant ~1-3 s here).
 	const { openStore } = await import("../src/store/openStore.js");
 	const { importFolder } = await import("../src/ingest/importFolder.js");
-	const inProcessOn = async (base: string) => {
+	const inProcessOn = async (base: string, cpuRow: string) => {
 		let t = Infinity;
 		for (let i = 0; i < runs; i++) {
 			const storeDir = mkdtempSync(join(base, "modelfs-bench-store-"));
 			try {
 				const store = await openStore({ storeDir, create: true });
+				// process.cpuUsage covers every thread of this process, hash workers included.
+				const c0 = process.cpuUsage();
 				t = Math.min(t, await timeAsync(() => importFolder({ store, path: src, repo: { type: "model", name: "bench/model" } })));
+				const c = process.cpuUsage(c0);
+				cpuPerGiB[cpuRow] = Math.min(cpuPerGiB[cpuRow] ?? Infinity, perGiB((c.user + c.system) / 1e6));
 				await store.close();
 			} finally {
 				rmSync(storeDir, { recursive: true, force: true });
@@ -144,7 +163,7 @@ try {
 		}
 		return t;
 	};
-	add("importFolder in-process (BLAKE3 + sha256 + copy + fsync)", await inProcessOn(work));
+	add("importFolder in-process (BLAKE3 + sha256 + copy + fsync)", await inProcessOn(work, "importFolder"));
 	// With the store in memory the disk drops out: this is the hashing pipeline's own speed.
 	const shm = "/dev/shm";
 	const shmFree = (() => {
@@ -155,7 +174,7 @@ try {
 		}
 	})();
 	if (xfsMount) add("importFolder, store on tmpfs", null, "skipped with --xfs");
-	else if (shmFree > 2 * bytes) add("importFolder, store on tmpfs /dev/shm (no disk writes)", await inProcessOn(shm));
+	else if (shmFree > 2 * bytes) add("importFolder, store on tmpfs /dev/shm (no disk writes)", await inProcessOn(shm, "importFolder, store on tmpfs"));
 	else add("importFolder, store on tmpfs", null, "no tmpfs /dev/shm with room");
 
 	let n = 0;
@@ -177,17 +196,20 @@ try {
 	const ssl = rows.find((r) => r.what.startsWith("openssl"))?.gbps ?? null;
 	const b3 = rows.find((r) => r.what.startsWith("b3sum --num"))?.gbps ?? null;
 	const slowest = b3 === null ? sha : Math.min(sha, b3);
-	console.log(`\n## modelfs import throughput (${files} x ${perFile >> 20} MiB${xfsMount ? " on XFS with reflinks" : ""}, page cache warm, ${cpus()[0]?.model ?? "?"}, ${availableParallelism()} cores)\n`);
+	console.log(`\n## modelfs import throughput (${files} x ${perFile >> 20} MiB${xfsMount ? " on XFS with reflinks" : ""}, page cache warm, ${cpus()[0]?.model ?? "?"}, ${availableParallelism()} cores, load ${loadavg()[0].toFixed(1)})\n`);
 	console.log("| what | GB/s | ratio to import |");
 	console.log("|---|---:|---:|");
 	for (const r of rows) console.log(`| ${r.what} | ${r.gbps === null ? `n/a (${r.note})` : r.gbps.toFixed(2)} | ${r.gbps === null ? "" : (imp / r.gbps).toFixed(2)} |`);
 	console.log(`\nimport / slowest hash it computes (single-thread ${b3 !== null && b3 < sha ? "b3sum" : "sha256sum"}): ${(imp / slowest).toFixed(2)}x (goal >= 0.7)`);
 	if (ssl !== null) console.log(`import / openssl sha256 (the fastest sha256 here, the one Node uses): ${(imp / ssl).toFixed(2)}x`);
 	console.log(`import / cp+fsync on the same disk: ${(imp / disk).toFixed(2)}x`);
+	if (Object.keys(cpuPerGiB).length > 0) {
+		console.log(`CPU seconds per GiB (user+sys, least of ${runs}): ${Object.entries(cpuPerGiB).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")}`);
+	}
 	if (impShm !== null) {
 		console.log(`import with the store on tmpfs / slowest hash: ${(impShm / slowest).toFixed(2)}x` + (ssl !== null ? `; / openssl sha256: ${(impShm / ssl).toFixed(2)}x` : ""));
 	}
-	if (values.json) writeFileSync(values.json, `${JSON.stringify({ host: hostname(), date: new Date().toISOString(), files, bytesPerFile: perFile, rows, ratio: imp / slowest, ratioOpenssl: ssl === null ? null : imp / ssl, ratioDisk: imp / disk, ratioTmpfs: impShm === null ? null : impShm / slowest }, null, 2)}\n`);
+	if (values.json) writeFileSync(values.json, `${JSON.stringify({ host: hostname(), date: new Date().toISOString(), files, bytesPerFile: perFile, rows, ratio: imp / slowest, ratioOpenssl: ssl === null ? null : imp / ssl, ratioDisk: imp / disk, ratioTmpfs: impShm === null ? null : impShm / slowest, cpuSecondsPerGiB: cpuPerGiB, load: loadavg() }, null, 2)}\n`);
 } finally {
 	if (xfsMount) spawnSync("umount", [xfsMount]);
 	rmSync(outer, { recursive: true, force: true });
