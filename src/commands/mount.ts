@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { UsageError } from "../errors.js";
 import { assertCanMount } from "../mount/assertCanMount.js";
-import { startMount } from "../mount/startMount.js";
+import { startMount, type StartedMount } from "../mount/startMount.js";
 import { stopMount } from "../mount/stopMount.js";
 import { formatBytes } from "../progress/createByteProgress.js";
 import { readCatalog } from "../store/readCatalog.js";
@@ -60,45 +60,52 @@ export function mountCommand(): Command {
 			}
 			const view = { layout: opts.layout, prefix: opts.prefix, files: opts.files === true, template: opts.template, repos: opts.repo };
 			const tree = buildViewTree({ catalog, ...view, repos: opts.repo.length > 0 ? opts.repo : undefined });
-			const mounted = await startMount({
-				mountpoint,
-				tree,
-				storeDir,
-				passthrough: opts.passthrough,
-				foreground: opts.foreground === true,
-				threads: opts.threads,
-				metricsPort: opts.metricsPort ?? null,
-				view,
-				catalogGeneration: catalog.generation,
-				log: (line) => process.stderr.write(`modelfs: ${line}\n`),
-			});
-			const summary = {
-				mountpoint: mounted.mountpoint,
-				files: mounted.image.files,
-				bytes: mounted.image.fileBytes,
-				layout: opts.layout,
-				holderPid: mounted.holderPid,
-				runtimeDir: mounted.runtimeDir,
-				metricsPort: mounted.metricsPort,
-				detachedDeadMount: mounted.detachedDeadMount,
-			};
-			if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-			else {
-				const metrics = mounted.metricsPort !== null ? `, metrics on :${mounted.metricsPort}` : "";
-				process.stdout.write(`mounted ${mounted.mountpoint}: ${mounted.image.files} files, ${formatBytes(mounted.image.fileBytes)} (${opts.layout} layout${metrics})\n`);
-			}
-			if (!opts.foreground) return;
-
 			// Foreground: SIGTERM/SIGINT detach the view; the holder then ends.
+			// Listen from before the mount: without a listener a signal while it
+			// starts would end this process and leave the holder and mount behind.
+			let mounted: StartedMount | null = null;
 			let stopping = false;
+			const stop = (m: StartedMount) => void stopMount({ mountpoint: m.mountpoint, lazy: true }).catch(() => m.stop());
 			const onSignal = () => {
 				if (stopping) return;
 				stopping = true;
-				stopMount({ mountpoint: mounted.mountpoint, lazy: true }).catch(() => mounted.stop());
+				if (mounted !== null) stop(mounted);
 			};
-			process.on("SIGTERM", onSignal);
-			process.on("SIGINT", onSignal);
+			if (opts.foreground) {
+				process.on("SIGTERM", onSignal);
+				process.on("SIGINT", onSignal);
+			}
 			try {
+				mounted = await startMount({
+					mountpoint,
+					tree,
+					storeDir,
+					passthrough: opts.passthrough,
+					foreground: opts.foreground === true,
+					threads: opts.threads,
+					metricsPort: opts.metricsPort ?? null,
+					view,
+					catalogGeneration: catalog.generation,
+					log: (line) => process.stderr.write(`modelfs: ${line}\n`),
+				});
+				// A signal that came while it started.
+				if (stopping) stop(mounted);
+				const summary = {
+					mountpoint: mounted.mountpoint,
+					files: mounted.image.files,
+					bytes: mounted.image.fileBytes,
+					layout: opts.layout,
+					holderPid: mounted.holderPid,
+					runtimeDir: mounted.runtimeDir,
+					metricsPort: mounted.metricsPort,
+					detachedDeadMount: mounted.detachedDeadMount,
+				};
+				if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+				else {
+					const metrics = mounted.metricsPort !== null ? `, metrics on :${mounted.metricsPort}` : "";
+					process.stdout.write(`mounted ${mounted.mountpoint}: ${mounted.image.files} files, ${formatBytes(mounted.image.fileBytes)} (${opts.layout} layout${metrics})\n`);
+				}
+				if (!opts.foreground) return;
 				const code = await mounted.exited;
 				if (code !== 0) process.exitCode = 5;
 			} finally {
