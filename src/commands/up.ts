@@ -20,21 +20,38 @@ export function upCommand(): Command {
 		.action(async (opts: { config?: string; only?: string[]; refresh?: boolean; foreground?: boolean; json?: boolean }) => {
 			const config = await readConfig({ path: defaultConfigPath({ config: opts.config }) });
 			const log = (line: string) => process.stderr.write(`modelfs: ${line}\n`);
-			const r = await upFromConfig({ config, only: opts.only, refresh: opts.refresh, log });
-			print(r, opts.json === true);
-			const failure = failureOf(r);
-			if (failure !== null) throw failure;
-			if (!opts.foreground) return;
-			// Signal handlers do not keep Node's event loop alive: a timer does.
-			const keepAlive = setInterval(() => undefined, 1 << 30);
-			await new Promise<void>((resolve) => {
-				process.once("SIGTERM", () => resolve());
-				process.once("SIGINT", () => resolve());
-			});
-			clearInterval(keepAlive);
-			log("signal received: taking the overlays and views down");
-			const down = await downFromConfig({ config, only: opts.only, log });
-			log(`down: ${down.backends.filter((b) => b.wasMounted).length} overlays, ${down.views.length} views unmounted`);
+			// Foreground: listen before anything is mounted or printed; a signal
+			// with no listener would end this process and leave everything up.
+			let signalled = false;
+			let wake = () => {};
+			const onSignal = () => {
+				signalled = true;
+				wake();
+			};
+			if (opts.foreground) {
+				process.on("SIGTERM", onSignal);
+				process.on("SIGINT", onSignal);
+			}
+			try {
+				const r = await upFromConfig({ config, only: opts.only, refresh: opts.refresh, log });
+				print(r, opts.json === true);
+				const failure = failureOf(r);
+				if (failure !== null) throw failure;
+				if (!opts.foreground) return;
+				if (!signalled) {
+					// Signal handlers do not keep Node's event loop alive: a timer does.
+					const keepAlive = setInterval(() => undefined, 1 << 30);
+					await new Promise<void>((resolve) => (wake = resolve));
+					clearInterval(keepAlive);
+				}
+				// Still listening: a second signal must not cut the take-down short.
+				log("signal received: taking the overlays and views down");
+				const down = await downFromConfig({ config, only: opts.only, log });
+				log(`down: ${down.backends.filter((b) => b.wasMounted).length} overlays, ${down.views.length} views unmounted`);
+			} finally {
+				process.off("SIGTERM", onSignal);
+				process.off("SIGINT", onSignal);
+			}
 		});
 }
 
