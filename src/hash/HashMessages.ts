@@ -44,6 +44,8 @@ export interface StreamOpen {
 	sha256: boolean;
 	/** Keep and re-hash the bytes already in `path` (a resumed partial download). */
 	resume: boolean;
+	/** Write the aligned bytes with O_DIRECT when the file system takes it (local disks: see createBlobWriter). */
+	direct?: boolean;
 }
 
 export interface StreamChunk {

@@ -348,7 +348,7 @@ export class HashPool {
 	 * Opens a stream that appends to `path` and hashes what it writes. With
 	 * two or more workers and sha256 wanted, sha256 runs on a second worker.
 	 */
-	async openStream(params: { path: string; size?: number; sha256: boolean; resume: boolean }): Promise<HashStream> {
+	async openStream(params: { path: string; size?: number; sha256: boolean; resume: boolean; direct?: boolean }): Promise<HashStream> {
 		const main = this.#slot();
 		const split = params.sha256 && this.size >= 2;
 		const parts: StreamPart[] = [];
@@ -362,7 +362,7 @@ export class HashPool {
 		};
 		let resumedBytes = 0;
 		try {
-			resumedBytes = await open(main, { path: params.path, write: true, blake3: true, size: params.size, sha256: !split, resume: params.resume });
+			resumedBytes = await open(main, { path: params.path, write: true, blake3: true, size: params.size, sha256: !split, resume: params.resume, direct: params.direct });
 			if (split) {
 				// The other worker: the least loaded one that is not `main` (spawned if missing).
 				const helper = this.#slots.length < this.size ? this.#slot() : this.#slots.filter((s) => s !== main).reduce((a, b) => (a.files * 4 + a.streams <= b.files * 4 + b.streams ? a : b));

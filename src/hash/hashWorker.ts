@@ -5,8 +5,9 @@
  */
 import { Blake3Hasher } from "@napi-rs/blake-hash";
 import { createHash, type Hash } from "node:crypto";
-import { closeSync, constants, copyFileSync, fstatSync, fsyncSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, copyFileSync, fdatasync, fstatSync, fsyncSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
 import { parentPort } from "node:worker_threads";
+import { allocateSharedChunks, DIRECT_ALIGN } from "./allocateSharedChunks.js";
 import type { FileTask, HashResult, StreamOpen, WorkerErrorInfo, WorkerReply, WorkerRequest } from "./HashMessages.js";
 
 /** Large reads keep per-call overhead of the three hashers negligible. */
@@ -22,8 +23,49 @@ interface Hashers {
 interface Stream {
 	/** -1 for a hash-only stream. */
 	fd: number;
+	/** The same file opened with O_DIRECT, or -1 (not asked for, refused, or given up after EINVAL). */
+	directFd: number;
+	/** File size so far: where the next chunk goes. */
+	pos: number;
 	hashers: Hashers;
 	failed: WorkerErrorInfo | null;
+	/** Bytes appended since the last background flush started. */
+	unflushed: number;
+	/** A background fdatasync in flight: finish and close wait for it (the fd must stay open). */
+	flushing: Promise<void> | null;
+}
+
+/**
+ * A stream starts writing its bytes back to disk every this many bytes, in
+ * the background (fdatasync on the thread pool), while it keeps receiving.
+ * Without it nothing reaches the disk until the final fsync (the kernel
+ * holds GBs of dirty pages on a large node), so the disk idles through the
+ * download and then the run waits for all of it at the end: measured on
+ * this VM, 0.62 GB/s for 2 GiB ingested onto disk vs 0.89 onto tmpfs.
+ */
+const FLUSH_EVERY = 64 << 20;
+
+function startFlush(s: Stream): void {
+	s.unflushed = 0;
+	s.flushing = new Promise((resolve) => {
+		fdatasync(s.fd, (err) => {
+			if (err) s.failed ??= errorInfo(err);
+			s.flushing = null;
+			resolve();
+		});
+	});
+}
+
+function closeStream(s: Stream): void {
+	if (s.directFd >= 0) closeSync(s.directFd);
+	if (s.fd >= 0) closeSync(s.fd);
+	s.directFd = s.fd = -1;
+}
+
+/** Runs `fn` once the stream's background flush (if any) is done. */
+function afterFlush(s: Stream, fn: () => void): void {
+	if (s.flushing) void s.flushing.then(fn);
+	else fn();
 }
 
 const port = parentPort;
@@ -76,6 +118,70 @@ const WRITE_PIECE = 1 << 20;
 function writeAll(fd: number, data: Uint8Array): void {
 	let off = 0;
 	while (off < data.byteLength) off += writeSync(fd, data, off, Math.min(WRITE_PIECE, data.byteLength - off));
+}
+
+function writeAllAt(fd: number, data: Uint8Array, position: number): void {
+	let off = 0;
+	while (off < data.byteLength) off += writeSync(fd, data, off, Math.min(WRITE_PIECE, data.byteLength - off), position + off);
+}
+
+/** Aligned memory for direct writes of chunks that are not aligned themselves. */
+let staging: Uint8Array | null = null;
+const STAGING = 4 << 20;
+
+/**
+ * Appends a chunk. With O_DIRECT the aligned middle goes straight from the
+ * chunk's memory to the disk: no copy into the page cache and no writeback
+ * later, which on this VM's ext4 is the difference between 0.4-0.9 GB/s
+ * (buffered, then fsync) and 2.2 GB/s (direct), at a tenth of the CPU. The
+ * unaligned head and tail of a chunk (a resumed file, the end of a file) go
+ * through the page cache; both kinds of write may share a file.
+ */
+function appendChunk(s: Stream, data: Uint8Array): void {
+	let off = 0;
+	const len = data.byteLength;
+	if (s.directFd >= 0) {
+		const mis = s.pos % DIRECT_ALIGN;
+		if (mis !== 0) {
+			off = Math.min(len, DIRECT_ALIGN - mis);
+			writeAllAt(s.fd, data.subarray(0, off), s.pos);
+			s.pos += off;
+			s.unflushed += off;
+		}
+		const mid = len - off - ((len - off) % DIRECT_ALIGN);
+		if (mid > 0 && writeDirect(s, data.subarray(off, off + mid))) off += mid;
+	}
+	if (off < len) {
+		writeAllAt(s.fd, data.subarray(off), s.pos);
+		s.pos += len - off;
+		s.unflushed += len - off;
+	}
+}
+
+/** Writes aligned bytes at s.pos with O_DIRECT; false (and direct writes off for the stream) when the file system refuses. */
+function writeDirect(s: Stream, bytes: Uint8Array): boolean {
+	try {
+		// The chunk's own memory first (pooled chunks are page-aligned); EINVAL means it is not.
+		writeAllAt(s.directFd, bytes, s.pos);
+	} catch (err) {
+		if ((err as NodeJS.ErrnoException).code !== "EINVAL") throw err;
+		try {
+			staging ??= allocateSharedChunks({ count: 1, size: STAGING })[0];
+			for (let off = 0; off < bytes.byteLength; off += STAGING) {
+				const piece = bytes.subarray(off, Math.min(bytes.byteLength, off + STAGING));
+				staging.set(piece);
+				writeAllAt(s.directFd, staging.subarray(0, piece.byteLength), s.pos + off);
+			}
+		} catch (err2) {
+			if ((err2 as NodeJS.ErrnoException).code !== "EINVAL") throw err2;
+			// The file system takes no direct writes after all: the page cache it is.
+			closeSync(s.directFd);
+			s.directFd = -1;
+			return false;
+		}
+	}
+	s.pos += bytes.byteLength;
+	return true;
 }
 
 /** Errors that mean "this filesystem cannot share extents between these files". */
@@ -148,12 +254,19 @@ function runFile(task: FileTask): void {
 
 function openStream(msg: StreamOpen): void {
 	let fd = -1;
+	let directFd = -1;
 	try {
 		const h = newHashers({ blake3: msg.blake3, sha256: msg.sha256, sha1Size: msg.size ?? null });
 		if (msg.write) {
-			// O_APPEND: chunks land after the resumed bytes whatever the fd offset.
-			const flags = constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | (msg.resume ? 0 : constants.O_EXCL);
+			const flags = constants.O_RDWR | constants.O_CREAT | (msg.resume ? 0 : constants.O_EXCL);
 			fd = openSync(msg.path, flags, 0o644);
+			if (msg.direct) {
+				try {
+					directFd = openSync(msg.path, constants.O_WRONLY | constants.O_DIRECT);
+				} catch {
+					// No O_DIRECT here: buffered writes with background flushes.
+				}
+			}
 		}
 		if (msg.resume) {
 			// The writing half opened (created) it first.
@@ -171,10 +284,12 @@ function openStream(msg: StreamOpen): void {
 				if (rfd !== fd) closeSync(rfd);
 			}
 		}
-		streams.set(msg.id, { fd, hashers: h, failed: null });
+		// A resumed partial was read whole above: h.size is where chunks continue.
+		streams.set(msg.id, { fd, directFd, pos: h.size, hashers: h, failed: null, unflushed: 0, flushing: null });
 		post({ type: "opened", id: msg.id, resumedBytes: h.size });
 	} catch (err) {
 		if (fd >= 0) closeSync(fd);
+		if (directFd >= 0) closeSync(directFd);
 		post({ type: "error", id: msg.id, error: errorInfo(err) });
 	}
 }
@@ -194,7 +309,10 @@ function onMessage(msg: WorkerRequest): void {
 				return;
 			}
 			try {
-				if (s.fd >= 0) writeAll(s.fd, msg.data);
+				if (s.fd >= 0) {
+					appendChunk(s, msg.data);
+					if (s.unflushed >= FLUSH_EVERY && !s.flushing) startFlush(s);
+				}
 				feed(s.hashers, msg.data);
 			} catch (err) {
 				s.failed = errorInfo(err);
@@ -209,22 +327,30 @@ function onMessage(msg: WorkerRequest): void {
 				return;
 			}
 			streams.delete(msg.id);
-			try {
-				if (s.failed) throw Object.assign(new Error(s.failed.message), s.failed);
-				if (s.fd >= 0) fsyncSync(s.fd);
-				post({ type: "done", id: msg.id, result: digests(s.hashers) });
-			} catch (err) {
-				post({ type: "error", id: msg.id, error: errorInfo(err) });
-			} finally {
-				if (s.fd >= 0) closeSync(s.fd);
-			}
+			afterFlush(s, () => {
+				try {
+					if (s.failed) throw Object.assign(new Error(s.failed.message), s.failed);
+					if (s.fd >= 0) fsyncSync(s.fd);
+					post({ type: "done", id: msg.id, result: digests(s.hashers) });
+				} catch (err) {
+					post({ type: "error", id: msg.id, error: errorInfo(err) });
+				} finally {
+					closeStream(s);
+				}
+			});
 			return;
 		}
 		case "close": {
 			const s = streams.get(msg.id);
 			streams.delete(msg.id);
-			if (s && s.fd >= 0) closeSync(s.fd);
-			post({ type: "closed", id: msg.id });
+			if (!s) {
+				post({ type: "closed", id: msg.id });
+				return;
+			}
+			afterFlush(s, () => {
+				closeStream(s);
+				post({ type: "closed", id: msg.id });
+			});
 			return;
 		}
 	}

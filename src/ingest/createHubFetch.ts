@@ -1,10 +1,12 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { Agent as HttpAgent, request as httpRequest } from "node:http";
-import type { IncomingMessage } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { HubError, InterruptedError, stripCredentials } from "../errors.js";
 import type { RepoId } from "../store/StoreTypes.js";
+import { createConnectionPool } from "./createConnectionPool.js";
+import type { BodySink, HttpConnection, HttpResponseHead } from "./HttpConnection.js";
 import { TransientHubError } from "./TransientHubError.js";
+
+/** Sent with every download request, as huggingface_hub sends its own. */
+const USER_AGENT = "modelfs";
 
 /** Per-request state, set with HubFetch.run around one library call. */
 export interface HubRequestContext {
@@ -44,19 +46,34 @@ export interface RangeRequest {
 	ctx: HubRequestContext;
 }
 
+/** The body of a ranged GET, not read yet. */
+export interface RangeBody {
+	/** 206, or 200 when the server ignored Range and sends the whole file. */
+	status: number;
+	/** Body bytes announced; -1 for a chunked body. */
+	length: number;
+	/** Streams the body into `sink`; the connection is kept for the next request afterwards. */
+	read(sink: BodySink): Promise<void>;
+	/** Continues reading after the sink returned false. */
+	resume(): void;
+}
+
 export interface HubFetch {
 	/** Give this to @huggingface/hub as `fetch`. */
 	fetch: typeof fetch;
 	/** Runs `fn` (which starts a request synchronously or awaits one) with a request context. */
 	run<T>(ctx: HubRequestContext, fn: () => T): T;
 	/**
-	 * GETs one byte range over node:http(s) and returns the body. The bytes
-	 * of a download go this way rather than through fetch: on a 2-core node,
-	 * fetch plus web streams cost two to three times the CPU per byte of
-	 * node:http (measured), CPU the hash workers need. Same error mapping;
-	 * follows redirects (the hub sends LFS files to a CDN).
+	 * GETs one byte range and returns its body, to be read into memory the
+	 * caller gives (see HttpConnection). The bytes of a download go this way
+	 * rather than through fetch or node:http: on a 2-core node those cost
+	 * five times the CPU per byte received (measured), CPU the hash workers
+	 * need. Same error mapping; follows redirects (the hub sends LFS files
+	 * to a CDN), sending the token only to the hub's own origin.
 	 */
-	getRange(req: RangeRequest): Promise<IncomingMessage>;
+	openRange(req: RangeRequest): Promise<RangeBody>;
+	/** Closes the idle keep-alive connections. */
+	close(): void;
 }
 
 /**
@@ -165,88 +182,79 @@ export function createHubFetch(params: CreateHubFetchParams): HubFetch {
 		return new HubError("HUB_HTTP_ERROR", `the hub answered HTTP ${status} for ${what}`, opts);
 	}
 
-	const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 64 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 64 }) };
+	const pool = createConnectionPool();
 
-	async function getRange(req: RangeRequest): Promise<IncomingMessage> {
+	async function openRange(req: RangeRequest): Promise<RangeBody> {
 		const { ctx } = req;
 		const what = ctx.what ?? repoLabel;
 		let url = new URL(req.url);
 		const origin = url.origin;
+		// The request's own signal already follows the run's (fetchIntoWriter
+		// links them); listening on the run's signal too would add one listener
+		// per request in flight to it.
+		const signal = ctx.signal ?? params.signal;
 		for (let hop = 0; ; hop++) {
-			const headers: Record<string, string> = { Range: `bytes=${req.start}-${req.end - 1}`, "Accept-Encoding": "identity" };
+			const headers: Record<string, string> = { Range: `bytes=${req.start}-${req.end - 1}`, "Accept-Encoding": "identity", "User-Agent": USER_AGENT };
 			if (req.accessToken && url.origin === origin) headers.Authorization = `Bearer ${req.accessToken}`;
-			// The request's own signal already follows the run's (fetchIntoWriter
-			// links them); listening on the run's signal too would add one listener
-			// per request in flight to it.
-			const signals = [ctx.signal ?? params.signal].filter((s): s is AbortSignal => s !== undefined);
-			let res: IncomingMessage;
+			let conn: HttpConnection;
+			let head: HttpResponseHead;
 			try {
-				res = await new Promise<IncomingMessage>((resolve, reject) => {
-					const https = url.protocol === "https:";
-					// Aborts are wired by hand, not with the `signal` option: that one can
-					// destroy a keep-alive socket after the response ended, with no
-					// listener left for the error it emits.
-					const onAbort = (): void => {
-						const reason = new DOMException("aborted", "AbortError");
-						r.destroy(reason);
-						resp?.destroy(reason);
-					};
-					let resp: IncomingMessage | null = null;
-					const r = (https ? httpsRequest : httpRequest)(url, { method: "GET", headers, agent: https ? agents.https : agents.http }, (m) => {
-						resp = m;
-						m.on("error", () => undefined);
-						m.once("close", () => {
-							for (const s of signals) s.removeEventListener("abort", onAbort);
-						});
-						resolve(m);
-					});
-					r.on("error", (err) => {
-						for (const s of signals) s.removeEventListener("abort", onAbort);
-						reject(err);
-					});
-					for (const s of signals) {
-						if (s.aborted) onAbort();
-						else s.addEventListener("abort", onAbort, { once: true });
-					}
-					r.end();
-				});
+				({ conn, head } = await pool.request(url, { method: "GET", target: `${url.pathname}${url.search}`, headers }, signal));
 			} catch (err) {
 				const e = params.signal?.aborted ? new InterruptedError() : networkError(err, url.href, what, ctx.signal);
 				ctx.failure = e;
 				throw e;
 			}
-			const status = res.statusCode ?? 0;
-			if ([301, 302, 303, 307, 308].includes(status) && res.headers.location && hop < 5) {
-				res.resume();
-				url = new URL(res.headers.location, url);
-				continue;
-			}
+			const status = head.status;
+			const location = head.headers.get("location");
 			if (status < 200 || status >= 300) {
-				const chunks: Buffer[] = [];
-				let size = 0;
+				let text = "";
 				try {
-					for await (const c of res) {
-						if (size < 4096) chunks.push(c as Buffer);
-						size += (c as Buffer).length;
-					}
+					text = await conn.readText(4096);
+					pool.release(conn);
 				} catch {
 					// The body is only for the message.
+					conn.destroy();
+				}
+				if ([301, 302, 303, 307, 308].includes(status) && location && hop < 5) {
+					url = new URL(location, url);
+					continue;
 				}
 				const h = new Headers();
-				for (const [k, v] of Object.entries(res.headers)) if (typeof v === "string") h.set(k, v);
-				const e = await responseError(new Response([204, 205, 304].includes(status) ? null : Buffer.concat(chunks), { status, headers: h }), url.href, what);
+				for (const [k, v] of head.headers) h.set(k, v);
+				const e = await responseError(new Response([204, 205, 304].includes(status) ? null : text, { status, headers: h }), url.href, what);
 				ctx.failure = e;
 				throw e;
 			}
 			if (status === 200 && req.start > 0) ctx.rangeIgnored = true;
-			return res;
+			const c = conn;
+			return {
+				status,
+				length: head.contentLength,
+				async read(sink: BodySink): Promise<void> {
+					const onAbort = (): void => c.destroy(new DOMException("aborted", "AbortError"));
+					if (signal?.aborted) onAbort();
+					else signal?.addEventListener("abort", onAbort, { once: true });
+					try {
+						await c.readBody(sink);
+						pool.release(c);
+					} catch (err) {
+						c.destroy();
+						throw err;
+					} finally {
+						signal?.removeEventListener("abort", onAbort);
+					}
+				},
+				resume: () => c.resume(),
+			};
 		}
 	}
 
 	return {
 		fetch: hubFetch as typeof fetch,
 		run: (ctx, fn) => als.run(ctx, fn),
-		getRange,
+		openRange,
+		close: () => pool.close(),
 	};
 }
 

@@ -11,6 +11,7 @@ import { PARTIAL_PREFIX, STORE_PATHS } from "../store/storeFormat.js";
 import type { Store } from "../store/Store.js";
 import type { BlobRecord, RepoId, SnapshotFile } from "../store/StoreTypes.js";
 import type { BlobWriter } from "../store/BlobWriter.js";
+import { createChunkPool, type ChunkPool } from "./createChunkPool.js";
 import { createHubFetch } from "./createHubFetch.js";
 import type { HubFetch } from "./createHubFetch.js";
 import { createPathFilter } from "./createPathFilter.js";
@@ -158,6 +159,7 @@ export async function ingestRepo(params: IngestRepoParams): Promise<IngestSummar
 		let downloadedBytes = 0;
 		let resumedBytes = 0;
 		const limit = pLimit(concurrency);
+		const chunks = createChunkPool();
 		let failure: unknown = null;
 		try {
 			await Promise.all(
@@ -165,7 +167,7 @@ export async function ingestRepo(params: IngestRepoParams): Promise<IngestSummar
 					limit(async () => {
 						if (failure !== null) return;
 						try {
-							const got = await fetchGroup({ params, hubFetch, remote, group: g, store: writable, signal: stop.signal, onBytes: (n) => (downloadedBytes += n), onResumed: (n) => (resumedBytes += n), log });
+							const got = await fetchGroup({ params, hubFetch, chunks, remote, group: g, store: writable, signal: stop.signal, onBytes: (n) => (downloadedBytes += n), onResumed: (n) => (resumedBytes += n), log });
 							g.existing = got;
 						} catch (err) {
 							if (failure === null) failure = err;
@@ -176,6 +178,7 @@ export async function ingestRepo(params: IngestRepoParams): Promise<IngestSummar
 			);
 		} finally {
 			params.signal?.removeEventListener("abort", onAbort);
+			hubFetch.close();
 		}
 		if (params.signal?.aborted) throw new InterruptedError();
 		if (failure !== null) throw failure;
@@ -269,6 +272,7 @@ function mergeWithStored(store: Store, repo: RepoId, commit: string, files: Snap
 async function fetchGroup(p: {
 	params: IngestRepoParams;
 	hubFetch: HubFetch;
+	chunks: ChunkPool;
 	remote: RemoteSnapshot;
 	group: Group;
 	store: Store;
@@ -284,8 +288,8 @@ async function fetchGroup(p: {
 	const url = `${params.hubUrl}/${params.repo.type === "dataset" ? "datasets/" : ""}${params.repo.name}/resolve/${remote.commit}/${segs}`;
 	// An injected fetch (tests, proxies) gets every request, bytes included,
 	// through @huggingface/hub's downloadFile (slice().stream() is a ranged
-	// fetch); otherwise the bytes go over node:http, which costs far less CPU
-	// per byte (see HubFetch.getRange). The listing already gave size and
+	// fetch); otherwise the bytes are received straight into shared chunks,
+	// which costs far less CPU per byte (see HubFetch.openRange). The listing already gave size and
 	// oid, so neither path sends a probe request per file.
 	const source = params.fetch
 		? await downloadFile({
@@ -313,6 +317,7 @@ async function fetchGroup(p: {
 				writer,
 				size: f.size,
 				hubFetch: p.hubFetch,
+				chunks: p.chunks,
 				what,
 				parts: params.parts,
 				partSize: params.partSize,

@@ -13,6 +13,13 @@ export interface BlobWriter {
 	/** Appends a chunk (copied: the caller may reuse it). Rejects on ENOSPC and other write errors. */
 	write(chunk: Uint8Array): Promise<void>;
 	/**
+	 * Appends a chunk that lives in a SharedArrayBuffer without copying it:
+	 * the hash workers read it where it is. `release` is called once they are
+	 * done with it, and only then may the caller reuse the memory (never, if
+	 * the write fails). Resolves, like write(), when the writer can take more.
+	 */
+	writeShared(chunk: Uint8Array, release: () => void): Promise<void>;
+	/**
 	 * Checks size and digests against `expect` (STORE_HASH_MISMATCH and the
 	 * tmp file removed on mismatch), fsyncs, moves the file into objects/ (an
 	 * existing object is kept and ours dropped), and indexes blob and aliases.
