@@ -59,6 +59,7 @@ export class HttpConnection {
 	/** Requests this connection has carried (more than 1: it was reused). */
 	requests = 0;
 	#socket: Socket;
+	/** Grows (rarely: see #nextBuffer), so it is not readonly. */
 	#scratch = Buffer.allocUnsafe(SCRATCH);
 	/** Head phase: bytes gathered in scratch. Body phase: end of the unprocessed scratch bytes. */
 	#fill = 0;
@@ -111,8 +112,7 @@ export class HttpConnection {
 		socket.on("close", () => c.#onEnd());
 		return new Promise((resolve, reject) => {
 			const onAbort = (): void => c.destroy(new DOMException("aborted", "AbortError"));
-			if (signal?.aborted) onAbort();
-			else signal?.addEventListener("abort", onAbort, { once: true });
+			// #head first: an abort fails the connection through it.
 			c.#head = {
 				resolve: () => undefined,
 				reject: (e) => {
@@ -120,6 +120,8 @@ export class HttpConnection {
 					reject(e);
 				},
 			};
+			if (signal?.aborted) onAbort();
+			else signal?.addEventListener("abort", onAbort, { once: true });
 			socket.once(https ? "secureConnect" : "connect", () => {
 				signal?.removeEventListener("abort", onAbort);
 				c.#head = null;
@@ -190,9 +192,16 @@ export class HttpConnection {
 			this.#endBody();
 			return p;
 		}
-		// Bytes that came with the head.
+		// Bytes that came with the head (or after it, over TLS: see #nextBuffer).
 		if (this.#fill > this.#pending) {
-			const ok = this.#consumeScratch(this.#pending, this.#fill);
+			let ok: boolean;
+			try {
+				ok = this.#consumeScratch(this.#pending, this.#fill);
+			} catch (err) {
+				// A throwing sink or a malformed chunked body fails the body, as it does in #onRead.
+				this.#fail(err instanceof Error ? err : new Error(String(err)));
+				return p;
+			}
 			this.#pending = this.#fill = 0;
 			if (!ok) return p;
 		}
@@ -239,6 +248,18 @@ export class HttpConnection {
 			if (this.#fill >= SCRATCH) return (this.#given = this.#scratch);
 			return (this.#given = this.#scratch.subarray(this.#fill));
 		}
+		if (this.#state === "body" && !this.#sink && !this.#error) {
+			// Body bytes before readBody(): over TCP none come (the head's read
+			// returned false, which stops reading), but a TLS socket keeps handing
+			// over what it already decrypted. They are appended to the bytes kept
+			// since the head, never written over them.
+			if (this.#fill >= this.#scratch.byteLength) {
+				const bigger = Buffer.allocUnsafe(this.#scratch.byteLength * 2);
+				this.#scratch.copy(bigger, 0, 0, this.#fill);
+				this.#scratch = bigger;
+			}
+			return (this.#given = this.#scratch.subarray(this.#fill));
+		}
 		if (this.#state === "body" && this.#sink && !this.#error && (this.#mode === "length" || this.#mode === "close")) {
 			let m = this.#sink.memory();
 			if (this.#mode === "length" && m.byteLength > this.#remaining) m = m.subarray(0, this.#remaining);
@@ -256,14 +277,17 @@ export class HttpConnection {
 			if (this.#state === "head") return this.#onHeadBytes(n);
 			if (this.#state === "body") {
 				if (this.#givenIsSink) return this.#landed(n);
-				// Bytes in scratch: a chunked body, or a read that started before the sink came.
-				this.#pending = 0;
-				this.#fill = n;
+				// Bytes in scratch: a chunked body, or a read that started before the
+				// sink came. #nextBuffer gave scratch from `at` on, at the end of
+				// the bytes kept since the head (which readBody may have consumed since).
+				const at = buf.byteOffset - this.#scratch.byteOffset;
 				if (this.#sink) {
-					const ok = this.#consumeScratch(0, n);
-					this.#fill = 0;
+					const ok = this.#consumeScratch(at, at + n);
+					this.#pending = this.#fill = 0;
 					return ok && !this.#paused;
 				}
+				if (at !== this.#fill) throw new Error(`internal: ${this.origin}: body bytes landed at ${at} of scratch, not at ${this.#fill}`);
+				this.#fill += n;
 				return false;
 			}
 			// Idle: a server must not send anything unasked.
