@@ -274,7 +274,14 @@ export class HttpConnection {
 	#onRead(n: number, buf: Uint8Array): boolean {
 		try {
 			if (buf !== this.#given) throw new Error(`internal: ${this.origin}: a socket read landed in memory this connection did not give`);
-			if (this.#state === "head") return this.#onHeadBytes(n);
+			if (this.#state === "head") {
+				// The read may have gone to scratch at an offset given before this
+				// request (after a body's last bytes came with its head): move it to
+				// where the head gathers. Heads are small; this copy is rare.
+				const at = buf.byteOffset - this.#scratch.byteOffset;
+				if (at !== this.#fill) this.#scratch.copyWithin(this.#fill, at, at + n);
+				return this.#onHeadBytes(n);
+			}
 			if (this.#state === "body") {
 				if (this.#givenIsSink) return this.#landed(n);
 				// Bytes in scratch: a chunked body, or a read that started before the

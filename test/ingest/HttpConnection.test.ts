@@ -1,0 +1,500 @@
+import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { HttpConnection, type BodySink } from "../../src/ingest/HttpConnection.js";
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** What a raw test server sees of one request. */
+interface SeenRequest {
+	text: string;
+	/** 0 for the first request on its connection. */
+	index: number;
+	/** Connection number, from 0. */
+	connection: number;
+}
+
+interface RawServer {
+	url: URL;
+	connections: number;
+	requests: SeenRequest[];
+	/** Sockets the server side closed or saw closed, by connection number. */
+	closed: Set<number>;
+	close(): Promise<void>;
+}
+
+const servers: RawServer[] = [];
+const conns: HttpConnection[] = [];
+afterEach(async () => {
+	for (const c of conns.splice(0)) c.destroy();
+	for (const s of servers.splice(0)) await s.close();
+});
+
+/**
+ * A TCP server on 127.0.0.1 that answers each request (head read up to the
+ * blank line) by calling `answer`, which writes exact bytes to the socket:
+ * the test controls every byte on the wire and how it is split.
+ */
+async function rawServer(answer: (sock: Socket, req: SeenRequest) => void | Promise<void>): Promise<RawServer> {
+	const sockets = new Set<Socket>();
+	const srv: RawServer = {
+		url: new URL("http://127.0.0.1/"),
+		connections: 0,
+		requests: [],
+		closed: new Set(),
+		async close() {
+			for (const s of sockets) s.destroy();
+			await new Promise<void>((r) => server.close(() => r()));
+		},
+	};
+	const server: Server = createServer((sock) => {
+		const connection = srv.connections++;
+		sockets.add(sock);
+		sock.setNoDelay(true);
+		sock.on("close", () => {
+			sockets.delete(sock);
+			srv.closed.add(connection);
+		});
+		sock.on("error", () => undefined);
+		let buf = "";
+		let index = 0;
+		let busy = Promise.resolve();
+		sock.on("data", (d: Buffer) => {
+			buf += d.toString("latin1");
+			for (let end = buf.indexOf("\r\n\r\n"); end >= 0; end = buf.indexOf("\r\n\r\n")) {
+				const req: SeenRequest = { text: buf.slice(0, end + 4), index: index++, connection };
+				buf = buf.slice(end + 4);
+				srv.requests.push(req);
+				busy = busy.then(() => answer(sock, req)).catch(() => sock.destroy());
+			}
+		});
+	});
+	await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+	srv.url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+	servers.push(srv);
+	return srv;
+}
+
+async function open(srv: RawServer): Promise<HttpConnection> {
+	const c = await HttpConnection.open(srv.url);
+	conns.push(c);
+	return c;
+}
+
+/** Writes `pieces` one by one with a pause between them, so they leave as separate TCP segments. */
+async function trickle(sock: Socket, pieces: Array<string | Buffer>, pauseMs = 2): Promise<void> {
+	for (const p of pieces) {
+		if (sock.destroyed) return;
+		sock.write(p);
+		await sleep(pauseMs);
+	}
+}
+
+function pattern(n: number, seed = 1): Buffer {
+	const b = Buffer.allocUnsafe(n);
+	let x = seed * 2654435761;
+	for (let i = 0; i < n; i++) {
+		x = (x * 1103515245 + 12345) >>> 0;
+		b[i] = x >>> 24;
+	}
+	return b;
+}
+
+/** Counts the bytes copied into it with set(): HttpConnection copies only through set(). */
+class CopyCounting extends Uint8Array {
+	static copied = 0;
+	override set(array: ArrayLike<number>, offset?: number): void {
+		CopyCounting.copied += array.length;
+		super.set(array, offset);
+	}
+}
+
+/** A sink that gathers the body into one buffer, handing out `piece`-byte windows of it. */
+function gather(capacity: number, piece = 64 * KiB): BodySink & { bytes: () => Buffer; landedCalls: number; memory: () => Uint8Array; backing: CopyCounting } {
+	const backing = new CopyCounting(capacity);
+	let used = 0;
+	const sink = {
+		backing,
+		landedCalls: 0,
+		memory: () => backing.subarray(used, Math.min(capacity, used + piece)),
+		landed(n: number) {
+			sink.landedCalls++;
+			used += n;
+			return true;
+		},
+		bytes: () => Buffer.from(backing.buffer, backing.byteOffset, used),
+	};
+	return sink;
+}
+
+const get = { method: "GET" as const, target: "/file", headers: {} };
+
+describe("HttpConnection", () => {
+	it("receives a Content-Length body straight into the sink's memory, copying at most the first read", async () => {
+		const body = pattern(2 * MiB + 123);
+		let sendBody: () => void = () => undefined;
+		const bodyAllowed = new Promise<void>((r) => (sendBody = r));
+		const srv = await rawServer(async (sock) => {
+			sock.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`);
+			await bodyAllowed;
+			sock.write(body);
+		});
+		const c = await open(srv);
+		const head = await c.request(get);
+		expect(head).toMatchObject({ status: 200, contentLength: body.length });
+		const sink = gather(body.length);
+		CopyCounting.copied = 0;
+		const done = c.readBody(sink);
+		sendBody();
+		await done;
+		expect(sink.bytes().equals(body)).toBe(true);
+		// The memory the sink gave is where the bytes are: the only copy is of
+		// the read Node had already asked a buffer for before the sink came.
+		expect(Buffer.from(sink.backing.buffer).equals(body)).toBe(true);
+		expect(CopyCounting.copied).toBeLessThanOrEqual(64 * KiB);
+		expect(c.idle).toBe(true);
+	});
+
+	it("parses a response head that arrives in tiny TCP writes", async () => {
+		const head = "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-9/100\r\nX-Repeated: a\r\nContent-Length: 10\r\nx-repeated: b\r\n\r\n";
+		const srv = await rawServer(async (sock) => {
+			const pieces: string[] = [];
+			for (let i = 0; i < head.length; i += 3) pieces.push(head.slice(i, i + 3));
+			await trickle(sock, [...pieces, "0123", "456789"], 1);
+		});
+		const c = await open(srv);
+		const h = await c.request(get);
+		expect(h.status).toBe(206);
+		expect(h.contentLength).toBe(10);
+		expect(h.headers.get("content-range")).toBe("bytes 0-9/100");
+		expect(h.headers.get("x-repeated")).toBe("a, b");
+		const sink = gather(100);
+		await c.readBody(sink);
+		expect(sink.bytes().toString()).toBe("0123456789");
+	});
+
+	it("keeps body bytes that came in the same packet as the head, small and larger than the head buffer", async () => {
+		for (const size of [1000, 300 * KiB]) {
+			const body = pattern(size, size);
+			const srv = await rawServer((sock) => {
+				sock.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${size}\r\n\r\n`), body]));
+			});
+			const c = await open(srv);
+			await c.request(get);
+			// Let every byte reach the client before the sink is given.
+			await sleep(50);
+			const sink = gather(size);
+			await c.readBody(sink);
+			expect(sink.bytes().equals(body), `${size} bytes`).toBe(true);
+			expect(c.idle).toBe(true);
+		}
+	});
+
+	it("decodes a chunked body split at awkward places (size lines, CRLFs, extensions, trailers) and stays usable", async () => {
+		const parts = [pattern(26, 1), Buffer.from("abc"), pattern(0x10000, 2), pattern(1, 3)];
+		const framing: Array<string | Buffer> = [
+			"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+			"1a;name=value;other\r\n", parts[0], "\r\n",
+			"3\r\n", parts[1], "\r\n",
+			"10000\r\n", parts[2], "\r\n",
+			"1 ; ext\r\n", parts[3], "\r\n",
+			"0\r\nX-Trailer: yes\r\nX-Other: 1\r\n\r\n",
+		];
+		const wire = Buffer.concat(framing.map((f) => Buffer.from(f)));
+		// Cut within 3 bytes of every framing boundary, and every 10000 bytes.
+		const cuts = new Set<number>();
+		let at = 0;
+		for (const f of framing) {
+			for (let d = -3; d <= 3; d++) cuts.add(at + d);
+			at += Buffer.byteLength(f);
+		}
+		for (let i = 0; i < wire.length; i += 10_000) cuts.add(i);
+		const sorted = [...cuts].filter((x) => x > 0 && x < wire.length).sort((a, b) => a - b);
+		const pieces: Buffer[] = [];
+		let prev = 0;
+		for (const cut of [...sorted, wire.length]) {
+			pieces.push(wire.subarray(prev, cut));
+			prev = cut;
+		}
+		const srv = await rawServer(async (sock, req) => {
+			if (req.index === 0) await trickle(sock, pieces, 1);
+			else sock.write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext");
+		});
+		const c = await open(srv);
+		const h = await c.request(get);
+		expect(h.contentLength).toBe(-1);
+		const sink = gather(0x20000, 1000);
+		await c.readBody(sink);
+		expect(sink.bytes().equals(Buffer.concat(parts))).toBe(true);
+		// The trailer was read to its end: the next response parses.
+		expect(c.idle).toBe(true);
+		await c.request(get);
+		const next = gather(10);
+		await c.readBody(next);
+		expect(next.bytes().toString()).toBe("next");
+		expect(srv.connections).toBe(1);
+	});
+
+	it("rejects a malformed chunk size instead of guessing", async () => {
+		const srv = await rawServer((sock) => sock.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"));
+		const c = await open(srv);
+		await c.request(get);
+		await expect(c.readBody(gather(100))).rejects.toThrow(/malformed chunk size/);
+		expect(c.idle).toBe(false);
+	});
+
+	it("reads a close-delimited body to the end and does not keep the connection", async () => {
+		const body = pattern(500 * KiB, 9);
+		const srv = await rawServer(async (sock) => {
+			await trickle(sock, ["HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n", body.subarray(0, 1000), body.subarray(1000)]);
+			sock.end();
+		});
+		const c = await open(srv);
+		const h = await c.request(get);
+		expect(h.contentLength).toBe(-1);
+		const sink = gather(body.length);
+		await c.readBody(sink);
+		expect(sink.bytes().equals(body)).toBe(true);
+		expect(c.idle).toBe(false);
+	});
+
+	it("reads no body for 204 and for HEAD (even with a Content-Length) and stays usable", async () => {
+		const srv = await rawServer((sock, req) => {
+			if (req.index === 0) sock.write("HTTP/1.1 204 No Content\r\n\r\n");
+			else if (req.index === 1) sock.write("HTTP/1.1 200 OK\r\nContent-Length: 12345\r\n\r\n");
+			else sock.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+		});
+		const c = await open(srv);
+		expect((await c.request(get)).status).toBe(204);
+		const none = gather(10);
+		await c.readBody(none);
+		expect(none.landedCalls).toBe(0);
+		expect(c.idle).toBe(true);
+		const h = await c.request({ method: "HEAD", target: "/file", headers: {} });
+		expect(h.contentLength).toBe(12345);
+		await c.readBody(none);
+		expect(none.landedCalls).toBe(0);
+		expect(srv.requests[1].text).toMatch(/^HEAD \/file HTTP\/1\.1\r\n/);
+		// The client did not wait for 12345 bytes: the next response is read as a response.
+		await c.request(get);
+		const ok = gather(10);
+		await c.readBody(ok);
+		expect(ok.bytes().toString()).toBe("ok");
+		expect(c.requests).toBe(3);
+		expect(srv.connections).toBe(1);
+	});
+
+	it("skips a 100 Continue before the real head, in one packet or two", async () => {
+		const srv = await rawServer(async (sock, req) => {
+			const real = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+			if (req.index === 0) sock.write(`HTTP/1.1 100 Continue\r\n\r\n${real}`);
+			else await trickle(sock, ["HTTP/1.1 100 Continue\r\n\r", "\n", real]);
+		});
+		const c = await open(srv);
+		for (let i = 0; i < 2; i++) {
+			const h = await c.request(get);
+			expect(h.status).toBe(200);
+			const sink = gather(10);
+			await c.readBody(sink);
+			expect(sink.bytes().toString()).toBe("hello");
+		}
+	});
+
+	it("fails a response head over 64 KiB", async () => {
+		const srv = await rawServer((sock) => sock.write(`HTTP/1.1 200 OK\r\nX-Big: ${"a".repeat(70 * KiB)}\r\nContent-Length: 1\r\n\r\nx`));
+		const c = await open(srv);
+		await expect(c.request(get)).rejects.toThrow(/head over 65536 bytes/);
+		expect(c.idle).toBe(false);
+	});
+
+	it("fails a body the server ends before its Content-Length, instead of waiting", async () => {
+		const srv = await rawServer(async (sock) => {
+			await trickle(sock, ["HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", pattern(5000)]);
+			sock.end();
+		});
+		const c = await open(srv);
+		await c.request(get);
+		const sink = gather(100_000);
+		await expect(c.readBody(sink)).rejects.toThrow(/closed before the body ended/);
+		expect(sink.bytes().length).toBe(5000);
+		expect(c.idle).toBe(false);
+	});
+
+	it("takes exactly Content-Length bytes when the server sends more, and drops the connection", async () => {
+		for (const split of [false, true]) {
+			const srv = await rawServer(async (sock) => {
+				if (split) await trickle(sock, ["HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", "hel", "loEXTRA BYTES"], 20);
+				else sock.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA BYTES");
+			});
+			const c = await open(srv);
+			const closed = new Promise<void>((r) => c.onClose(r));
+			await c.request(get);
+			const sink = gather(100);
+			await c.readBody(sink);
+			expect(sink.bytes().toString()).toBe("hello");
+			// Bytes after the response: the connection cannot be trusted for another request.
+			await closed;
+			expect(c.idle).toBe(false);
+			await expect(c.request(get)).rejects.toThrow();
+		}
+	});
+
+	it("stops reading while the sink says so, and resume() continues to the exact end", async () => {
+		const body = pattern(3 * MiB, 4);
+		const srv = await rawServer((sock) => {
+			// All of it at once: the server keeps sending as far as the socket buffers let it.
+			sock.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`), body]));
+		});
+		const c = await open(srv);
+		await c.request(get);
+		const backing = Buffer.alloc(body.length);
+		let used = 0;
+		let paused = false;
+		let pauses = 0;
+		let landedWhilePaused = 0;
+		const done = c.readBody({
+			memory: () => backing.subarray(used, used + 64 * KiB),
+			landed(n) {
+				if (paused) landedWhilePaused += n;
+				used += n;
+				// Pause after every 512 KiB.
+				if (Math.floor(used / (512 * KiB)) > Math.floor((used - n) / (512 * KiB))) {
+					paused = true;
+					pauses++;
+					return false;
+				}
+				return true;
+			},
+		});
+		let finished = false;
+		void done.then(() => (finished = true));
+		while (!finished) {
+			await sleep(10);
+			if (!paused) continue;
+			const at = used;
+			// Long enough for megabytes to arrive if reading went on.
+			await sleep(60);
+			expect(used).toBe(at);
+			paused = false;
+			c.resume();
+		}
+		await done;
+		expect(pauses).toBeGreaterThanOrEqual(5);
+		expect(landedWhilePaused).toBe(0);
+		expect(used).toBe(body.length);
+		expect(backing.equals(body)).toBe(true);
+		expect(c.idle).toBe(true);
+	});
+
+	it("stops a chunked body after the read that was being handed over when the sink paused", async () => {
+		const data = pattern(1 * MiB, 5);
+		const wire: Buffer[] = [Buffer.from("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")];
+		for (let i = 0; i < data.length; i += 100_000) {
+			const piece = data.subarray(i, i + 100_000);
+			wire.push(Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from("\r\n"));
+		}
+		wire.push(Buffer.from("0\r\n\r\n"));
+		const srv = await rawServer((sock) => sock.write(Buffer.concat(wire)));
+		const c = await open(srv);
+		await c.request(get);
+		const sink = gather(data.length, 8 * KiB);
+		let stop = true;
+		const landed = sink.landed;
+		sink.landed = (n) => {
+			landed(n);
+			if (stop && sink.bytes().length >= 200 * KiB) return false;
+			return true;
+		};
+		const done = c.readBody(sink);
+		while (sink.bytes().length < 200 * KiB) await sleep(5);
+		// The rest of the socket read that was being decoded arrives synchronously; then nothing.
+		await sleep(1);
+		const at = sink.bytes().length;
+		await sleep(60);
+		expect(sink.bytes().length).toBe(at);
+		expect(at).toBeLessThan(data.length);
+		stop = false;
+		c.resume();
+		await done;
+		expect(sink.bytes().equals(data)).toBe(true);
+	});
+
+	it("readText keeps at most `limit` bytes and reads the rest away", async () => {
+		const text = "x".repeat(10_000);
+		const srv = await rawServer(async (sock, req) => {
+			if (req.index === 0) await trickle(sock, [`HTTP/1.1 404 Not Found\r\nContent-Length: ${text.length}\r\n\r\n`, text.slice(0, 3000), text.slice(3000)]);
+			else if (req.index === 1) sock.write(`HTTP/1.1 500 Oops\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n5\r\nfghij\r\n0\r\n\r\n`);
+			else sock.write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nend");
+		});
+		const c = await open(srv);
+		expect((await c.request(get)).status).toBe(404);
+		expect(await c.readText(100)).toBe("x".repeat(100));
+		expect((await c.request(get)).status).toBe(500);
+		expect(await c.readText(7)).toBe("abcdefg");
+		await c.request(get);
+		expect(await c.readText()).toBe("end");
+		expect(srv.connections).toBe(1);
+	});
+
+	it("carries two requests on one keep-alive connection, sending Host and the headers given", async () => {
+		const srv = await rawServer((sock, req) => sock.write(`HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n${req.index}`));
+		const c = await open(srv);
+		for (let i = 0; i < 2; i++) {
+			await c.request({ method: "GET", target: `/f?x=${i}`, headers: { Range: "bytes=0-0" } });
+			expect(await c.readText()).toBe(String(i));
+		}
+		expect(c.requests).toBe(2);
+		expect(srv.connections).toBe(1);
+		expect(srv.requests[1].text).toMatch(/^GET \/f\?x=1 HTTP\/1\.1\r\nHost: 127\.0\.0\.1:\d+\r\nRange: bytes=0-0\r\n\r\n$/);
+	});
+
+	it("is not idle after a `Connection: close` response, and closes its socket", async () => {
+		const srv = await rawServer((sock) => sock.write("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi"));
+		const c = await open(srv);
+		await c.request(get);
+		expect(await c.readText()).toBe("hi");
+		expect(c.idle).toBe(false);
+		while (!srv.closed.has(0)) await sleep(5);
+		await expect(c.request(get)).rejects.toThrow();
+	});
+
+	it("refuses a header value with a line break", async () => {
+		const srv = await rawServer((sock) => sock.write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
+		const c = await open(srv);
+		await expect(c.request({ method: "GET", target: "/", headers: { "X-A": "b\r\nX-Injected: 1" } })).rejects.toBeInstanceOf(TypeError);
+	});
+
+	it("fails readBody (a rejection, not a crash) when sink.landed throws, for bytes read later and bytes that came with the head", async () => {
+		for (const withHead of [false, true]) {
+			const srv = await rawServer(async (sock) => {
+				if (withHead) sock.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789");
+				else await trickle(sock, ["HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", "01234", "56789"], 30);
+			});
+			const c = await open(srv);
+			await c.request(get);
+			if (withHead) await sleep(30);
+			const sink: BodySink = {
+				memory: () => new Uint8Array(100),
+				landed: () => {
+					throw new Error("the sink failed");
+				},
+			};
+			let body: Promise<void> | undefined;
+			expect(() => (body = c.readBody(sink))).not.toThrow();
+			await expect(body).rejects.toThrow("the sink failed");
+			expect(c.idle).toBe(false);
+			// Destroying it afterwards rejects nothing more (no unhandled rejection).
+			c.destroy();
+		}
+	});
+
+	it("rejects open() for an unsupported protocol and a refused port", async () => {
+		await expect(HttpConnection.open(new URL("ftp://127.0.0.1/"))).rejects.toBeInstanceOf(TypeError);
+		const srv = await rawServer(() => undefined);
+		const port = srv.url.port;
+		await srv.close();
+		servers.splice(servers.indexOf(srv), 1);
+		await expect(HttpConnection.open(new URL(`http://127.0.0.1:${port}/`))).rejects.toMatchObject({ code: "ECONNREFUSED" });
+	});
+});
