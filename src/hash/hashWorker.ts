@@ -5,7 +5,7 @@
  */
 import { Blake3Hasher } from "@napi-rs/blake-hash";
 import { createHash, type Hash } from "node:crypto";
-import { closeSync, constants, copyFileSync, fdatasync, fstatSync, fsyncSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, copyFileSync, fdatasync, fstatSync, fsyncSync, openSync, readSync, unlinkSync, write, writeSync } from "node:fs";
 import { parentPort } from "node:worker_threads";
 import { allocateSharedChunks, DIRECT_ALIGN } from "./allocateSharedChunks.js";
 import type { FileTask, HashResult, StreamOpen, WorkerErrorInfo, WorkerReply, WorkerRequest } from "./HashMessages.js";
@@ -33,6 +33,8 @@ interface Stream {
 	unflushed: number;
 	/** A background fdatasync in flight: finish and close wait for it (the fd must stay open). */
 	flushing: Promise<void> | null;
+	/** The last chunk's write, when not done yet: chunks are written one after another, in order. */
+	writing: Promise<void> | null;
 }
 
 /**
@@ -62,10 +64,18 @@ function closeStream(s: Stream): void {
 	s.directFd = s.fd = -1;
 }
 
-/** Runs `fn` once the stream's background flush (if any) is done. */
-function afterFlush(s: Stream, fn: () => void): void {
-	if (s.flushing) void s.flushing.then(fn);
-	else fn();
+/** Runs `fn` once the stream's writes and background flush (if any) are done. */
+function afterWrites(s: Stream, fn: () => void): void {
+	if (!s.writing && !s.flushing) {
+		fn();
+		return;
+	}
+	void (async () => {
+		while (s.writing || s.flushing) {
+			await s.writing;
+			await s.flushing;
+		}
+	})().then(fn);
 }
 
 const port = parentPort;
@@ -125,6 +135,14 @@ function writeAllAt(fd: number, data: Uint8Array, position: number): void {
 	while (off < data.byteLength) off += writeSync(fd, data, off, Math.min(WRITE_PIECE, data.byteLength - off), position + off);
 }
 
+/** writeAllAt on the thread pool. */
+async function writeAllAtAsync(fd: number, data: Uint8Array, position: number): Promise<void> {
+	let off = 0;
+	while (off < data.byteLength) {
+		off += await new Promise<number>((resolve, reject) => write(fd, data, off, data.byteLength - off, position + off, (err, n) => (err ? reject(err) : resolve(n))));
+	}
+}
+
 /** Aligned memory for direct writes of chunks that are not aligned themselves. */
 let staging: Uint8Array | null = null;
 const STAGING = 4 << 20;
@@ -133,11 +151,12 @@ const STAGING = 4 << 20;
  * Appends a chunk. With O_DIRECT the aligned middle goes straight from the
  * chunk's memory to the disk: no copy into the page cache and no writeback
  * later, which on this VM's ext4 is the difference between 0.4-0.9 GB/s
- * (buffered, then fsync) and 2.2 GB/s (direct), at a tenth of the CPU. The
- * unaligned head and tail of a chunk (a resumed file, the end of a file) go
- * through the page cache; both kinds of write may share a file.
+ * (buffered, then fsync) and 2.2 GB/s (direct), at a tenth of the CPU. It
+ * runs on the thread pool, so the worker hashes the next chunk meanwhile.
+ * The unaligned head and tail of a chunk (a resumed file, the end of a
+ * file) go through the page cache; both kinds of write may share a file.
  */
-function appendChunk(s: Stream, data: Uint8Array): void {
+async function appendChunk(s: Stream, data: Uint8Array): Promise<void> {
 	let off = 0;
 	const len = data.byteLength;
 	if (s.directFd >= 0) {
@@ -149,7 +168,7 @@ function appendChunk(s: Stream, data: Uint8Array): void {
 			s.unflushed += off;
 		}
 		const mid = len - off - ((len - off) % DIRECT_ALIGN);
-		if (mid > 0 && writeDirect(s, data.subarray(off, off + mid))) off += mid;
+		if (mid > 0 && (await writeDirect(s, data.subarray(off, off + mid)))) off += mid;
 	}
 	if (off < len) {
 		writeAllAt(s.fd, data.subarray(off), s.pos);
@@ -159,13 +178,14 @@ function appendChunk(s: Stream, data: Uint8Array): void {
 }
 
 /** Writes aligned bytes at s.pos with O_DIRECT; false (and direct writes off for the stream) when the file system refuses. */
-function writeDirect(s: Stream, bytes: Uint8Array): boolean {
+async function writeDirect(s: Stream, bytes: Uint8Array): Promise<boolean> {
 	try {
 		// The chunk's own memory first (pooled chunks are page-aligned); EINVAL means it is not.
-		writeAllAt(s.directFd, bytes, s.pos);
+		await writeAllAtAsync(s.directFd, bytes, s.pos);
 	} catch (err) {
 		if ((err as NodeJS.ErrnoException).code !== "EINVAL") throw err;
 		try {
+			// Synchronous: the one staging buffer of this worker is never shared by two writes.
 			staging ??= allocateSharedChunks({ count: 1, size: STAGING })[0];
 			for (let off = 0; off < bytes.byteLength; off += STAGING) {
 				const piece = bytes.subarray(off, Math.min(bytes.byteLength, off + STAGING));
@@ -285,7 +305,7 @@ function openStream(msg: StreamOpen): void {
 			}
 		}
 		// A resumed partial was read whole above: h.size is where chunks continue.
-		streams.set(msg.id, { fd, directFd, pos: h.size, hashers: h, failed: null, unflushed: 0, flushing: null });
+		streams.set(msg.id, { fd, directFd, pos: h.size, hashers: h, failed: null, unflushed: 0, flushing: null, writing: null });
 		post({ type: "opened", id: msg.id, resumedBytes: h.size });
 	} catch (err) {
 		if (fd >= 0) closeSync(fd);
@@ -308,16 +328,31 @@ function onMessage(msg: WorkerRequest): void {
 				post({ type: "ack", id: msg.id, seq: msg.seq, error: s?.failed ?? { message: "stream not open" } });
 				return;
 			}
+			const data = msg.data;
 			try {
-				if (s.fd >= 0) {
-					appendChunk(s, msg.data);
-					if (s.unflushed >= FLUSH_EVERY && !s.flushing) startFlush(s);
-				}
-				feed(s.hashers, msg.data);
+				feed(s.hashers, data);
 			} catch (err) {
 				s.failed = errorInfo(err);
 			}
-			post({ type: "ack", id: msg.id, seq: msg.seq, error: s.failed ?? undefined });
+			if (s.fd < 0) {
+				post({ type: "ack", id: msg.id, seq: msg.seq, error: s.failed ?? undefined });
+				return;
+			}
+			// The ack (after which the sender reuses the memory) waits for the write.
+			const written: Promise<void> = (s.writing ?? Promise.resolve())
+				.then(async () => {
+					if (s.failed) return;
+					await appendChunk(s, data);
+					if (s.unflushed >= FLUSH_EVERY && !s.flushing) startFlush(s);
+				})
+				.catch((err: unknown) => {
+					s.failed ??= errorInfo(err);
+				})
+				.then(() => {
+					if (s.writing === written) s.writing = null;
+					post({ type: "ack", id: msg.id, seq: msg.seq, error: s.failed ?? undefined });
+				});
+			s.writing = written;
 			return;
 		}
 		case "finish": {
@@ -327,7 +362,7 @@ function onMessage(msg: WorkerRequest): void {
 				return;
 			}
 			streams.delete(msg.id);
-			afterFlush(s, () => {
+			afterWrites(s, () => {
 				try {
 					if (s.failed) throw Object.assign(new Error(s.failed.message), s.failed);
 					if (s.fd >= 0) fsyncSync(s.fd);
@@ -347,7 +382,7 @@ function onMessage(msg: WorkerRequest): void {
 				post({ type: "closed", id: msg.id });
 				return;
 			}
-			afterFlush(s, () => {
+			afterWrites(s, () => {
 				closeStream(s);
 				post({ type: "closed", id: msg.id });
 			});
