@@ -81,11 +81,11 @@ export async function startTlsTerminator(params: StartTlsTerminatorParams): Prom
 		track(plain);
 		clear.pipe(plain);
 		plain.pipe(clear);
-		// Either side's failure ends both: a cut upstream must reach the client.
+		// An end is passed on by pipe() (with a TLS close_notify); a failure on
+		// either side cuts both, so a cut upstream reaches the client.
 		clear.on("error", () => plain.destroy());
 		plain.on("error", () => clear.destroy());
 		clear.on("close", () => plain.destroy());
-		plain.on("close", () => clear.destroy());
 	});
 	// Handshakes a client aborts are not the test's business.
 	server.on("tlsClientError", () => undefined);
