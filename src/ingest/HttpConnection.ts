@@ -454,6 +454,8 @@ export class HttpConnection {
 			this.#socket.destroy();
 		}
 		b?.resolve();
+		// A response that ends the connection is a close too (#fail will not run: the state is closed).
+		if (this.#state === "closed") for (const fn of this.#onClose.splice(0)) fn();
 	}
 
 	#onEnd(): void {

@@ -459,6 +459,30 @@ describe("HttpConnection", () => {
 		await expect(c.request(get)).rejects.toThrow();
 	});
 
+	it("calls onClose once when a response ends the connection, as for any other close", async () => {
+		const srv = await rawServer((sock, req) => {
+			if (req.connection === 0) sock.write("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi");
+			else {
+				sock.write("HTTP/1.1 200 OK\r\n\r\nuntil close");
+				sock.end();
+			}
+		});
+		for (let i = 0; i < 2; i++) {
+			const c = await open(srv);
+			let calls = 0;
+			c.onClose(() => calls++);
+			await c.request(get);
+			expect(await c.readText()).toMatch(/^(hi|until close)$/);
+			await sleep(20);
+			expect(calls, i === 0 ? "Connection: close" : "close-delimited").toBe(1);
+			c.destroy();
+			expect(calls).toBe(1);
+			// Registered after the close: called at once.
+			c.onClose(() => calls++);
+			expect(calls).toBe(2);
+		}
+	});
+
 	it("refuses a header value with a line break", async () => {
 		const srv = await rawServer((sock) => sock.write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
 		const c = await open(srv);
