@@ -36,7 +36,7 @@ afterEach(async () => {
  * blank line) by calling `answer`, which writes exact bytes to the socket:
  * the test controls every byte on the wire and how it is split.
  */
-async function rawServer(answer: (sock: Socket, req: SeenRequest) => void | Promise<void>): Promise<RawServer> {
+async function rawServer(answer: (sock: Socket, req: SeenRequest) => unknown): Promise<RawServer> {
 	const sockets = new Set<Socket>();
 	const srv: RawServer = {
 		url: new URL("http://127.0.0.1/"),
@@ -59,14 +59,14 @@ async function rawServer(answer: (sock: Socket, req: SeenRequest) => void | Prom
 		sock.on("error", () => undefined);
 		let buf = "";
 		let index = 0;
-		let busy = Promise.resolve();
+		let busy: Promise<unknown> = Promise.resolve();
 		sock.on("data", (d: Buffer) => {
 			buf += d.toString("latin1");
 			for (let end = buf.indexOf("\r\n\r\n"); end >= 0; end = buf.indexOf("\r\n\r\n")) {
 				const req: SeenRequest = { text: buf.slice(0, end + 4), index: index++, connection };
 				buf = buf.slice(end + 4);
 				srv.requests.push(req);
-				busy = busy.then(() => answer(sock, req)).catch(() => sock.destroy());
+				busy = busy.then(() => answer(sock, req)).catch(() => void sock.destroy());
 			}
 		});
 	});

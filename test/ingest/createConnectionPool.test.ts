@@ -31,7 +31,7 @@ afterEach(async () => {
 });
 
 /** A TCP server on 127.0.0.1; `answer` writes the exact bytes of each response (or closes). */
-async function rawServer(answer: (sock: Socket, req: SeenRequest) => void): Promise<RawServer> {
+async function rawServer(answer: (sock: Socket, req: SeenRequest) => unknown): Promise<RawServer> {
 	const sockets = new Set<Socket>();
 	const srv: RawServer = {
 		url: new URL("http://127.0.0.1/"),
