@@ -513,6 +513,69 @@ describe("HttpConnection", () => {
 		}
 	});
 
+	it("reads a seeded random mix of responses, split and paused at random, on one keep-alive connection", async () => {
+		const prng = (seed: number): ((n: number) => number) => {
+			let x = seed * 7919;
+			return (n) => {
+				x = (x * 1103515245 + 12345) >>> 0;
+				return Math.floor((x / 2 ** 32) * n);
+			};
+		};
+		for (let seed = 1; seed <= 6; seed++) {
+			// The server's splits and the client's sinks draw from their own sequences.
+			const rand = prng(seed);
+			const split = prng(seed + 1000);
+			const responses = Array.from({ length: 10 }, () => {
+				const size = [0, 1, 7, 1000, 70_000, 300_000][rand(6)];
+				const body = pattern(size, rand(1000));
+				const cont = rand(4) === 0 ? "HTTP/1.1 100 Continue\r\n\r\n" : "";
+				const kind = rand(4);
+				if (kind === 0) {
+					const wire: Buffer[] = [Buffer.from(`${cont}HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n`)];
+					for (let i = 0; i < size; ) {
+						const n = Math.min(size - i, 1 + rand(50_000));
+						wire.push(Buffer.from(`${n.toString(16)}${rand(3) === 0 ? ";x=y" : ""}\r\n`), body.subarray(i, i + n), Buffer.from("\r\n"));
+						i += n;
+					}
+					wire.push(Buffer.from(`0\r\n${rand(2) ? "T: 1\r\n" : ""}\r\n`));
+					return { wire: Buffer.concat(wire), body, method: "GET" as const };
+				}
+				if (kind === 1) return { wire: Buffer.from(`${cont}HTTP/1.1 200 OK\r\nContent-Length: ${size}\r\n\r\n`), body: Buffer.alloc(0), method: "HEAD" as const };
+				return { wire: Buffer.concat([Buffer.from(`${cont}HTTP/1.1 206 Partial Content\r\nContent-Length: ${size}\r\n\r\n`), body]), body, method: "GET" as const };
+			});
+			const srv = await rawServer(async (sock, req) => {
+				const wire = responses[req.index].wire;
+				const pieces: Buffer[] = [];
+				for (let i = 0; i < wire.length; ) {
+					const n = split(4) === 0 ? 1 + split(5) : 1 + split(100_000);
+					pieces.push(wire.subarray(i, i + n));
+					i += n;
+				}
+				await trickle(sock, pieces, split(2));
+			});
+			const c = await open(srv);
+			for (const [i, r] of responses.entries()) {
+				await c.request({ method: r.method, target: "/", headers: {} });
+				if (rand(2)) await sleep(rand(5));
+				const got = Buffer.alloc(r.body.length + 10);
+				let n = 0;
+				const piece = 1 + rand(70_000);
+				await c.readBody({
+					memory: () => got.subarray(n, n + piece),
+					landed(k) {
+						n += k;
+						if (rand(8) !== 0) return true;
+						setTimeout(() => c.resume(), rand(3));
+						return false;
+					},
+				});
+				expect(got.subarray(0, n).equals(r.body), `seed ${seed}, response ${i}`).toBe(true);
+				expect(c.idle).toBe(true);
+			}
+			expect(srv.connections).toBe(1);
+		}
+	});
+
 	it("rejects open() for an unsupported protocol and a refused port", async () => {
 		await expect(HttpConnection.open(new URL("ftp://127.0.0.1/"))).rejects.toBeInstanceOf(TypeError);
 		const srv = await rawServer(() => undefined);
