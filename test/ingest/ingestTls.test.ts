@@ -80,6 +80,22 @@ describe("ingestCommand over https", () => {
 		expect(tls.connections).toBeLessThan(resolves.length);
 	});
 
+	it("resumes a file whose TLS connection was cut mid-body, byte-equal", async () => {
+		const path = "model-00001-of-00001.safetensors";
+		const commit = await emu.hub.commit({ repo: "org/tls-drop", files: { [path]: { generate: { seed: "tls-drop", size: 3 * MiB + 5 } } } });
+		emu.hub.setFault({ kind: "drop", match: path, route: "resolve", times: 1, afterBytes: 1_000_000 });
+		const r = await ingest(["org/tls-drop", "--json"]);
+		expect(r.code).toBe(0);
+		expect(r.stderr).toMatch(/retrying/);
+		expect(await expectSnapshotInStore("org/tls-drop", commit)).toBe(1);
+		const ranges = emu.hub.requests.filter((q) => q.route === "resolve").map((q) => q.range);
+		expect(ranges.length).toBe(2);
+		// The retry asked only for the bytes after those that arrived before the cut.
+		const from = Number(/^bytes=(\d+)-/.exec(ranges[1] ?? "")?.[1]);
+		expect(from).toBeGreaterThan(0);
+		expect(from).toBeLessThanOrEqual(1_000_000);
+	});
+
 	it("fails with a network error (exit 3) when the endpoint's certificate is not trusted", async () => {
 		const r = await ingest([model.name], { NODE_EXTRA_CA_CERTS: "", MODELFS_HUB_RETRY_BASE_MS: "1" });
 		expect(r.code).toBe(3);
