@@ -47,6 +47,12 @@ export interface HttpRequest {
 
 /** Bytes of a response head, and of the reads a chunked body goes through. */
 const SCRATCH = 64 * 1024;
+/**
+ * The window for reads between a head and readBody(). Only TLS has any (see
+ * #nextBuffer), but over TCP too the first read after readBody() lands in
+ * the window given before it, and is copied: kept small.
+ */
+const EARLY_READ = 16 * 1024;
 
 type BodyMode = "none" | "length" | "chunked" | "close";
 type ChunkState = "size" | "data" | "data-end" | "trailer";
@@ -60,7 +66,7 @@ export class HttpConnection {
 	requests = 0;
 	#socket: Socket;
 	/** Grows (rarely: see #nextBuffer), so it is not readonly. */
-	#scratch = Buffer.allocUnsafe(SCRATCH);
+	#scratch = Buffer.allocUnsafe(SCRATCH + EARLY_READ);
 	/** Head phase: bytes gathered in scratch. Body phase: end of the unprocessed scratch bytes. */
 	#fill = 0;
 	/** Body phase: start of the scratch bytes not yet processed (left over from the head). */
@@ -245,20 +251,20 @@ export class HttpConnection {
 	#nextBuffer(): Uint8Array {
 		this.#givenIsSink = false;
 		if (this.#state === "head") {
-			if (this.#fill >= SCRATCH) return (this.#given = this.#scratch);
-			return (this.#given = this.#scratch.subarray(this.#fill));
+			// #scanHead fails a head that fills SCRATCH: this is never empty.
+			return (this.#given = this.#scratch.subarray(this.#fill, SCRATCH));
 		}
 		if (this.#state === "body" && !this.#sink && !this.#error) {
 			// Body bytes before readBody(): over TCP none come (the head's read
 			// returned false, which stops reading), but a TLS socket keeps handing
 			// over what it already decrypted. They are appended to the bytes kept
 			// since the head, never written over them.
-			if (this.#fill >= this.#scratch.byteLength) {
+			if (this.#fill + EARLY_READ > this.#scratch.byteLength) {
 				const bigger = Buffer.allocUnsafe(this.#scratch.byteLength * 2);
 				this.#scratch.copy(bigger, 0, 0, this.#fill);
 				this.#scratch = bigger;
 			}
-			return (this.#given = this.#scratch.subarray(this.#fill));
+			return (this.#given = this.#scratch.subarray(this.#fill, this.#fill + EARLY_READ));
 		}
 		if (this.#state === "body" && this.#sink && !this.#error && (this.#mode === "length" || this.#mode === "close")) {
 			let m = this.#sink.memory();
@@ -328,10 +334,8 @@ export class HttpConnection {
 
 	#scanHead(searchFrom: number): boolean {
 		const end = this.#scratch.subarray(0, this.#fill).indexOf(CRLFCRLF, searchFrom);
-		if (end < 0) {
-			if (this.#fill >= SCRATCH) throw new Error(`${this.origin} sent a response head over ${SCRATCH} bytes`);
-			return true;
-		}
+		if (end < 0 ? this.#fill >= SCRATCH : end + 4 > SCRATCH) throw new Error(`${this.origin} sent a response head over ${SCRATCH} bytes`);
+		if (end < 0) return true;
 		const head = parseHead(this.#scratch.subarray(0, end).toString("latin1"), this.origin);
 		const bodyStart = end + 4;
 		if (head.status >= 100 && head.status < 200) {
