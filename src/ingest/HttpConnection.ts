@@ -32,7 +32,9 @@ export interface BodySink {
 	memory(): Uint8Array;
 	/**
 	 * `n` bytes landed at the start of the last memory() returned. Returning
-	 * false stops reading from the socket until resume(). A throw fails the body.
+	 * false stops reading from the socket until resume(); over TLS a few more
+	 * calls may still come (records already decrypted), so false is a request
+	 * to slow down, not a hard stop. A throw fails the body.
 	 */
 	landed(n: number): boolean;
 }

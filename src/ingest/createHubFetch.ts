@@ -56,6 +56,8 @@ export interface RangeBody {
 	read(sink: BodySink): Promise<void>;
 	/** Continues reading after the sink returned false. */
 	resume(): void;
+	/** Stops reading and drops the connection (read() then rejects): the caller has all it wants. */
+	cancel(): void;
 }
 
 export interface HubFetch {
@@ -226,7 +228,8 @@ export function createHubFetch(params: CreateHubFetchParams): HubFetch {
 				ctx.failure = e;
 				throw e;
 			}
-			if (status === 200 && req.start > 0) ctx.rangeIgnored = true;
+			// A 200 to a ranged GET is the whole file (the server ignored Range).
+			if (status === 200) ctx.rangeIgnored = true;
 			const c = conn;
 			return {
 				status,
@@ -246,6 +249,7 @@ export function createHubFetch(params: CreateHubFetchParams): HubFetch {
 					}
 				},
 				resume: () => c.resume(),
+				cancel: () => c.destroy(new DOMException("the body was cut short on purpose", "AbortError")),
 			};
 		}
 	}
@@ -258,9 +262,34 @@ export function createHubFetch(params: CreateHubFetchParams): HubFetch {
 	};
 }
 
+/** Certificate checks that failed: retrying cannot help, and the fix is a CA or the endpoint. */
+const TLS_VERIFY_CODES = new Set([
+	"CERT_HAS_EXPIRED",
+	"CERT_NOT_YET_VALID",
+	"CERT_REVOKED",
+	"CERT_SIGNATURE_FAILURE",
+	"CERT_UNTRUSTED",
+	"DEPTH_ZERO_SELF_SIGNED_CERT",
+	"ERR_TLS_CERT_ALTNAME_INVALID",
+	"HOSTNAME_MISMATCH",
+	"SELF_SIGNED_CERT_IN_CHAIN",
+	"UNABLE_TO_GET_ISSUER_CERT",
+	"UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+	"UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+]);
+
 function networkError(err: unknown, url: string, what: string, requestSignal: AbortSignal | undefined): HubError {
 	if (err instanceof HubError) return err;
 	const timedOut = requestSignal?.aborted && (requestSignal.reason as Error | undefined)?.name === "TimeoutError";
+	// undici (fetch) wraps the socket's error as `cause`; HttpConnection passes it as is.
+	const tlsCode = [(err as { code?: unknown })?.code, (err as { cause?: { code?: unknown } })?.cause?.code].find((c): c is string => typeof c === "string" && TLS_VERIFY_CODES.has(c));
+	if (tlsCode) {
+		return new HubError("HUB_TLS", `the TLS certificate of ${new URL(url).host} was not accepted (${tlsCode}) fetching ${what}`, {
+			url: stripCredentials(url),
+			cause: err,
+			hint: "check HF_ENDPOINT; for a mirror or proxy with its own CA, point NODE_EXTRA_CA_CERTS at that CA's PEM file",
+		});
+	}
 	const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
 	const detail = String(cause?.code ?? cause?.message ?? (err as Error)?.message ?? err).replace(/\/\/[^/@\s]*@/g, "//");
 	return new TransientHubError(timedOut ? "HUB_TIMEOUT" : "HUB_NETWORK", `${timedOut ? "no data for too long" : "network error"} fetching ${what} (${detail})`, {

@@ -146,8 +146,11 @@ export async function fetchIntoWriter(params: FetchIntoWriterParams): Promise<{ 
 				chunk = chunk.subarray(drop);
 				if (chunk.byteLength === 0) return true;
 			}
-			if (chunk.byteLength > part.end - part.start - part.received) {
-				throw new HubError("HUB_BAD_RESPONSE", `${params.what}: the hub sent more bytes than the range ${offset}-${part.end - 1} holds`);
+			const room = part.end - part.start - part.received;
+			if (chunk.byteLength > room) {
+				// The whole file for a part of it: keep the part's bytes, the caller stops reading.
+				if (!ctx.rangeIgnored) throw new HubError("HUB_BAD_RESPONSE", `${params.what}: the hub sent more bytes than the range ${offset}-${part.end - 1} holds`);
+				chunk = chunk.subarray(0, room);
 			}
 			part.received += chunk.byteLength;
 			part.queue.push({ data: chunk });
@@ -174,6 +177,7 @@ export async function fetchIntoWriter(params: FetchIntoWriterParams): Promise<{ 
 						}
 						if (r.done) break;
 						if (!take(r.value)) while (behind()) await nextPoke();
+						if (ctx.rangeIgnored && part.received === part.end - part.start) break;
 					}
 				} finally {
 					reader.releaseLock();
@@ -186,6 +190,7 @@ export async function fetchIntoWriter(params: FetchIntoWriterParams): Promise<{ 
 				} catch (err) {
 					throw failureOf(ctx, err, stop.signal, params.what);
 				}
+				let cutShort = false;
 				const sink: BodySink = {
 					memory: () => {
 						if (part.cur === null) {
@@ -206,14 +211,22 @@ export async function fetchIntoWriter(params: FetchIntoWriterParams): Promise<{ 
 							if (got === 0) return true;
 							cur.copyWithin(part.fill, part.fill + drop, part.fill + n);
 						}
-						if (got > part.end - part.start - part.received) {
-							throw new HubError("HUB_BAD_RESPONSE", `${params.what}: the hub sent more bytes than the range ${offset}-${part.end - 1} holds`);
+						const room = part.end - part.start - part.received;
+						if (got > room) {
+							if (!ctx.rangeIgnored) throw new HubError("HUB_BAD_RESPONSE", `${params.what}: the hub sent more bytes than the range ${offset}-${part.end - 1} holds`);
+							got = room;
 						}
 						part.fill += got;
 						part.received += got;
 						bytes += got;
 						params.onBytes?.(got);
 						if (part.fill === cur.byteLength) queueChunk(part);
+						if (ctx.rangeIgnored && part.received === part.end - part.start && part.end < size) {
+							// The whole file came for this part: it has its bytes, drop the rest.
+							cutShort = true;
+							body.cancel();
+							return false;
+						}
 						// The part being written stops reading while the writer is behind;
 						// a part ahead of it waits in memory (bounded by its size).
 						if (!behind()) return true;
@@ -228,7 +241,7 @@ export async function fetchIntoWriter(params: FetchIntoWriterParams): Promise<{ 
 				try {
 					await body.read(sink);
 				} catch (err) {
-					throw failureOf(ctx, err, stop.signal, params.what);
+					if (!cutShort) throw failureOf(ctx, err, stop.signal, params.what);
 				}
 			}
 			if (part.received < part.end - part.start) {
