@@ -10,6 +10,7 @@ import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import pLimit, { type LimitFunction } from "p-limit";
+import { allocateSharedChunks } from "./allocateSharedChunks.js";
 import type { HashResult, WorkerErrorInfo, WorkerReply, WorkerRequest } from "./HashMessages.js";
 
 interface Pending {
@@ -25,6 +26,8 @@ export interface RunFileParams {
 	sha1: boolean;
 	/** Create this file (exclusively), write every byte read into it, fsync it. */
 	copyTo?: string;
+	/** Write the copy with O_DIRECT where the file system takes it (a split copy only; see createBlobWriter). */
+	direct?: boolean;
 	signal?: AbortSignal;
 	onProgress?: (bytes: number) => void;
 }
@@ -168,6 +171,8 @@ export class HashStream {
 export class HashPool {
 	readonly size: number;
 	#slots: Slot[] = [];
+	/** Free read rings of split copies (at most one per copy running at once). */
+	#rings: Uint8Array[][] = [];
 	#pending = new Map<number, Pending>();
 	#streams = new Map<number, HashStream>();
 	#nextId = 1;
@@ -309,8 +314,9 @@ export class HashPool {
 		const fh = await open(params.path, "r");
 		try {
 			const { size } = await fh.stat();
-			const stream = await this.openStream({ path: params.copyTo, size: params.sha1 ? size : undefined, sha256: true, resume: false });
-			const ring = Array.from({ length: COPY_RING }, () => new Uint8Array(new SharedArrayBuffer(COPY_CHUNK)));
+			const stream = await this.openStream({ path: params.copyTo, size: params.sha1 ? size : undefined, sha256: true, resume: false, direct: params.direct });
+			// Page-aligned (O_DIRECT writes take it as is) and kept for the next copy.
+			const ring = this.#rings.pop() ?? allocateSharedChunks({ count: COPY_RING, size: COPY_CHUNK });
 			const inFlight: Array<Promise<void>> = [];
 			try {
 				let pos = 0;
@@ -329,6 +335,9 @@ export class HashPool {
 					params.onProgress?.(bytesRead);
 				}
 				await Promise.all(inFlight);
+				// Every chunk was acked by both workers: the ring is free. (After a
+				// failed send it is dropped: one worker may still be reading it.)
+				if (this.#rings.length < this.size) this.#rings.push(ring);
 				const r = await stream.finish();
 				if (params.sha1 && r.size !== size) {
 					throw Object.assign(new Error(`${params.path} changed size while being read (${size} -> ${r.size} bytes)`), { code: "ESIZECHANGED" });

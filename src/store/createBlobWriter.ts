@@ -1,9 +1,10 @@
-import { statfs, unlink } from "node:fs/promises";
+import { unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { getHashPool } from "../hash/getHashPool.js";
 import type { HashStream } from "../hash/HashPool.js";
 import { IndexError, StoreError } from "../errors.js";
 import type { BlobWriter } from "./BlobWriter.js";
+import { directWritesFit } from "./directWritesFit.js";
 import { installBlob } from "./installBlob.js";
 import { storeWriteError } from "./storeWriteError.js";
 import type { Store } from "./Store.js";
@@ -31,22 +32,6 @@ export interface CreateBlobWriterParams {
 	 * @default true on local disk file systems (ext4, XFS, btrfs, f2fs), false elsewhere (NFS, tmpfs, FUSE...)
 	 */
 	direct?: boolean;
-}
-
-/**
- * statfs magic numbers of local disk file systems, where O_DIRECT writes go
- * to the device at its speed. Elsewhere buffered writes are kept: on NFS a
- * direct write is a synchronous round trip to the server, on tmpfs there is
- * no device.
- */
-const DIRECT_FS = new Set([0xef53 /* ext2/3/4 */, 0x58465342 /* xfs */, 0x9123683e /* btrfs */, 0xf2f52010 /* f2fs */]);
-
-async function directWritesFit(dir: string): Promise<boolean> {
-	try {
-		return DIRECT_FS.has(Number((await statfs(dir)).type));
-	} catch {
-		return false;
-	}
 }
 
 /** Partial files open in this process (two writers appending to one would interleave). */

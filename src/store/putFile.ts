@@ -1,11 +1,14 @@
 import { getHashPool } from "../hash/getHashPool.js";
 import { IndexError } from "../errors.js";
+import { directWritesFit } from "./directWritesFit.js";
 import { installBlob, type BlobExpectation } from "./installBlob.js";
 import { storeWriteError } from "./storeWriteError.js";
 import type { Store } from "./Store.js";
 import type { BlobRecord } from "./StoreTypes.js";
+import { STORE_PATHS } from "./storeFormat.js";
 import { tmpName } from "./tmpName.js";
 import { stat, unlink } from "node:fs/promises";
+import { join } from "node:path";
 
 /** Largest file whose git sha1 is computed when nobody asked for it. */
 const SHA1_MAX = 10 << 20;
@@ -58,7 +61,8 @@ export async function putFile(params: PutFileParams): Promise<BlobRecord> {
 	}
 	let hashes;
 	try {
-		hashes = await getHashPool().copyFile({ path: params.path, sha256: !params.trustSha256, sha1, copyTo: tmp, signal: params.signal, onProgress: params.onProgress });
+		const direct = await directWritesFit(join(store.dir, STORE_PATHS.tmp));
+		hashes = await getHashPool().copyFile({ path: params.path, sha256: !params.trustSha256, sha1, copyTo: tmp, direct, signal: params.signal, onProgress: params.onProgress });
 	} catch (err) {
 		await unlink(tmp).catch(() => undefined);
 		throw storeWriteError(store, params.path, err);
