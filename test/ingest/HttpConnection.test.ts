@@ -1,28 +1,11 @@
-import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { startRawHttpServer, type RawHttpServer as RawServer, type SeenRequest } from "../support/startRawHttpServer.js";
 import { HttpConnection, type BodySink } from "../../src/ingest/HttpConnection.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** What a raw test server sees of one request. */
-interface SeenRequest {
-	text: string;
-	/** 0 for the first request on its connection. */
-	index: number;
-	/** Connection number, from 0. */
-	connection: number;
-}
-
-interface RawServer {
-	url: URL;
-	connections: number;
-	requests: SeenRequest[];
-	/** Sockets the server side closed or saw closed, by connection number. */
-	closed: Set<number>;
-	close(): Promise<void>;
-}
 
 const servers: RawServer[] = [];
 const conns: HttpConnection[] = [];
@@ -31,47 +14,9 @@ afterEach(async () => {
 	for (const s of servers.splice(0)) await s.close();
 });
 
-/**
- * A TCP server on 127.0.0.1 that answers each request (head read up to the
- * blank line) by calling `answer`, which writes exact bytes to the socket:
- * the test controls every byte on the wire and how it is split.
- */
+/** startRawHttpServer, closed after each test. */
 async function rawServer(answer: (sock: Socket, req: SeenRequest) => unknown): Promise<RawServer> {
-	const sockets = new Set<Socket>();
-	const srv: RawServer = {
-		url: new URL("http://127.0.0.1/"),
-		connections: 0,
-		requests: [],
-		closed: new Set(),
-		async close() {
-			for (const s of sockets) s.destroy();
-			await new Promise<void>((r) => server.close(() => r()));
-		},
-	};
-	const server: Server = createServer((sock) => {
-		const connection = srv.connections++;
-		sockets.add(sock);
-		sock.setNoDelay(true);
-		sock.on("close", () => {
-			sockets.delete(sock);
-			srv.closed.add(connection);
-		});
-		sock.on("error", () => undefined);
-		let buf = "";
-		let index = 0;
-		let busy: Promise<unknown> = Promise.resolve();
-		sock.on("data", (d: Buffer) => {
-			buf += d.toString("latin1");
-			for (let end = buf.indexOf("\r\n\r\n"); end >= 0; end = buf.indexOf("\r\n\r\n")) {
-				const req: SeenRequest = { text: buf.slice(0, end + 4), index: index++, connection };
-				buf = buf.slice(end + 4);
-				srv.requests.push(req);
-				busy = busy.then(() => answer(sock, req)).catch(() => void sock.destroy());
-			}
-		});
-	});
-	await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-	srv.url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+	const srv = await startRawHttpServer(answer);
 	servers.push(srv);
 	return srv;
 }

@@ -1,25 +1,10 @@
-import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { startRawHttpServer, type RawHttpServer as RawServer, type SeenRequest } from "../support/startRawHttpServer.js";
 import { createConnectionPool, type ConnectionPool } from "../../src/ingest/createConnectionPool.js";
 import type { HttpConnection } from "../../src/ingest/HttpConnection.js";
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-interface SeenRequest {
-	/** 0 for the first request on its connection. */
-	index: number;
-	/** Connection number, from 0. */
-	connection: number;
-}
-
-interface RawServer {
-	url: URL;
-	connections: number;
-	requests: SeenRequest[];
-	/** Connection numbers whose socket has closed. */
-	closed: Set<number>;
-	close(): Promise<void>;
-}
 
 const servers: RawServer[] = [];
 const pools: ConnectionPool[] = [];
@@ -30,41 +15,9 @@ afterEach(async () => {
 	for (const s of servers.splice(0)) await s.close();
 });
 
-/** A TCP server on 127.0.0.1; `answer` writes the exact bytes of each response (or closes). */
+/** startRawHttpServer, closed after each test. */
 async function rawServer(answer: (sock: Socket, req: SeenRequest) => unknown): Promise<RawServer> {
-	const sockets = new Set<Socket>();
-	const srv: RawServer = {
-		url: new URL("http://127.0.0.1/"),
-		connections: 0,
-		requests: [],
-		closed: new Set(),
-		async close() {
-			for (const s of sockets) s.destroy();
-			await new Promise<void>((r) => server.close(() => r()));
-		},
-	};
-	const server: Server = createServer((sock) => {
-		const connection = srv.connections++;
-		sockets.add(sock);
-		sock.on("close", () => {
-			sockets.delete(sock);
-			srv.closed.add(connection);
-		});
-		sock.on("error", () => undefined);
-		let buf = "";
-		let index = 0;
-		sock.on("data", (d: Buffer) => {
-			buf += d.toString("latin1");
-			for (let end = buf.indexOf("\r\n\r\n"); end >= 0; end = buf.indexOf("\r\n\r\n")) {
-				buf = buf.slice(end + 4);
-				const req = { index: index++, connection };
-				srv.requests.push(req);
-				answer(sock, req);
-			}
-		});
-	});
-	await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-	srv.url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/file`);
+	const srv = await startRawHttpServer(answer, { path: "/file" });
 	servers.push(srv);
 	return srv;
 }
