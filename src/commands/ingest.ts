@@ -1,3 +1,5 @@
+import { createEnvProxyDispatcher } from "../ingest/createEnvProxyDispatcher.js";
+import { proxyForUrl } from "../ingest/proxyForUrl.js";
 import { Command, Option } from "commander";
 import { InterruptedError, UsageError } from "../errors.js";
 import { hubEndpoint } from "../ingest/hubEndpoint.js";
@@ -58,6 +60,26 @@ function printDryRun(d: IngestDryRun): void {
 	process.stdout.write(`in store:    ${files(d.inStoreFiles)}, ${formatBytes(d.inStoreBytes)} (${d.inStoreBytes} bytes)\n`);
 }
 
+/**
+ * Sends the hub API requests (Node's fetch, which ignores proxy variables)
+ * through the proxy the environment names, as the downloads go
+ * (createConnectionPool reads the same variables). A proxy URL that cannot
+ * work is refused up front, not found out per request.
+ */
+async function useEnvProxy(hubUrl: string): Promise<void> {
+	const vars = ["https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"];
+	if (!vars.some((v) => process.env[v])) return;
+	for (const u of [hubUrl, "https://huggingface.co/", "http://huggingface.co/"]) {
+		try {
+			proxyForUrl(new URL(u));
+		} catch (err) {
+			throw new UsageError("PROXY_INVALID", (err as Error).message, { hint: "set HTTPS_PROXY / HTTP_PROXY to http://[user:password@]host:port" });
+		}
+	}
+	const { setGlobalDispatcher } = await import("undici");
+	setGlobalDispatcher(await createEnvProxyDispatcher());
+}
+
 /** `modelfs ingest <repo>`: prepopulates the store from the Hugging Face Hub (HF_ENDPOINT, HF_TOKEN). */
 export function ingestCommand(): Command {
 	return new Command("ingest")
@@ -74,7 +96,11 @@ export function ingestCommand(): Command {
 		.option("--quiet", "no progress bar, no retry notes")
 		.option("--wait", "wait for another writer to finish instead of failing")
 		.option("--store <dir>", "store directory (default: $MODELFS_STORE, else $XDG_DATA_HOME/modelfs)")
-		.addHelpText("after", "\nHF_ENDPOINT selects the hub (default https://huggingface.co); HF_TOKEN is the token when --token is not given.")
+		.addHelpText(
+			"after",
+			"\nHF_ENDPOINT selects the hub (default https://huggingface.co); HF_TOKEN is the token when --token is not given.\n" +
+				"HTTPS_PROXY / HTTP_PROXY (http:// proxies, credentials in the URL) and NO_PROXY are honoured; NODE_EXTRA_CA_CERTS adds a CA.",
+		)
 		.action(async (repoArg: string, opts: IngestOptions) => {
 			const repo = parseRepoArg({ repo: repoArg, repoType: opts.repoType });
 			const concurrency = Number(opts.concurrency);
@@ -84,6 +110,7 @@ export function ingestCommand(): Command {
 			const token = opts.token ?? (process.env.HF_TOKEN || undefined);
 			const storeDir = resolveStoreDir({ store: opts.store });
 			const hubUrl = hubEndpoint();
+			await useEnvProxy(hubUrl);
 			const abort = new AbortController();
 			const onSignal = (): void => abort.abort(new InterruptedError());
 			process.once("SIGINT", onSignal);

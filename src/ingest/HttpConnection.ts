@@ -92,6 +92,13 @@ export class HttpConnection {
 	#body: { resolve: () => void; reject: (e: Error) => void } | null = null;
 	#paused = false;
 	#onClose: Array<() => void> = [];
+	/** Through an http proxy to an http origin: request targets in absolute form. */
+	#absoluteForm = false;
+	#proxyAuth: string | null = null;
+	/** TLS in a proxy tunnel: bytes come as 'data' buffers and are copied (see #onData). */
+	#copyMode = false;
+	/** Copy mode: bytes of a 'data' buffer not yet taken when reading had to stop. */
+	#stash: Buffer | null = null;
 
 	private constructor(origin: string) {
 		this.origin = origin;
@@ -100,28 +107,54 @@ export class HttpConnection {
 		this.#socket = null as unknown as Socket;
 	}
 
-	/** Opens a connection to the URL's origin; https uses TLS with the system's CAs (and NODE_EXTRA_CA_CERTS). */
-	static open(url: URL, signal?: AbortSignal): Promise<HttpConnection> {
+	/**
+	 * Opens a connection to the URL's origin; https uses TLS with the
+	 * system's CAs (and NODE_EXTRA_CA_CERTS). Through an http:// `proxy`,
+	 * http requests go to the proxy in absolute form and https ones through
+	 * a CONNECT tunnel; TLS inside a tunnel cannot use `onread` (Node ignores
+	 * it for a TLS socket over an existing socket), so those bytes take one
+	 * copy from the socket's buffers into the caller's memory.
+	 */
+	static async open(url: URL, signal?: AbortSignal, proxy?: URL | null): Promise<HttpConnection> {
 		const https = url.protocol === "https:";
-		if (!https && url.protocol !== "http:") return Promise.reject(new TypeError(`unsupported protocol ${url.protocol}`));
+		if (!https && url.protocol !== "http:") throw new TypeError(`unsupported protocol ${url.protocol}`);
 		const port = Number(url.port || (https ? 443 : 80));
 		const host = url.hostname.replace(/^\[|\]$/g, "");
+		const servername = /^[\d.]+$|:/.test(host) ? undefined : host;
 		const c = new HttpConnection(`${url.protocol}//${url.host}`);
 		const onread = {
 			buffer: (): Uint8Array => c.#nextBuffer(),
 			callback: (n: number, buf: Uint8Array): boolean => c.#onRead(n, buf),
 		};
-		// tls.connect takes `onread` like net.connect (Node docs); @types/node does not list it.
-		const tlsOptions = { host, port, servername: /^[\d.]+$|:/.test(host) ? undefined : host, ALPNProtocols: ["http/1.1"], onread };
-		const socket: Socket = https ? tlsConnect(tlsOptions) : netConnect({ host, port, onread, noDelay: true });
-		c.#socket = socket;
-		socket.on("error", (err) => c.#fail(err));
-		socket.on("end", () => c.#onEnd());
-		socket.on("close", () => c.#onEnd());
+		if (!proxy) {
+			// tls.connect takes `onread` like net.connect (Node docs); @types/node does not list it.
+			const tlsOptions = { host, port, servername, ALPNProtocols: ["http/1.1"], onread };
+			const socket: Socket = https ? tlsConnect(tlsOptions) : netConnect({ host, port, onread, noDelay: true });
+			return c.#attach(socket, https ? "secureConnect" : "connect", signal);
+		}
+		const proxyAuth = proxyAuthorization(proxy);
+		if (!https) {
+			c.#absoluteForm = true;
+			c.#proxyAuth = proxyAuth;
+			const socket = netConnect({ host: proxy.hostname.replace(/^\[|\]$/g, ""), port: Number(proxy.port || 80), onread, noDelay: true });
+			return c.#attach(socket, "connect", signal);
+		}
+		const tunnel = await openTunnel({ proxy, target: `${url.hostname}:${port}`, auth: proxyAuth, signal });
+		c.#copyMode = true;
+		const socket = tlsConnect({ socket: tunnel, servername, ALPNProtocols: ["http/1.1"] });
+		socket.on("data", (b: Buffer) => c.#onData(b));
+		return c.#attach(socket, "secureConnect", signal);
+	}
+
+	#attach(socket: Socket, ready: "connect" | "secureConnect", signal?: AbortSignal): Promise<HttpConnection> {
+		this.#socket = socket;
+		socket.on("error", (err) => this.#fail(err));
+		socket.on("end", () => this.#onEnd());
+		socket.on("close", () => this.#onEnd());
 		return new Promise((resolve, reject) => {
-			const onAbort = (): void => c.destroy(new DOMException("aborted", "AbortError"));
+			const onAbort = (): void => this.destroy(new DOMException("aborted", "AbortError"));
 			// #head first: an abort fails the connection through it.
-			c.#head = {
+			this.#head = {
 				resolve: () => undefined,
 				reject: (e) => {
 					signal?.removeEventListener("abort", onAbort);
@@ -130,14 +163,38 @@ export class HttpConnection {
 			};
 			if (signal?.aborted) onAbort();
 			else signal?.addEventListener("abort", onAbort, { once: true });
-			socket.once(https ? "secureConnect" : "connect", () => {
+			socket.once(ready, () => {
 				signal?.removeEventListener("abort", onAbort);
-				c.#head = null;
-				if (c.#state === "closed") return reject(c.#error ?? new Error("connection closed"));
-				c.#state = "idle";
-				resolve(c);
+				this.#head = null;
+				if (this.#state === "closed") return reject(this.#error ?? new Error("connection closed"));
+				this.#state = "idle";
+				resolve(this);
 			});
 		});
+	}
+
+	/**
+	 * Copy mode (TLS in a proxy tunnel): feeds a socket 'data' buffer through
+	 * the same path as onread, a piece at a time into the memory #nextBuffer
+	 * gives. What is left when reading must stop waits for #resumeSocket.
+	 */
+	#onData(b: Buffer): boolean {
+		let off = 0;
+		while (off < b.byteLength) {
+			if (this.#state === "closed") return false;
+			const m = this.#nextBuffer();
+			const k = Math.min(m.byteLength, b.byteLength - off);
+			m.set(b.subarray(off, off + k));
+			off += k;
+			if (!this.#onRead(k, m)) {
+				// A body that ended with this buffer: stay in flowing mode, so a close while idle is seen.
+				if (this.#state === "idle" && off === b.byteLength) return true;
+				if (off < b.byteLength) this.#stash = b.subarray(off);
+				this.#socket.pause();
+				return false;
+			}
+		}
+		return true;
 	}
 
 	/** True while it can take a request (connected, nothing in flight, not closed). */
@@ -175,7 +232,8 @@ export class HttpConnection {
 		this.#headBytes = 0;
 		this.requests++;
 		const host = new URL(this.origin).host;
-		let text = `${req.method} ${req.target} HTTP/1.1\r\nHost: ${host}\r\n`;
+		let text = `${req.method} ${this.#absoluteForm ? `${this.origin}${req.target}` : req.target} HTTP/1.1\r\nHost: ${host}\r\n`;
+		if (this.#proxyAuth) text += `Proxy-Authorization: ${this.#proxyAuth}\r\n`;
 		for (const [k, v] of Object.entries(req.headers)) {
 			if (/[\r\n]/.test(k) || /[\r\n]/.test(v)) return Promise.reject(new TypeError(`header ${k} holds a line break`));
 			text += `${k}: ${v}\r\n`;
@@ -246,6 +304,11 @@ export class HttpConnection {
 	}
 
 	#resumeSocket(): void {
+		if (this.#copyMode && this.#stash) {
+			const stash = this.#stash;
+			this.#stash = null;
+			if (!this.#onData(stash)) return;
+		}
 		// With onread, resume() restarts reads when they were stopped by a false from the callback.
 		this.#socket.resume();
 	}
@@ -521,4 +584,66 @@ function parseHead(text: string, origin: string): { version: string; status: num
 		contentLength = Number(v);
 	}
 	return { version: m[1], status: Number(m[2]), headers, contentLength };
+}
+
+/** `Basic ...` for credentials in a proxy URL, or null. */
+function proxyAuthorization(proxy: URL): string | null {
+	if (proxy.username === "" && proxy.password === "") return null;
+	return `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString("base64")}`;
+}
+
+/** An error of the proxy itself (a refused CONNECT), with its HTTP status. */
+export class ProxyRefusedError extends Error {
+	readonly status: number;
+	readonly proxy: string;
+	constructor(proxy: string, target: string, status: number) {
+		super(`the proxy ${proxy} refused a tunnel to ${target} (HTTP ${status})`);
+		this.name = "ProxyRefusedError";
+		this.status = status;
+		this.proxy = proxy;
+	}
+}
+
+/** Opens a TCP connection to `proxy` and a CONNECT tunnel through it to `target` (host:port). */
+function openTunnel(p: { proxy: URL; target: string; auth: string | null; signal?: AbortSignal }): Promise<Socket> {
+	const proxyName = p.proxy.host;
+	return new Promise((resolve, reject) => {
+		const sock = netConnect({ host: p.proxy.hostname.replace(/^\[|\]$/g, ""), port: Number(p.proxy.port || 80), noDelay: true });
+		let head = Buffer.alloc(0);
+		let settled = false;
+		const done = (err: Error | null): void => {
+			if (settled) return;
+			settled = true;
+			sock.off("data", onData);
+			p.signal?.removeEventListener("abort", onAbort);
+			if (err) {
+				sock.destroy();
+				reject(err);
+			} else resolve(sock);
+		};
+		const onAbort = (): void => done(new DOMException("aborted", "AbortError"));
+		const onData = (d: Buffer): void => {
+			head = Buffer.concat([head, d]);
+			const end = head.indexOf(CRLFCRLF);
+			if (end < 0) {
+				if (head.byteLength > SCRATCH) done(new Error(`the proxy ${proxyName} sent a response head over ${SCRATCH} bytes`));
+				return;
+			}
+			const m = /^HTTP\/1\.[01] (\d{3})/.exec(head.subarray(0, end).toString("latin1"));
+			if (!m) return done(new Error(`the proxy ${proxyName} did not answer CONNECT with HTTP/1.x`));
+			const status = Number(m[1]);
+			if (status < 200 || status >= 300) return done(new ProxyRefusedError(proxyName, p.target, status));
+			// The origin speaks only after our TLS hello: nothing may follow the head yet.
+			if (head.byteLength > end + 4) return done(new Error(`the proxy ${proxyName} sent bytes after its CONNECT answer`));
+			done(null);
+		};
+		sock.on("data", onData);
+		sock.once("error", (err) => done(err));
+		sock.once("close", () => done(new Error(`the proxy ${proxyName} closed the connection before the tunnel was open`)));
+		sock.once("connect", () => {
+			sock.write(`CONNECT ${p.target} HTTP/1.1\r\nHost: ${p.target}\r\n${p.auth ? `Proxy-Authorization: ${p.auth}\r\n` : ""}\r\n`);
+		});
+		if (p.signal?.aborted) onAbort();
+		else p.signal?.addEventListener("abort", onAbort, { once: true });
+	});
 }

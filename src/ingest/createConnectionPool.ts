@@ -1,4 +1,5 @@
 import { HttpConnection, type HttpRequest, type HttpResponseHead } from "./HttpConnection.js";
+import { proxyForUrl } from "./proxyForUrl.js";
 
 export interface ConnectionPool {
 	/**
@@ -16,6 +17,8 @@ export interface ConnectionPool {
 export interface CreateConnectionPoolParams {
 	/** Idle connections kept per origin. @default 16 */
 	maxIdlePerOrigin?: number;
+	/** The forward proxy for a URL, or null. @default proxyForUrl (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) */
+	proxyFor?: (url: URL) => URL | null;
 	/**
 	 * An idle connection is closed after this long: under the keep-alive
 	 * timeout of common servers (Node 5 s, nginx 75 s), so the client, not a
@@ -32,6 +35,7 @@ export interface CreateConnectionPoolParams {
 export function createConnectionPool(params: CreateConnectionPoolParams = {}): ConnectionPool {
 	const maxIdle = params.maxIdlePerOrigin ?? 16;
 	const idleMs = params.idleMs ?? 4000;
+	const proxyFor = params.proxyFor ?? ((url: URL) => proxyForUrl(url));
 	const idle = new Map<string, Array<{ conn: HttpConnection; timer: NodeJS.Timeout }>>();
 	const watched = new WeakSet<HttpConnection>();
 	let closed = false;
@@ -60,7 +64,7 @@ export function createConnectionPool(params: CreateConnectionPoolParams = {}): C
 				if (!reused.failedBeforeResponse || signal?.aborted) throw err;
 			}
 		}
-		const conn = await HttpConnection.open(url, signal);
+		const conn = await HttpConnection.open(url, signal, proxyFor(url));
 		return { conn, head: await withAbort(conn, conn.request(req), signal) };
 	}
 

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { HubError, InterruptedError, stripCredentials } from "../errors.js";
 import type { RepoId } from "../store/StoreTypes.js";
 import { createConnectionPool } from "./createConnectionPool.js";
-import type { BodySink, HttpConnection, HttpResponseHead } from "./HttpConnection.js";
+import { ProxyRefusedError, type BodySink, type HttpConnection, type HttpResponseHead } from "./HttpConnection.js";
 import { TransientHubError } from "./TransientHubError.js";
 
 /** Sent with every download request, as huggingface_hub sends its own. */
@@ -164,6 +164,9 @@ export function createHubFetch(params: CreateHubFetchParams): HubFetch {
 				hint: params.tokenGiven ? "the token (--token or HF_TOKEN) is invalid or expired: create a new one" : tokenHint,
 			});
 		}
+		if (status === 407) {
+			return new HubError("HUB_PROXY", `the proxy refused ${what} (HTTP 407 Proxy Authentication Required)`, { ...opts, hint: PROXY_AUTH_HINT });
+		}
 		if (status === 403) {
 			return new HubError("HUB_FORBIDDEN", `access to ${what} was refused (HTTP 403)`, { ...opts, hint: tokenHint });
 		}
@@ -278,8 +281,19 @@ const TLS_VERIFY_CODES = new Set([
 	"UNABLE_TO_VERIFY_LEAF_SIGNATURE",
 ]);
 
+const PROXY_AUTH_HINT = "the proxy wants credentials: put them in the proxy URL, HTTPS_PROXY=http://user:password@host:port (and HTTP_PROXY)";
+
 function networkError(err: unknown, url: string, what: string, requestSignal: AbortSignal | undefined): HubError {
 	if (err instanceof HubError) return err;
+	if (err instanceof ProxyRefusedError) {
+		const opts = { url: stripCredentials(url), status: err.status, cause: err };
+		// A proxy's own 5xx (its upstream failed) may pass; a refusal does not.
+		if (err.status >= 500) return new TransientHubError("HUB_PROXY", `${err.message} fetching ${what}`, { ...opts, hint: "the proxy could not reach the hub; run again later" });
+		return new HubError("HUB_PROXY", `${err.message} fetching ${what}`, {
+			...opts,
+			hint: err.status === 407 ? PROXY_AUTH_HINT : "the proxy does not allow this host: check HTTPS_PROXY and NO_PROXY, or ask for the hub to be allowed",
+		});
+	}
 	const timedOut = requestSignal?.aborted && (requestSignal.reason as Error | undefined)?.name === "TimeoutError";
 	// undici (fetch) wraps the socket's error as `cause`; HttpConnection passes it as is.
 	const tlsCode = [(err as { code?: unknown })?.code, (err as { cause?: { code?: unknown } })?.cause?.code].find((c): c is string => typeof c === "string" && TLS_VERIFY_CODES.has(c));
