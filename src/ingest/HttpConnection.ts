@@ -597,7 +597,7 @@ export class ProxyRefusedError extends Error {
 	readonly status: number;
 	readonly proxy: string;
 	constructor(proxy: string, target: string, status: number) {
-		super(`the proxy ${proxy} refused a tunnel to ${target} (HTTP ${status})`);
+		super(`the proxy ${proxy} refused to pass requests to ${target} (HTTP ${status})`);
 		this.name = "ProxyRefusedError";
 		this.status = status;
 		this.proxy = proxy;

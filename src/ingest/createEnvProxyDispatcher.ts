@@ -20,7 +20,8 @@ export async function createEnvProxyDispatcher(env: NodeJS.ProcessEnv = process.
 			if (!proxy) return direct.dispatch(options, handler);
 			let agent = viaProxy.get(proxy.href);
 			if (!agent) {
-				agent = new ProxyAgent({ uri: proxy.href });
+				// No tunnel for http origins: absolute-form requests, as the downloads send them.
+				agent = new ProxyAgent({ uri: proxy.href, proxyTunnel: options.origin?.toString().startsWith("https:") ?? true });
 				viaProxy.set(proxy.href, agent);
 			}
 			return agent.dispatch(options, handler);

@@ -294,6 +294,13 @@ function networkError(err: unknown, url: string, what: string, requestSignal: Ab
 			hint: err.status === 407 ? PROXY_AUTH_HINT : "the proxy does not allow this host: check HTTPS_PROXY and NO_PROXY, or ask for the hub to be allowed",
 		});
 	}
+	// undici (the hub API calls) reports a proxy's refusal as an error a few
+	// causes deep, by message: "Proxy response (407) !== 200 when HTTP
+	// Tunneling" (CONNECT) or "Proxy Authentication Required (407)".
+	for (let c: unknown = err, depth = 0; c && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
+		const m = /^Proxy response \((\d{3})\) !== 200|^Proxy Authentication Required \((407)\)/.exec(String((c as Error).message));
+		if (m) return networkError(new ProxyRefusedError("in HTTPS_PROXY / HTTP_PROXY", new URL(url).host, Number(m[1] ?? m[2])), url, what, requestSignal);
+	}
 	const timedOut = requestSignal?.aborted && (requestSignal.reason as Error | undefined)?.name === "TimeoutError";
 	// undici (fetch) wraps the socket's error as `cause`; HttpConnection passes it as is.
 	const tlsCode = [(err as { code?: unknown })?.code, (err as { cause?: { code?: unknown } })?.cause?.code].find((c): c is string => typeof c === "string" && TLS_VERIFY_CODES.has(c));

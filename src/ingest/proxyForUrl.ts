@@ -14,7 +14,7 @@ export function proxyForUrl(url: URL, env: NodeJS.ProcessEnv = process.env): URL
 	if (!raw) return null;
 	const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
 	const port = url.port || (https ? "443" : "80");
-	if (bypassed(host, port, (env.no_proxy ?? env.NO_PROXY ?? "").trim())) return null;
+	if (bypassed(host, port, (env.no_proxy || env.NO_PROXY || "").trim())) return null;
 	let proxy: URL;
 	try {
 		proxy = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`);
