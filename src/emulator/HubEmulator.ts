@@ -537,16 +537,18 @@ export class HubEmulator {
 			this.served.set(key, (this.served.get(key) ?? 0) + n);
 		};
 		const fault = p.fault;
-		if (file.source.kind === "disk" && (!fault || (fault.kind !== "drop" && fault.kind !== "corrupt" && fault.kind !== "slow"))) {
-			await sendFileRange({ res, path: file.source.path, start, end, onSent: count });
-			return;
-		}
-		const body = bodyStream(file, start, end);
 		if (!fault || (fault.kind !== "drop" && fault.kind !== "corrupt" && fault.kind !== "slow")) {
+			// The body as it is.
+			if (file.source.kind === "disk") {
+				await sendFileRange({ res, path: file.source.path, start, end, onSent: count });
+				return;
+			}
+			const body = bodyStream(file, start, end);
 			body.on("data", (chunk: Buffer) => count(chunk.length));
 			await pipeline(body, res).catch(() => body.destroy());
 			return;
 		}
+		const body = bodyStream(file, start, end);
 		const length = end - start;
 		const dropAt = fault.kind === "drop" ? Math.min(fault.afterBytes ?? Math.floor(length / 2), Math.max(0, length - 1)) : -1;
 		const rate = fault.bytesPerSecond ?? 1024 * 1024;
