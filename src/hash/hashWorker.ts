@@ -125,11 +125,6 @@ function digests(h: Hashers): HashResult {
  */
 const WRITE_PIECE = 1 << 20;
 
-function writeAll(fd: number, data: Uint8Array): void {
-	let off = 0;
-	while (off < data.byteLength) off += writeSync(fd, data, off, Math.min(WRITE_PIECE, data.byteLength - off));
-}
-
 function writeAllAt(fd: number, data: Uint8Array, position: number): void {
 	let off = 0;
 	while (off < data.byteLength) off += writeSync(fd, data, off, Math.min(WRITE_PIECE, data.byteLength - off), position + off);
@@ -249,8 +244,9 @@ function runFile(task: FileTask): void {
 			const n = readSync(src, buffer, 0, CHUNK, null);
 			if (n === 0) break;
 			const view = buffer.subarray(0, n);
+			const at = h.size;
 			feed(h, view);
-			if (dst >= 0) writeAll(dst, view);
+			if (dst >= 0) writeAllAt(dst, view, at);
 			sinceProgress += n;
 			if (sinceProgress >= 32 << 20) {
 				post({ type: "progress", id: task.id, bytes: sinceProgress });
