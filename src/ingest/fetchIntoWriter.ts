@@ -135,28 +135,38 @@ export async function fetchIntoWriter(params: FetchIntoWriterParams): Promise<{ 
 		}, Math.max(10, Math.min(idleMs / 4, 5000)));
 		const offset = part.start + part.received;
 		let skip = 0;
-		/** Takes one chunk; false means "stop reading until the writer catches up". */
-		const take = (raw: Uint8Array): boolean => {
+		/**
+		 * Of `n` bytes that just arrived: how many to drop (a server that ignores
+		 * Range sends the whole file: the bytes before our offset) and how many
+		 * to keep (at most what the part still lacks; more is an error, unless
+		 * the whole file is coming, when the caller stops reading).
+		 */
+		const clip = (n: number): { drop: number; keep: number } => {
 			last = Date.now();
-			let chunk = raw;
+			let drop = 0;
 			if (ctx.rangeIgnored && skip < offset) {
-				// A server that ignores Range sends the whole file: skip to our offset.
-				const drop = Math.min(chunk.byteLength, offset - skip);
+				drop = Math.min(n, offset - skip);
 				skip += drop;
-				chunk = chunk.subarray(drop);
-				if (chunk.byteLength === 0) return true;
 			}
 			const room = part.end - part.start - part.received;
-			if (chunk.byteLength > room) {
-				// The whole file for a part of it: keep the part's bytes, the caller stops reading.
+			let keep = n - drop;
+			if (keep > room) {
 				if (!ctx.rangeIgnored) throw new HubError("HUB_BAD_RESPONSE", `${params.what}: the hub sent more bytes than the range ${offset}-${part.end - 1} holds`);
-				chunk = chunk.subarray(0, room);
+				keep = room;
 			}
-			part.received += chunk.byteLength;
-			part.queue.push({ data: chunk });
-			part.queuedBytes += chunk.byteLength;
-			bytes += chunk.byteLength;
-			params.onBytes?.(chunk.byteLength);
+			part.received += keep;
+			bytes += keep;
+			params.onBytes?.(keep);
+			return { drop, keep };
+		};
+		/** True once a whole-file body has given this part all its bytes. */
+		const partFilledFromWholeFile = (): boolean => ctx.rangeIgnored === true && part.received === part.end - part.start;
+		/** Takes one chunk; false means "stop reading until the writer catches up". */
+		const take = (raw: Uint8Array): boolean => {
+			const { drop, keep } = clip(raw.byteLength);
+			if (keep === 0) return true;
+			part.queue.push({ data: raw.subarray(drop, drop + keep) });
+			part.queuedBytes += keep;
 			poke();
 			// A part ahead of the write position waits in memory (bounded by its
 			// size); the part being written stops reading while the writer is behind.
@@ -177,7 +187,7 @@ export async function fetchIntoWriter(params: FetchIntoWriterParams): Promise<{ 
 						}
 						if (r.done) break;
 						if (!take(r.value)) while (behind()) await nextPoke();
-						if (ctx.rangeIgnored && part.received === part.end - part.start) break;
+						if (partFilledFromWholeFile()) break;
 					}
 				} finally {
 					reader.releaseLock();
@@ -200,28 +210,13 @@ export async function fetchIntoWriter(params: FetchIntoWriterParams): Promise<{ 
 						return part.cur.subarray(part.fill);
 					},
 					landed: (n) => {
-						last = Date.now();
 						const cur = part.cur as Uint8Array;
-						let got = n;
-						if (ctx.rangeIgnored && skip < offset) {
-							// A server that ignores Range sends the whole file: skip to our offset.
-							const drop = Math.min(n, offset - skip);
-							skip += drop;
-							got = n - drop;
-							if (got === 0) return true;
-							cur.copyWithin(part.fill, part.fill + drop, part.fill + n);
-						}
-						const room = part.end - part.start - part.received;
-						if (got > room) {
-							if (!ctx.rangeIgnored) throw new HubError("HUB_BAD_RESPONSE", `${params.what}: the hub sent more bytes than the range ${offset}-${part.end - 1} holds`);
-							got = room;
-						}
-						part.fill += got;
-						part.received += got;
-						bytes += got;
-						params.onBytes?.(got);
+						const { drop, keep } = clip(n);
+						if (keep === 0) return true;
+						if (drop > 0) cur.copyWithin(part.fill, part.fill + drop, part.fill + drop + keep);
+						part.fill += keep;
 						if (part.fill === cur.byteLength) queueChunk(part);
-						if (ctx.rangeIgnored && part.received === part.end - part.start && part.end < size) {
+						if (partFilledFromWholeFile() && part.end < size) {
 							// The whole file came for this part: it has its bytes, drop the rest.
 							cutShort = true;
 							body.cancel();
