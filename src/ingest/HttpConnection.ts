@@ -349,14 +349,9 @@ export class HttpConnection {
 				// The read may have gone to scratch at an offset given before this
 				// request (after a body's last bytes came with its head): move it to
 				// where the head gathers. Heads are small; this copy is rare.
-				if (buf.buffer !== this.#scratch.buffer) {
-					// Memory given before scratch grew: copy the bytes over.
-					if (this.#fill + n > this.#scratch.byteLength) throw new Error(`${this.origin} sent a response head over ${SCRATCH} bytes`);
-					this.#scratch.set(buf.subarray(0, n), this.#fill);
-				} else {
-					const at = buf.byteOffset - this.#scratch.byteOffset;
-					if (at !== this.#fill) this.#scratch.copyWithin(this.#fill, at, at + n);
-				}
+				// (#nextBuffer only ever gives views of the current scratch outside a body.)
+				const at = buf.byteOffset - this.#scratch.byteOffset;
+				if (at !== this.#fill) this.#scratch.copyWithin(this.#fill, at, at + n);
 				return this.#onHeadBytes(n);
 			}
 			if (this.#state === "body") {
