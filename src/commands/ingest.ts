@@ -66,12 +66,14 @@ function printDryRun(d: IngestDryRun): void {
  * (createConnectionPool reads the same variables). A proxy URL that cannot
  * work is refused up front, not found out per request.
  */
-async function useEnvProxy(hubUrl: string): Promise<void> {
+async function useEnvProxy(): Promise<void> {
 	const vars = ["https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"];
 	if (!vars.some((v) => process.env[v])) return;
-	for (const u of [hubUrl, "https://huggingface.co/", "http://huggingface.co/"]) {
+	// Every variable set is checked, whatever NO_PROXY says of the hub.
+	const env = { ...process.env, no_proxy: "", NO_PROXY: "" };
+	for (const u of ["https://hub.invalid/", "http://hub.invalid/"]) {
 		try {
-			proxyForUrl(new URL(u));
+			proxyForUrl(new URL(u), env);
 		} catch (err) {
 			throw new UsageError("PROXY_INVALID", (err as Error).message, { hint: "set HTTPS_PROXY / HTTP_PROXY to http://[user:password@]host:port" });
 		}
@@ -110,7 +112,7 @@ export function ingestCommand(): Command {
 			const token = opts.token ?? (process.env.HF_TOKEN || undefined);
 			const storeDir = resolveStoreDir({ store: opts.store });
 			const hubUrl = hubEndpoint();
-			await useEnvProxy(hubUrl);
+			await useEnvProxy();
 			const abort = new AbortController();
 			const onSignal = (): void => abort.abort(new InterruptedError());
 			process.once("SIGINT", onSignal);
