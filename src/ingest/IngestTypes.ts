@@ -29,8 +29,8 @@ export interface RemoteSnapshot {
 	files: RemoteFile[];
 }
 
-/** What `modelfs ingest` did (also its `--json` output). */
-export interface IngestSummary {
+/** The snapshot an ingest is about: the first fields of its summary and of its dry run. */
+export interface IngestTarget {
 	repo: string;
 	type: RepoId["type"];
 	revision: string;
@@ -38,6 +38,10 @@ export interface IngestSummary {
 	/** Files in the snapshot (after --include/--exclude). */
 	files: number;
 	totalBytes: number;
+}
+
+/** What `modelfs ingest` did (also its `--json` output). */
+export interface IngestSummary extends IngestTarget {
 	/** Files fetched (in full or the rest of a partial) this run. */
 	downloadedFiles: number;
 	/** Bytes received from the hub this run. */
@@ -55,13 +59,7 @@ export interface IngestSummary {
 }
 
 /** `modelfs ingest --dry-run`: sizes from the hub's metadata alone. */
-export interface IngestDryRun {
-	repo: string;
-	type: RepoId["type"];
-	revision: string;
-	commit: string;
-	files: number;
-	totalBytes: number;
+export interface IngestDryRun extends IngestTarget {
 	/** Files and bytes the store lacks: what an ingest would fetch (before resuming partials). */
 	downloadFiles: number;
 	downloadBytes: number;

@@ -16,7 +16,7 @@ import { createHubFetch } from "./createHubFetch.js";
 import type { HubFetch } from "./createHubFetch.js";
 import { createPathFilter } from "./createPathFilter.js";
 import { fetchIntoWriter } from "./fetchIntoWriter.js";
-import type { IngestDryRun, IngestSummary, RemoteFile, RemoteSnapshot } from "./IngestTypes.js";
+import type { IngestDryRun, IngestSummary, IngestTarget, RemoteFile, RemoteSnapshot } from "./IngestTypes.js";
 import { listSnapshotFiles } from "./listSnapshotFiles.js";
 import type { RetryPolicy } from "./withRetries.js";
 
@@ -125,6 +125,7 @@ export async function ingestRepo(params: IngestRepoParams): Promise<IngestSummar
 		const groups = groupByContent(files, store);
 		const toFetch = groups.filter((g) => g.existing === null);
 		const totalBytes = files.reduce((a, f) => a + f.size, 0);
+		const target: IngestTarget = { repo: params.repo.name, type: params.repo.type, revision, commit: remote.commit, files: files.length, totalBytes };
 		const downloadBytes = toFetch.reduce((a, g) => a + g.file.size, 0);
 		// A content listed under two paths is fetched once: the second counts as deduplicated.
 		const downloadFiles = toFetch.length;
@@ -137,12 +138,7 @@ export async function ingestRepo(params: IngestRepoParams): Promise<IngestSummar
 				}
 			}
 			return {
-				repo: params.repo.name,
-				type: params.repo.type,
-				revision,
-				commit: remote.commit,
-				files: files.length,
-				totalBytes,
+				...target,
 				downloadFiles,
 				downloadBytes,
 				inStoreFiles: files.length - downloadFiles,
@@ -198,12 +194,7 @@ export async function ingestRepo(params: IngestRepoParams): Promise<IngestSummar
 		}
 		const seconds = (Date.now() - started) / 1000;
 		return {
-			repo: params.repo.name,
-			type: params.repo.type,
-			revision,
-			commit: remote.commit,
-			files: files.length,
-			totalBytes,
+			...target,
 			downloadedFiles: downloadFiles,
 			downloadedBytes,
 			resumedBytes,
