@@ -31,7 +31,14 @@ export async function indexTransaction(params: IndexTransactionParams): Promise<
 	const index = store.index;
 	if (store.readOnly || !index) throw new IndexError("INDEX_READ_ONLY", `cannot record ${params.label}: ${store.dir} is open read-only`);
 	try {
-		await index.env.transaction(params.body);
+		await index.env.transaction(() => {
+			params.body();
+			// The body's puts return the batch's commit promise, which nobody
+			// awaits and which rejects when the commit fails: watched here, while
+			// `committed` is still that promise (after the failure lmdb-js may be
+			// on the next batch; seen under load: exit 1 on a full disk).
+			index.env.committed.then(undefined, () => undefined);
+		});
 	} catch (err) {
 		const commitError = (err as { commitError?: Promise<unknown> } | null)?.commitError;
 		if (!commitError || typeof commitError.then !== "function") throw err;
