@@ -18,8 +18,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startHubEmulator } from "../src/emulator/index.js";
-import { createChunkPool } from "../src/ingest/createChunkPool.js";
-import { createBlobWriter } from "../src/store/createBlobWriter.js";
+import { createChunkPool } from "../src/ingest/hub/createChunkPool.js";
+import { createBlobWriter } from "../src/store/objects/createBlobWriter.js";
 import { openStore } from "../src/store/openStore.js";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));

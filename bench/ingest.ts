@@ -144,7 +144,7 @@ try {
 
 	// In-process: the same code as the command, without Node/tsx start-up (a constant ~1-3 s here).
 	const { openStore } = await import("../src/store/openStore.js");
-	const { importFolder } = await import("../src/ingest/importFolder.js");
+	const { importFolder } = await import("../src/ingest/local/importFolder.js");
 	const inProcessOn = async (base: string, cpuRow: string) => {
 		let t = Infinity;
 		for (let i = 0; i < runs; i++) {

@@ -1,6 +1,6 @@
 import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { blobPath } from "../../src/store/blobPath.js";
+import { blobPath } from "../../src/store/objects/blobPath.js";
 import type { ViewDir } from "../../src/view/ViewTree.js";
 import { walkViewTree } from "../../src/view/walkViewTree.js";
 import type { FuseManifest } from "./FuseManifest.js";

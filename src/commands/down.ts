@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { defaultConfigPath } from "../config/defaultConfigPath.js";
-import { downFromConfig } from "../config/downFromConfig.js";
+import { downFromConfig } from "../node/downFromConfig.js";
 import { readConfig } from "../config/readConfig.js";
 
 /** `modelfs down`: take the configured overlays down, then the views nothing stands on. */

@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { UsageError } from "../errors.js";
-import { formatBytes } from "../progress/createByteProgress.js";
-import { collectGarbage } from "../store/collectGarbage.js";
+import { formatBytes } from "../progress/formatBytes.js";
+import { collectGarbage } from "../store/maintenance/collectGarbage.js";
 import { openStore } from "../store/openStore.js";
 import { resolveStoreDir } from "../store/resolveStoreDir.js";
 

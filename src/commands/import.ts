@@ -1,11 +1,12 @@
 import { Command } from "commander";
 import { InterruptedError, UsageError } from "../errors.js";
-import { importFolder } from "../ingest/importFolder.js";
-import { importHfCache } from "../ingest/importHfCache.js";
-import type { ImportReport, ImportSkip } from "../ingest/ImportTypes.js";
-import { createByteProgress, formatBytes } from "../progress/createByteProgress.js";
+import { importFolder } from "../ingest/local/importFolder.js";
+import { importHfCache } from "../ingest/local/importHfCache.js";
+import type { ImportReport, ImportSkip } from "../ingest/local/ImportTypes.js";
+import { createByteProgress } from "../progress/createByteProgress.js";
+import { formatBytes } from "../progress/formatBytes.js";
 import { openStore } from "../store/openStore.js";
-import { parseRepoSpec } from "../store/parseRepoSpec.js";
+import { parseRepoSpec } from "../store/names/parseRepoSpec.js";
 import { resolveStoreDir } from "../store/resolveStoreDir.js";
 
 interface ImportOptions {

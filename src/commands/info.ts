@@ -1,8 +1,8 @@
 import { Command } from "commander";
-import { formatBytes } from "../progress/createByteProgress.js";
+import { formatBytes } from "../progress/formatBytes.js";
 import { openStore } from "../store/openStore.js";
-import { parseRepoSpec } from "../store/parseRepoSpec.js";
-import { resolveSnapshot } from "../store/resolveSnapshot.js";
+import { parseRepoSpec } from "../store/names/parseRepoSpec.js";
+import { resolveSnapshot } from "../store/index/resolveSnapshot.js";
 import { resolveStoreDir } from "../store/resolveStoreDir.js";
 import { UsageError } from "../errors.js";
 

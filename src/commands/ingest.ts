@@ -1,12 +1,13 @@
-import { createEnvProxyDispatcher } from "../ingest/createEnvProxyDispatcher.js";
-import { proxyForUrl } from "../ingest/proxyForUrl.js";
+import { createEnvProxyDispatcher } from "../ingest/http/createEnvProxyDispatcher.js";
+import { proxyForUrl } from "../ingest/http/proxyForUrl.js";
 import { Command, Option } from "commander";
 import { InterruptedError, UsageError } from "../errors.js";
-import { hubEndpoint } from "../ingest/hubEndpoint.js";
-import { ingestRepo } from "../ingest/ingestRepo.js";
-import type { IngestDryRun, IngestSummary } from "../ingest/IngestTypes.js";
-import { parseRepoArg } from "../ingest/parseRepoArg.js";
-import { createByteProgress, formatBytes } from "../progress/createByteProgress.js";
+import { hubEndpoint } from "../ingest/hub/hubEndpoint.js";
+import { ingestRepo } from "../ingest/hub/ingestRepo.js";
+import type { IngestDryRun, IngestSummary } from "../ingest/hub/IngestTypes.js";
+import { parseRepoArg } from "../ingest/hub/parseRepoArg.js";
+import { createByteProgress } from "../progress/createByteProgress.js";
+import { formatBytes } from "../progress/formatBytes.js";
 import { resolveStoreDir } from "../store/resolveStoreDir.js";
 
 interface IngestOptions {

@@ -1,6 +1,6 @@
 import { Command } from "commander";
-import { formatBytes } from "../progress/createByteProgress.js";
-import { listRepos } from "../store/listRepos.js";
+import { formatBytes } from "../progress/formatBytes.js";
+import { listRepos } from "../store/index/listRepos.js";
 import { openStore } from "../store/openStore.js";
 import { resolveStoreDir } from "../store/resolveStoreDir.js";
 

@@ -1,10 +1,10 @@
 import { Command } from "commander";
 import { UsageError } from "../errors.js";
 import { openStore } from "../store/openStore.js";
-import { parseRepoSpec } from "../store/parseRepoSpec.js";
-import { removeSnapshot } from "../store/removeSnapshot.js";
-import { readCatalog } from "../store/readCatalog.js";
-import { findCatalogRepo } from "../store/findCatalogRepo.js";
+import { parseRepoSpec } from "../store/names/parseRepoSpec.js";
+import { removeSnapshot } from "../store/index/removeSnapshot.js";
+import { readCatalog } from "../store/catalog/readCatalog.js";
+import { findCatalogRepo } from "../store/catalog/findCatalogRepo.js";
 import { resolveStoreDir } from "../store/resolveStoreDir.js";
 
 /** `modelfs rm <repo>[@rev]`: removes a snapshot or a whole repo (blobs go at the next gc). */

@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { existsSync } from "node:fs";
-import { collectStatus, type Status } from "../config/collectStatus.js";
+import { collectStatus, type Status } from "../node/collectStatus.js";
 import { defaultConfigPath } from "../config/defaultConfigPath.js";
 import { readConfig } from "../config/readConfig.js";
 import { MountError } from "../errors.js";

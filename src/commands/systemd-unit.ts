@@ -3,7 +3,7 @@ import { existsSync, realpathSync } from "node:fs";
 import { dirname } from "node:path";
 import { defaultConfigPath } from "../config/defaultConfigPath.js";
 import { readConfig } from "../config/readConfig.js";
-import { renderSystemdUnit } from "../config/renderSystemdUnit.js";
+import { renderSystemdUnit } from "../node/renderSystemdUnit.js";
 
 /** `modelfs systemd-unit`: print a unit running `modelfs up` at boot and `modelfs down` at stop. */
 export function systemdUnitCommand(): Command {

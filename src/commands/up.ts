@@ -1,8 +1,8 @@
 import { Command } from "commander";
 import { defaultConfigPath } from "../config/defaultConfigPath.js";
-import { downFromConfig } from "../config/downFromConfig.js";
+import { downFromConfig } from "../node/downFromConfig.js";
 import { readConfig } from "../config/readConfig.js";
-import { upFromConfig, type UpResult } from "../config/upFromConfig.js";
+import { upFromConfig, type UpResult } from "../node/upFromConfig.js";
 import { MountError } from "../errors.js";
 
 /**

@@ -1,9 +1,9 @@
 import { join } from "node:path";
-import { isProcessAlive } from "./isProcessAlive.js";
+import { isProcessAlive } from "../system/isProcessAlive.js";
 import type { ModelfsMount } from "./MountTypes.js";
 import { readMountRecord } from "./readMountRecord.js";
-import { readMountinfo } from "./readMountinfo.js";
-import { readPidFile } from "./readPidFile.js";
+import { readMountinfo } from "../system/readMountinfo.js";
+import { readPidFile } from "../system/readPidFile.js";
 import { runtimeDirFor } from "./runtimeDirFor.js";
 
 export interface ListModelfsMountsParams {

@@ -2,7 +2,7 @@ import { constants } from "node:os";
 import { join } from "node:path";
 import { ModelfsError } from "../errors.js";
 import type { MountStats } from "./MountTypes.js";
-import { readFileIfExists } from "./readFileIfExists.js";
+import { readFileIfExists } from "../system/readFileIfExists.js";
 import { runtimeDirFor } from "./runtimeDirFor.js";
 
 export interface ReadMountStatsParams {

@@ -3,9 +3,8 @@ import { openSync, closeSync, readFileSync } from "node:fs";
 import { mkdir, readFile, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { constants as osConstants } from "node:os";
-import { dirname, extname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
-import { fileURLToPath } from "node:url";
 import { MountError, StoreError } from "../errors.js";
 import type { ViewDir } from "../view/ViewTree.js";
 import { writeViewImage, type ViewImageSummary } from "../view/writeViewImage.js";
@@ -13,11 +12,13 @@ import { assertCanMount } from "./assertCanMount.js";
 import { daemonBinaryPath } from "./daemonBinaryPath.js";
 import { listModelfsMounts } from "./listModelfsMounts.js";
 import type { MountRecord } from "./MountTypes.js";
-import { isProcessAlive } from "./isProcessAlive.js";
-import { probeMountpoint } from "./probeMountpoint.js";
-import { readMountinfo } from "./readMountinfo.js";
+import { isProcessAlive } from "../system/isProcessAlive.js";
+import { probeMountpoint } from "../system/probeMountpoint.js";
+import { readMountinfo } from "../system/readMountinfo.js";
 import { runtimeDirFor } from "./runtimeDirFor.js";
-import { serveMetrics } from "./serveMetrics.js";
+import { serveMetrics } from "../metrics/serveMetrics.js";
+import { startMetricsProcess } from "../metrics/startMetricsProcess.js";
+import { readReadyLine } from "../system/readReadyLine.js";
 import { umountPath } from "./umountPath.js";
 
 export interface StartMountParams {
@@ -260,29 +261,6 @@ async function clearMountpoint(mountpoint: string, runRoot: string | undefined, 
 	throw new MountError("MOUNT_BUSY", `${mountpoint} still has mounts stacked on it after detaching 8`, { path: mountpoint, hint: `look at: findmnt ${mountpoint}` });
 }
 
-/** The holder's one status line on fd 3: `ok <pid>` or `err <errno> <message>`; null if it closed first. */
-function readReadyLine(stream: Readable, timeoutMs: number): Promise<string | null> {
-	return new Promise((res) => {
-		let buf = "";
-		const done = (line: string | null) => {
-			clearTimeout(timer);
-			stream.removeAllListeners();
-			stream.on("error", () => {});
-			stream.destroy();
-			res(line);
-		};
-		const timer = setTimeout(() => done(null), timeoutMs);
-		stream.setEncoding("utf8");
-		stream.on("data", (d: string) => {
-			buf += d;
-			const nl = buf.indexOf("\n");
-			if (nl >= 0) done(buf.slice(0, nl));
-		});
-		stream.on("end", () => done(buf === "" ? null : buf));
-		stream.on("error", () => done(null));
-	});
-}
-
 function holderError(line: string | null, mountpoint: string, logPath: string | null): MountError {
 	const tail = logPath ? logTail(logPath) : "";
 	const seeLog = logPath ? ` (log: ${logPath})` : "";
@@ -349,48 +327,6 @@ async function waitForAnswer(mountpoint: string, timeoutMs: number, logPath: str
 	} finally {
 		clearTimeout(timer);
 	}
-}
-
-interface MetricsProcessParams {
-	port: number;
-	mountpoint: string;
-	holderPid: number;
-	runtimeDir: string;
-	runRoot: string | undefined;
-	logPath: string;
-	timeoutMs: number;
-}
-
-/**
- * A small detached Node process serving /metrics for one mount; it ends by
- * itself when the holder is gone. Resolves with the bound port.
- */
-async function startMetricsProcess(p: MetricsProcessParams): Promise<number> {
-	const here = fileURLToPath(import.meta.url);
-	const script = join(dirname(here), `metricsMain${extname(here)}`);
-	const packageRoot = resolve(dirname(here), "..", "..");
-	const loader = extname(here) === ".ts" ? ["--import", "tsx"] : [];
-	const args = [...loader, script, "--port", String(p.port), "--mountpoint", p.mountpoint, "--holder-pid", String(p.holderPid)];
-	if (p.runRoot) args.push("--run-root", p.runRoot);
-	const logFd = openSync(p.logPath, "a", 0o644);
-	let child: ChildProcess;
-	try {
-		child = spawn(process.execPath, args, { stdio: ["ignore", logFd, logFd, "pipe"], cwd: packageRoot, detached: true });
-	} finally {
-		closeSync(logFd);
-	}
-	const line = await readReadyLine(child.stdio[3] as Readable, p.timeoutMs);
-	const m = line ? /^ok (\d+)$/.exec(line) : null;
-	if (!m) {
-		if (child.exitCode === null) child.kill("SIGKILL");
-		throw new MountError("MOUNT_METRICS", `the view at ${p.mountpoint} is mounted, but metrics cannot be served on port ${p.port}: ${line?.replace(/^err /, "") ?? "the metrics process ended"}`, {
-			path: p.mountpoint,
-			hint: `choose a free port, or unmount (modelfs umount ${p.mountpoint}) and mount without --metrics-port`,
-		});
-	}
-	await writeFile(join(p.runtimeDir, "metrics.pid"), `${child.pid}\n`);
-	child.unref();
-	return Number(m[1]);
 }
 
 /**

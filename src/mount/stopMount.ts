@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { MountError } from "../errors.js";
-import { isProcessAlive } from "./isProcessAlive.js";
+import { isProcessAlive } from "../system/isProcessAlive.js";
 import { listModelfsMounts } from "./listModelfsMounts.js";
-import { readPidFile } from "./readPidFile.js";
+import { readPidFile } from "../system/readPidFile.js";
 import { umountPath } from "./umountPath.js";
 
 export interface StopMountParams {

@@ -2,7 +2,7 @@ import { lstat, mkdir, realpath, rename, rm, symlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { MountError, UsageError } from "../errors.js";
 import { openStore } from "../store/openStore.js";
-import { readCatalog } from "../store/readCatalog.js";
+import { readCatalog } from "../store/catalog/readCatalog.js";
 import { findAbsorbable, type Absorbable } from "./findAbsorbable.js";
 import { listOverlayMounts } from "./listOverlayMounts.js";
 import { mountOverlay } from "./mountOverlay.js";

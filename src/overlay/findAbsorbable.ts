@@ -3,7 +3,7 @@ import { lstat, readdir, readlink } from "node:fs/promises";
 import { join } from "node:path";
 import pLimit from "p-limit";
 import { hashFile } from "../hash/hashFile.js";
-import { findBlob } from "../store/findBlob.js";
+import { findBlob } from "../store/index/findBlob.js";
 import type { Store } from "../store/Store.js";
 
 export interface FindAbsorbableParams {

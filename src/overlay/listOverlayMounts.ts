@@ -1,5 +1,5 @@
-import { readMountinfo } from "../mount/readMountinfo.js";
-import { unescapeMountinfo } from "../mount/unescapeMountinfo.js";
+import { readMountinfo } from "../system/readMountinfo.js";
+import { unescapeMountinfo } from "../system/unescapeMountinfo.js";
 import type { OverlayMount } from "./OverlayTypes.js";
 
 export interface ListOverlayMountsParams {

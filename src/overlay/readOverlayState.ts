@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { ModelfsError } from "../errors.js";
-import { readFileIfExists } from "../mount/readFileIfExists.js";
+import { readFileIfExists } from "../system/readFileIfExists.js";
 import type { OverlayState } from "./OverlayTypes.js";
 
 export interface ReadOverlayStateParams {

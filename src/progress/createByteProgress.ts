@@ -1,9 +1,6 @@
 import cliProgress from "cli-progress";
 import { formatBytes } from "./formatBytes.js";
 
-// Kept for callers that import it from here (ingest, stats).
-export { formatBytes } from "./formatBytes.js";
-
 export interface CreateByteProgressParams {
 	/** Shown before the bar, e.g. "import" or a file name. */
 	label: string;

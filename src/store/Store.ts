@@ -1,4 +1,4 @@
-import type { StoreIndex } from "./StoreIndex.js";
+import type { StoreIndex } from "./index/StoreIndex.js";
 
 /** Releases the writer lock; set by openStore when it took it. */
 export type ReleaseLock = () => Promise<void>;

@@ -3,14 +3,14 @@ import { access, constants, mkdir, open, readFile, readdir, rename, rm, stat } f
 import { join, resolve } from "node:path";
 import { IndexError, StoreError } from "../errors.js";
 import { acquireWriterLock } from "./acquireWriterLock.js";
-import { fsyncDir } from "./fsyncDir.js";
-import { isNetworkFilesystem } from "./isNetworkFilesystem.js";
-import { publishCatalog } from "./publishCatalog.js";
-import { listCatalogGenerations } from "./listCatalogGenerations.js";
+import { fsyncDir } from "./objects/fsyncDir.js";
+import { isNetworkFilesystem } from "./objects/isNetworkFilesystem.js";
+import { publishCatalog } from "./catalog/publishCatalog.js";
+import { listCatalogGenerations } from "./catalog/listCatalogGenerations.js";
 import { Store } from "./Store.js";
-import { StoreIndex } from "./StoreIndex.js";
+import { StoreIndex } from "./index/StoreIndex.js";
 import { PARTIAL_MAX_AGE_MS, PARTIAL_PREFIX, STORE_FORMAT, STORE_PATHS, type StoreMeta } from "./storeFormat.js";
-import { tmpName } from "./tmpName.js";
+import { tmpName } from "./objects/tmpName.js";
 
 export interface OpenStoreParams {
 	/** The store directory (see resolveStoreDir). */

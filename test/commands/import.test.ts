@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { canMount } from "../support/canMount.js";
 import { cliPath, repoRoot, runCli } from "../support/runCli.js";
-import { fixtureBytes, makeHfCache } from "../ingest/importFixtures.js";
+import { fixtureBytes, makeHfCache } from "../ingest/local/importFixtures.js";
 import { startChild } from "../store/childProcess.js";
 import { tempDir } from "../store/storeFixtures.js";
 

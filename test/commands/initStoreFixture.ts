@@ -1,7 +1,7 @@
 import { join } from "node:path";
-import { importHfCache } from "../../src/ingest/importHfCache.js";
+import { importHfCache } from "../../src/ingest/local/importHfCache.js";
 import { openStore } from "../../src/store/openStore.js";
-import { fixtureBytes, makeHfCache } from "../ingest/importFixtures.js";
+import { fixtureBytes, makeHfCache } from "../ingest/local/importFixtures.js";
 import { tempDir } from "../store/storeFixtures.js";
 
 export const C1 = "a".repeat(40);

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { isProcessAlive } from "../../src/mount/isProcessAlive.js";
+import { isProcessAlive } from "../../src/system/isProcessAlive.js";
 import { listModelfsMounts } from "../../src/mount/listModelfsMounts.js";
 import { isMountPoint } from "../native/viewFixtures.js";
 import { canMount } from "../support/canMount.js";

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdir, open, readFile, statfs, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { isProcessAlive } from "../../src/mount/isProcessAlive.js";
+import { isProcessAlive } from "../../src/system/isProcessAlive.js";
 import { listModelfsMounts } from "../../src/mount/listModelfsMounts.js";
 import { readMountStats } from "../../src/mount/readMountStats.js";
 import { startMount } from "../../src/mount/startMount.js";

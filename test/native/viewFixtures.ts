@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { onTestFinished } from "vitest";
-import { isProcessAlive } from "../../src/mount/isProcessAlive.js";
+import { isProcessAlive } from "../../src/system/isProcessAlive.js";
 import { listModelfsMounts } from "../../src/mount/listModelfsMounts.js";
 import { startMount, type StartMountParams, type StartedMount } from "../../src/mount/startMount.js";
 import { stopMount } from "../../src/mount/stopMount.js";

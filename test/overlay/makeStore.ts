@@ -2,9 +2,9 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { commitSnapshot } from "../../src/store/commitSnapshot.js";
+import { commitSnapshot } from "../../src/store/index/commitSnapshot.js";
 import { openStore } from "../../src/store/openStore.js";
-import { putFile } from "../../src/store/putFile.js";
+import { putFile } from "../../src/store/objects/putFile.js";
 import type { SnapshotFile } from "../../src/store/StoreTypes.js";
 import type { FakeHubFile } from "./fixtures.js";
 

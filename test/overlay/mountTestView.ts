@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { onTestFinished } from "vitest";
 import { startMount } from "../../src/mount/startMount.js";
 import { stopMount } from "../../src/mount/stopMount.js";
-import { readCatalog } from "../../src/store/readCatalog.js";
+import { readCatalog } from "../../src/store/catalog/readCatalog.js";
 import { buildViewTree, type BuildViewTreeParams } from "../../src/view/buildViewTree.js";
 
 /**

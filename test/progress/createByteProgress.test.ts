@@ -1,6 +1,7 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { createByteProgress, formatBytes } from "../../src/progress/createByteProgress.js";
+import { createByteProgress } from "../../src/progress/createByteProgress.js";
+import { formatBytes } from "../../src/progress/formatBytes.js";
 
 /** A stream that claims to be a terminal and records what is drawn on it. */
 function fakeTty(isTTY: boolean): { stream: NodeJS.WriteStream; text: () => string } {

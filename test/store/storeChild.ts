@@ -5,9 +5,9 @@
  *   stream <storeDir> <file> <resumeKey> <size>  stream the file through createBlobWriter, commit
  */
 import { readFileSync } from "node:fs";
-import { createBlobWriter } from "../../src/store/createBlobWriter.js";
+import { createBlobWriter } from "../../src/store/objects/createBlobWriter.js";
 import { openStore } from "../../src/store/openStore.js";
-import { putFile } from "../../src/store/putFile.js";
+import { putFile } from "../../src/store/objects/putFile.js";
 
 const [action, storeDir, file, resumeKey, size] = process.argv.slice(2);
 

@@ -1,0 +1,360 @@
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
+import { downloadFile } from "@huggingface/hub";
+import pLimit from "p-limit";
+import { HubError, InterruptedError, ModelfsError, UsageError } from "../../errors.js";
+import { commitSnapshot } from "../../store/index/commitSnapshot.js";
+import { createBlobWriter } from "../../store/objects/createBlobWriter.js";
+import { findBlob } from "../../store/index/findBlob.js";
+import { openStore } from "../../store/openStore.js";
+import { PARTIAL_PREFIX, STORE_PATHS } from "../../store/storeFormat.js";
+import type { Store } from "../../store/Store.js";
+import type { BlobRecord, RepoId, SnapshotFile } from "../../store/StoreTypes.js";
+import type { BlobWriter } from "../../store/objects/BlobWriter.js";
+import { createChunkPool, type ChunkPool } from "./createChunkPool.js";
+import { createHubFetch } from "./createHubFetch.js";
+import type { HubFetch } from "./createHubFetch.js";
+import { createPathFilter } from "./createPathFilter.js";
+import { fetchIntoWriter } from "./fetchIntoWriter.js";
+import type { IngestDryRun, IngestSummary, IngestTarget, RemoteFile, RemoteSnapshot } from "./IngestTypes.js";
+import { listSnapshotFiles } from "./listSnapshotFiles.js";
+import type { RetryPolicy } from "./withRetries.js";
+
+export interface IngestRepoParams {
+	repo: RepoId;
+	/** Branch, tag or commit sha. @default "main" */
+	revision?: string;
+	/** fnmatch patterns (see createPathFilter); all files when empty. */
+	include?: string[];
+	exclude?: string[];
+	/** The store directory (resolveStoreDir). */
+	storeDir: string;
+	/** Wait for another writer instead of failing. @default false */
+	wait?: boolean;
+	/** The hub endpoint (hubEndpoint()). */
+	hubUrl: string;
+	/** `hf_...`; never printed. */
+	accessToken?: string;
+	/** Report sizes from the metadata only; nothing is downloaded or written. @default false */
+	dryRun?: boolean;
+	/** Files downloaded at once. @default 4 */
+	concurrency?: number;
+	/** Ranged requests per large file at once. @default 4 */
+	parts?: number;
+	/** Bytes per ranged request. @default 16 MiB */
+	partSize?: number;
+	/** A request that receives nothing for this long is retried. @default 60000 */
+	idleTimeoutMs?: number;
+	retry?: RetryPolicy;
+	/** Injected fetch (tests). @default globalThis.fetch */
+	fetch?: typeof fetch;
+	/** Ctrl-C: stops downloads, keeps partial files for the next run. */
+	signal?: AbortSignal;
+	/** Told once the plan is known: bytes that will be fetched. */
+	onPlan?: (plan: { files: number; totalBytes: number; downloadBytes: number; downloadFiles: number; dedupedBytes: number; commit: string }) => void;
+	/** Bytes received, and bytes resumed from partial files. */
+	onBytes?: (n: number) => void;
+	/** One-line notes for stderr (retries). */
+	log?: (line: string) => void;
+}
+
+/** Files with the same content, fetched once. */
+interface Group {
+	file: RemoteFile;
+	paths: RemoteFile[];
+	key: string;
+	existing: BlobRecord | null;
+}
+
+/**
+ * Ingests one hub repo at one commit into the store: pins the revision,
+ * lists the files, skips every file whose sha256 (LFS) or git sha1 the
+ * store already knows, downloads the others in parallel (large files in
+ * ranged parts) straight into the store's hashing blob writer, and commits
+ * the snapshot and its ref only when every file is in. An interrupted or
+ * failed run keeps complete blobs and partial downloads (resumed next time)
+ * and changes nothing else.
+ */
+export async function ingestRepo(params: IngestRepoParams & { dryRun: true }): Promise<IngestDryRun>;
+export async function ingestRepo(params: IngestRepoParams & { dryRun?: false }): Promise<IngestSummary>;
+export async function ingestRepo(params: IngestRepoParams): Promise<IngestSummary | IngestDryRun>;
+export async function ingestRepo(params: IngestRepoParams): Promise<IngestSummary | IngestDryRun> {
+	if (!params?.repo) throw new TypeError("ingestRepo: `repo` is required");
+	if (typeof params.storeDir !== "string" || params.storeDir === "") throw new TypeError("ingestRepo: `storeDir` is required");
+	const concurrency = params.concurrency ?? 4;
+	if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+		throw new UsageError("CONCURRENCY_INVALID", `--concurrency must be an integer from 1 to 64, got ${params.concurrency}`);
+	}
+	if (params.accessToken !== undefined && !params.accessToken.startsWith("hf_")) {
+		throw new UsageError("TOKEN_INVALID", "the access token (--token or HF_TOKEN) does not start with hf_", {
+			hint: "copy a token from https://huggingface.co/settings/tokens",
+		});
+	}
+	const started = Date.now();
+	const revision = params.revision ?? "main";
+	const log = params.log ?? (() => undefined);
+	const hubFetch = createHubFetch({
+		repo: params.repo,
+		revision,
+		hubUrl: params.hubUrl,
+		tokenGiven: params.accessToken !== undefined,
+		fetch: params.fetch,
+		signal: params.signal,
+	});
+	const remote = await listSnapshotFiles({
+		repo: params.repo,
+		revision,
+		hubUrl: params.hubUrl,
+		accessToken: params.accessToken,
+		hubFetch,
+		retry: params.retry,
+		signal: params.signal,
+		onRetry: log,
+	});
+	const keep = createPathFilter({ include: params.include, exclude: params.exclude });
+	const files = remote.files.filter((f) => keep(f.path));
+	const where = `${params.repo.name}@${remote.commit}`;
+	if (files.length === 0 && remote.files.length > 0) {
+		throw new UsageError("NO_FILES_MATCH", `no file of ${where} matches --include/--exclude (${remote.files.length} files in the repo)`, {
+			hint: "patterns are fnmatch-style: '*' also matches '/', e.g. --include '*.safetensors' --include '*.json'",
+		});
+	}
+
+	const store = params.dryRun ? await openForDryRun(params.storeDir) : await openStore({ storeDir: params.storeDir, write: true, create: true, wait: params.wait, signal: params.signal });
+	try {
+		const groups = groupByContent(files, store);
+		const toFetch = groups.filter((g) => g.existing === null);
+		const totalBytes = files.reduce((a, f) => a + f.size, 0);
+		const target: IngestTarget = { repo: params.repo.name, type: params.repo.type, revision, commit: remote.commit, files: files.length, totalBytes };
+		const downloadBytes = toFetch.reduce((a, g) => a + g.file.size, 0);
+		// A content listed under two paths is fetched once: the second counts as deduplicated.
+		const downloadFiles = toFetch.length;
+		if (params.dryRun) {
+			let partialBytes = 0;
+			if (store) {
+				for (const g of toFetch) {
+					const st = await stat(join(store.dir, STORE_PATHS.tmp, `${PARTIAL_PREFIX}${resumeKeyOf(g.file)}`)).catch(() => null);
+					if (st) partialBytes += Math.min(st.size, g.file.size);
+				}
+			}
+			return {
+				...target,
+				downloadFiles,
+				downloadBytes,
+				inStoreFiles: files.length - downloadFiles,
+				inStoreBytes: totalBytes - downloadBytes,
+				partialBytes,
+			} satisfies IngestDryRun;
+		}
+		const writable = store as Store;
+		params.onPlan?.({ files: files.length, totalBytes, downloadBytes, downloadFiles, dedupedBytes: totalBytes - downloadBytes, commit: remote.commit });
+
+		const stop = new AbortController();
+		const onAbort = (): void => stop.abort(new InterruptedError());
+		params.signal?.addEventListener("abort", onAbort, { once: true });
+		let downloadedBytes = 0;
+		let resumedBytes = 0;
+		const limit = pLimit(concurrency);
+		const chunks = createChunkPool();
+		let failure: unknown = null;
+		try {
+			await Promise.all(
+				toFetch.map((g) =>
+					limit(async () => {
+						if (failure !== null) return;
+						try {
+							const got = await fetchGroup({ params, hubFetch, chunks, remote, group: g, store: writable, signal: stop.signal, onBytes: (n) => (downloadedBytes += n), onResumed: (n) => (resumedBytes += n), log });
+							g.existing = got;
+						} catch (err) {
+							if (failure === null) failure = err;
+							stop.abort(err);
+						}
+					}),
+				),
+			);
+		} finally {
+			params.signal?.removeEventListener("abort", onAbort);
+			hubFetch.close();
+		}
+		if (params.signal?.aborted) throw new InterruptedError();
+		if (failure !== null) throw failure;
+
+		const snapshotFiles: SnapshotFile[] = [];
+		for (const g of groups) {
+			const blob = g.existing as BlobRecord;
+			for (const f of g.paths) snapshotFiles.push({ path: f.path, blake3: blob.blake3, size: f.size, etag: f.etag });
+		}
+		const filtered = (params.include?.length ?? 0) + (params.exclude?.length ?? 0) > 0;
+		const merged = filtered ? mergeWithStored(writable, params.repo, remote.commit, snapshotFiles) : snapshotFiles;
+		const refs: Record<string, string> = revision === remote.commit ? {} : { [revision]: remote.commit };
+		// A re-ingest that changes nothing leaves the index (and its generation,
+		// which views and readers follow) alone.
+		if (!sameAsStored(writable, params.repo, remote.commit, merged, refs)) {
+			await commitSnapshot({ store: writable, snapshot: { repo: params.repo, commit: remote.commit, files: merged }, refs });
+		}
+		const seconds = (Date.now() - started) / 1000;
+		return {
+			...target,
+			downloadedFiles: downloadFiles,
+			downloadedBytes,
+			resumedBytes,
+			dedupedFiles: files.length - downloadFiles,
+			dedupedBytes: totalBytes - downloadBytes,
+			seconds,
+			bytesPerSecond: seconds > 0 ? downloadedBytes / seconds : 0,
+			refs,
+		} satisfies IngestSummary;
+	} finally {
+		await store?.close();
+	}
+}
+
+async function openForDryRun(storeDir: string): Promise<Store | null> {
+	try {
+		return await openStore({ storeDir });
+	} catch (err) {
+		// No store yet: everything would be downloaded.
+		if (err instanceof ModelfsError && err.code === "STORE_NOT_FOUND") return null;
+		throw err;
+	}
+}
+
+function resumeKeyOf(f: RemoteFile): string {
+	return f.lfs ? (f.sha256 as string) : `git-${f.sha1 as string}`;
+}
+
+function groupByContent(files: RemoteFile[], store: Store | null): Group[] {
+	const byKey = new Map<string, Group>();
+	for (const f of files) {
+		const key = resumeKeyOf(f);
+		const g = byKey.get(key);
+		if (g) {
+			g.paths.push(f);
+			continue;
+		}
+		const existing = store === null ? null : f.lfs ? findBlob({ store, sha256: f.sha256 as string }) : findBlob({ store, sha1: f.sha1 as string });
+		byKey.set(key, { file: f, paths: [f], key, existing: existing && existing.size === f.size ? existing : null });
+	}
+	return [...byKey.values()];
+}
+
+function sameAsStored(store: Store, repo: RepoId, commit: string, files: SnapshotFile[], refs: Record<string, string>): boolean {
+	const index = store.index;
+	const old = index?.snapshots.get([repo.type, repo.name, commit]);
+	if (!index || !old || old.files.length !== files.length) return false;
+	const byPath = new Map(old.files.map((f) => [f.path, f]));
+	for (const f of files) {
+		const o = byPath.get(f.path);
+		if (!o || o.blake3 !== f.blake3 || o.size !== f.size || o.etag !== f.etag) return false;
+	}
+	const storedRefs = index.repos.get([repo.type, repo.name])?.refs ?? {};
+	return Object.entries(refs).every(([ref, c]) => storedRefs[ref] === c);
+}
+
+/** An ingest with --include/--exclude adds to what an earlier ingest of the same commit stored. */
+function mergeWithStored(store: Store, repo: RepoId, commit: string, files: SnapshotFile[]): SnapshotFile[] {
+	const old = store.index?.snapshots.get([repo.type, repo.name, commit]);
+	if (!old) return files;
+	const byPath = new Map(old.files.map((f) => [f.path, f]));
+	for (const f of files) byPath.set(f.path, f);
+	return [...byPath.values()];
+}
+
+async function fetchGroup(p: {
+	params: IngestRepoParams;
+	hubFetch: HubFetch;
+	chunks: ChunkPool;
+	remote: RemoteSnapshot;
+	group: Group;
+	store: Store;
+	signal: AbortSignal;
+	onBytes: (n: number) => void;
+	onResumed: (n: number) => void;
+	log: (line: string) => void;
+}): Promise<BlobRecord> {
+	const { params, group, remote } = p;
+	const f = group.file;
+	const what = `${params.repo.name}@${remote.commit}:${f.path}`;
+	const segs = f.path.split("/").map(encodeURIComponent).join("/");
+	const url = `${params.hubUrl}/${params.repo.type === "dataset" ? "datasets/" : ""}${params.repo.name}/resolve/${remote.commit}/${segs}`;
+	// An injected fetch (tests, proxies) gets every request, bytes included,
+	// through @huggingface/hub's downloadFile (slice().stream() is a ranged
+	// fetch); otherwise the bytes are received straight into shared chunks,
+	// which costs far less CPU per byte (see HubFetch.openRange). The listing already gave size and
+	// oid, so neither path sends a probe request per file.
+	const source = params.fetch
+		? await downloadFile({
+				repo: params.repo,
+				path: f.path,
+				revision: remote.commit,
+				hubUrl: params.hubUrl,
+				accessToken: params.accessToken,
+				fetch: p.hubFetch.fetch,
+				xet: false,
+				downloadInfo: { size: f.size, etag: f.etag, url },
+			})
+		: { url, accessToken: params.accessToken };
+	if (!source) throw new TypeError(`downloadFile returned nothing for ${what}`);
+	const expect = f.lfs ? { size: f.size, sha256: f.sha256 as string } : { size: f.size, sha1: f.sha1 as string };
+	for (let attempt = 1; ; attempt++) {
+		const writer = await openWriter(p.store, f, what, p.signal);
+		if (writer.resumedBytes > 0) {
+			p.onResumed(writer.resumedBytes);
+			p.params.onBytes?.(writer.resumedBytes);
+		}
+		try {
+			await fetchIntoWriter({
+				source,
+				writer,
+				size: f.size,
+				hubFetch: p.hubFetch,
+				chunks: p.chunks,
+				what,
+				parts: params.parts,
+				partSize: params.partSize,
+				idleTimeoutMs: params.idleTimeoutMs,
+				retry: params.retry,
+				signal: p.signal,
+				onBytes: (n) => {
+					p.onBytes(n);
+					p.params.onBytes?.(n);
+				},
+				onRetry: p.log,
+			});
+		} catch (err) {
+			// Whatever arrived in order is a valid prefix: keep it for the next
+			// run, unless the disk is full (then it is what fills it), also when
+			// this file was only stopped because another one found the disk full.
+			const noSpace = (e: unknown): boolean => e instanceof ModelfsError && e.code === "STORE_NO_SPACE";
+			const full = noSpace(err) || (p.signal.aborted && noSpace(p.signal.reason));
+			await writer.abort({ keepPartial: !full });
+			throw err;
+		}
+		try {
+			return await writer.commit(expect);
+		} catch (err) {
+			// The writer dropped the bytes. A bad transfer (a proxy, a flipped
+			// bit, a corrupt partial from an earlier run) is tried once more from zero.
+			if (err instanceof ModelfsError && err.code === "STORE_HASH_MISMATCH" && attempt < 2 && !p.signal.aborted) {
+				p.log(`${what}: downloaded bytes do not match the hub's digest; downloading it again from the start`);
+				continue;
+			}
+			if (err instanceof ModelfsError && err.code === "STORE_HASH_MISMATCH") {
+				throw new HubError("HUB_CORRUPT_DOWNLOAD", `${what}: the downloaded bytes do not match the hub's ${f.lfs ? "sha256" : "git sha1"} (twice); nothing of it was kept`, {
+					cause: err,
+					hint: "the hub or a proxy served different bytes than the hub lists; run again later",
+				});
+			}
+			throw err;
+		}
+	}
+}
+
+async function openWriter(store: Store, f: RemoteFile, what: string, signal: AbortSignal): Promise<BlobWriter> {
+	// LFS files are checked by sha256; skipping the git sha1 (of no use for
+	// them) leaves the hash worker one digest fewer per byte.
+	const writer = await createBlobWriter({ store, resumeKey: resumeKeyOf(f), size: f.lfs ? undefined : f.size, signal, label: what });
+	if (writer.resumedBytes <= f.size) return writer;
+	await writer.abort();
+	return createBlobWriter({ store, resumeKey: resumeKeyOf(f), size: f.lfs ? undefined : f.size, signal, label: what });
+}

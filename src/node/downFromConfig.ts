@@ -1,0 +1,59 @@
+import { resolve } from "node:path";
+import { listModelfsMounts } from "../mount/listModelfsMounts.js";
+import { stopMount } from "../mount/stopMount.js";
+import { listOverlayMounts } from "../overlay/listOverlayMounts.js";
+import { overlayDown, type OverlayDownResult } from "../overlay/overlayDown.js";
+import type { ModelfsConfig } from "../config/ModelfsConfig.js";
+import { selectConfigured } from "../config/selectConfigured.js";
+
+export interface DownFromConfigParams {
+	config: ModelfsConfig;
+	/** Only these backends or views. @default everything */
+	only?: string[];
+	/** Put each backend's upper files back as plain files. @default false */
+	restore?: boolean;
+	/** Root of the mounts' runtime folders. @default $MODELFS_RUN_DIR, else /run/modelfs */
+	runRoot?: string;
+	/** Progress lines for stderr. */
+	log?: (line: string) => void;
+}
+
+export interface DownResult {
+	backends: Array<{ name: string } & OverlayDownResult>;
+	/** Views unmounted. */
+	views: string[];
+	/** Views left mounted because an overlay (of a backend not selected) still stands on them. */
+	keptViews: string[];
+}
+
+/**
+ * `modelfs down`: overlays first, then the views no overlay stands on any
+ * more (an overlay keeps its lower busy). Idempotent.
+ */
+export async function downFromConfig(params: DownFromConfigParams): Promise<DownResult> {
+	const { config } = params;
+	const selected = selectConfigured({ config, only: params.only });
+	const result: DownResult = { backends: [], views: [], keptViews: [] };
+	for (const b of [...selected.backends].reverse()) {
+		const r = await overlayDown({ target: b.target, restore: params.restore, stateDir: config.stateDir }).catch((err: Error & { code?: string }) => {
+			// A target folder that was never created has nothing mounted on it.
+			if (err.code === "OVERLAY_NO_TARGET") return { target: b.target, wasMounted: false, restored: null, upper: null };
+			throw err;
+		});
+		result.backends.push({ name: b.name, ...r });
+	}
+	const overlays = await listOverlayMounts();
+	const mounted = await listModelfsMounts({ runRoot: params.runRoot });
+	for (const view of [...selected.views].reverse()) {
+		if (!mounted.some((m) => m.mountpoint === view.mountpoint)) continue;
+		const prefix = `${resolve(view.mountpoint)}/`;
+		if (overlays.some((o) => o.lower.some((l) => l === view.mountpoint || l.startsWith(prefix)))) {
+			result.keptViews.push(view.name);
+			params.log?.(`view ${view.name} stays mounted: an overlay still uses it`);
+			continue;
+		}
+		await stopMount({ mountpoint: view.mountpoint, runRoot: params.runRoot });
+		result.views.push(view.name);
+	}
+	return result;
+}
