@@ -27,53 +27,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
+#include "mapfile.h"
 #include "mfs.h"
 
 #define RESTART_WINDOW_SEC	30
 #define RESTART_MAX		5
 
 static volatile sig_atomic_t g_stop;
-
-void *mfs_map_file(const char *path, size_t size, int create, int mode,
-		   char *err, size_t errlen)
-{
-	struct stat st;
-	void *p;
-	int fd, saved;
-
-	if (create) {
-		/* a fresh inode: a dead daemon may still map the old one */
-		unlink(path);
-		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	} else {
-		fd = open(path, O_RDWR | O_CLOEXEC);
-	}
-	if (fd < 0) {
-		saved = errno;
-		snprintf(err, errlen, "open %s: %s", path, strerror(saved));
-		return NULL;
-	}
-	if (create && ftruncate(fd, size) < 0) {
-		saved = errno;
-		close(fd);
-		snprintf(err, errlen, "ftruncate %s: %s", path,
-			 strerror(saved));
-		return NULL;
-	}
-	if (!create && (fstat(fd, &st) < 0 || (size_t)st.st_size < size)) {
-		close(fd);
-		snprintf(err, errlen, "%s: too small", path);
-		return NULL;
-	}
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	saved = errno;
-	close(fd);
-	if (p == MAP_FAILED) {
-		snprintf(err, errlen, "mmap %s: %s", path, strerror(saved));
-		return NULL;
-	}
-	return p;
-}
 
 static void ready(int fd, int err, const char *msg)
 {

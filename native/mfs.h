@@ -212,8 +212,5 @@ struct mfs_serve_opts {
 };
 
 int mfs_serve(const struct mfs_serve_opts *o);
-void *mfs_map_file(const char *path, size_t size, int create, int mode,
-		   char *err, size_t errlen);
-void mfs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
+#include "mapfile.h"
 #include "mfs.h"
 
 #define TTL_SEC		(365ULL * 24 * 3600)
@@ -65,46 +66,6 @@ static const uint64_t bucket_us[MFS_STATS_BUCKETS - 1] = {
 	10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000,
 	100000, 250000, 1000000,
 };
-
-static const char *const op_names[] = {
-	[FUSE_LOOKUP] = "LOOKUP", [FUSE_GETATTR] = "GETATTR",
-	[FUSE_READLINK] = "READLINK", [FUSE_OPEN] = "OPEN",
-	[FUSE_READ] = "READ", [FUSE_RELEASE] = "RELEASE",
-	[FUSE_OPENDIR] = "OPENDIR", [FUSE_READDIR] = "READDIR",
-	[FUSE_READDIRPLUS] = "READDIRPLUS", [FUSE_STATFS] = "STATFS",
-	[FUSE_INIT] = "INIT",
-};
-
-static const char *op_name(uint32_t op)
-{
-	if (op < sizeof(op_names) / sizeof(op_names[0]) && op_names[op])
-		return op_names[op];
-	return "OP";
-}
-
-void mfs_log(const char *fmt, ...)
-{
-	char buf[1024];
-	struct timespec ts;
-	struct tm tm;
-	va_list ap;
-	int n;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = snprintf(buf, sizeof(buf),
-		     "%04d-%02d-%02dT%02d:%02d:%02dZ modelfs-fused[%d]: ",
-		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		     tm.tm_min, tm.tm_sec, (int)getpid());
-	va_start(ap, fmt);
-	vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
-	va_end(ap);
-	n = strlen(buf);
-	buf[n++] = '\n';
-	if (write(STDERR_FILENO, buf, n) < 0) {
-		/* nowhere else to report it */
-	}
-}
 
 static void count(enum mfs_counter c, uint64_t n)
 {
@@ -155,7 +116,7 @@ static void send_reply(struct mfs_req *r, int err, struct iovec *iov, int n)
 		/* ENOENT: the request was interrupted; nothing to do. */
 		if (saved != ENOENT)
 			mfs_log("op=%s nodeid=%llu reply: %s",
-				op_name(r->h->opcode),
+				mfs_opcode_name(r->h->opcode),
 				(unsigned long long)r->h->nodeid,
 				strerror(saved));
 	}
@@ -252,8 +213,8 @@ static int blob_open(const struct mfs_req *r, uint32_t ino,
 	count(MFS_C_BLOB_ERRORS, 1);
 	mfs_image_path(&g_img, ino, path, sizeof(path));
 	mfs_log("op=%s nodeid=%u path=%s blob=%s/%s: %s",
-		op_name(r->h->opcode), ino, path, g_img.objects_dir, name,
-		strerror(saved));
+		mfs_opcode_name(r->h->opcode), ino, path, g_img.objects_dir,
+		name, strerror(saved));
 	return -saved;
 }
 
