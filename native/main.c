@@ -27,9 +27,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon.h"
+#include "fuse_proto.h"
 #include "log.h"
 #include "mapfile.h"
-#include "mfs.h"
+#include "state.h"
+#include "stats_file.h"
+#include "view_image.h"
 
 #define RESTART_WINDOW_SEC	30
 #define RESTART_MAX		5
@@ -180,7 +184,7 @@ static int init_files(struct holder *h, char *err, size_t errlen)
 		goto out_image;
 	memset(st, 0, size);
 	memcpy(st->magic, MFS_STATE_MAGIC, 8);
-	st->version = 1;
+	st->version = MFS_STATE_VERSION;
 	st->inode_count = img.inode_count;
 	pthread_mutexattr_init(&ma);
 	pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
@@ -194,10 +198,8 @@ static int init_files(struct holder *h, char *err, size_t errlen)
 			     errlen);
 	if (!stats)
 		goto out_image;
-	_Static_assert(sizeof(struct mfs_stats) == MFS_STATS_SIZE,
-		       "stats layout");
 	memset(stats, 0, MFS_STATS_SIZE);
-	memcpy(stats->magic, MFS_STATE_MAGIC, 8);
+	memcpy(stats->magic, MFS_STATS_MAGIC, 8);
 	stats->version = MFS_STATS_VERSION;
 	stats->size = MFS_STATS_SIZE;
 	clock_gettime(CLOCK_REALTIME, &now);

@@ -19,9 +19,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon.h"
+#include "fuse_proto.h"
 #include "log.h"
 #include "mapfile.h"
-#include "mfs.h"
+#include "state.h"
+#include "stats_file.h"
+#include "view_image.h"
 
 #define TTL_SEC		(365ULL * 24 * 3600)
 #define MAX_WRITE	(128 * 1024)
