@@ -170,9 +170,7 @@ static int init_files(struct holder *h, char *err, size_t errlen)
 {
 	struct mfs_image img;
 	struct mfs_state *st;
-	struct mfs_stats *stats;
 	pthread_mutexattr_t ma;
-	struct timespec now;
 	size_t size;
 
 	if (mfs_image_load(h->image, &img, err, errlen) < 0)
@@ -193,20 +191,8 @@ static int init_files(struct holder *h, char *err, size_t errlen)
 	pthread_mutexattr_destroy(&ma);
 	munmap(st, size);
 
-	/* counters are no secret: `modelfs stats` works for any user */
-	stats = mfs_map_file(h->stats_path, MFS_STATS_SIZE, 1, 0644, err,
-			     errlen);
-	if (!stats)
+	if (mfs_stats_create(h->stats_path, h->threads, err, errlen) < 0)
 		goto out_image;
-	memset(stats, 0, MFS_STATS_SIZE);
-	memcpy(stats->magic, MFS_STATS_MAGIC, 8);
-	stats->version = MFS_STATS_VERSION;
-	stats->size = MFS_STATS_SIZE;
-	clock_gettime(CLOCK_REALTIME, &now);
-	stats->start_ns = (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec;
-	stats->holder_pid = getpid();
-	stats->threads = h->threads;
-	munmap(stats, MFS_STATS_SIZE);
 	munmap((void *)img.base, img.size);
 	return 0;
 out_image:

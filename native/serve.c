@@ -57,7 +57,6 @@ struct mfs_req {
 static struct mfs_image g_img;
 static int g_objdir = -1;
 static struct mfs_state *g_state;
-static struct mfs_stats *g_stats;
 static int *g_blobfd;		/* fallback: blob fd per inode, or -1 */
 static int g_no_passthrough;
 static int g_pt_refusal_logged;
@@ -65,37 +64,6 @@ static int g_backing_failure_logged;
 static int g_no_splice;
 static size_t g_pipe_pages;	/* smallest worker pipe, 0 = no splice */
 static size_t g_page = 4096;	/* page size: 64 KiB on some arm64 */
-
-static const uint64_t bucket_us[MFS_STATS_BUCKETS - 1] = {
-	10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000,
-	100000, 250000, 1000000,
-};
-
-static void count(enum mfs_counter c, uint64_t n)
-{
-	__atomic_fetch_add(&g_stats->counters[c], n, __ATOMIC_RELAXED);
-}
-
-static void count_done(const struct mfs_req *r, int err)
-{
-	struct timespec t1;
-	uint64_t ns, us;
-	int b;
-
-	if (err)
-		__atomic_fetch_add(&g_stats->errors[err < MFS_STATS_ERRNOS ?
-						    err : 0],
-				   1, __ATOMIC_RELAXED);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ns = (uint64_t)(t1.tv_sec - r->t0.tv_sec) * 1000000000ULL +
-	     t1.tv_nsec - r->t0.tv_nsec;
-	us = ns / 1000;
-	for (b = 0; b < MFS_STATS_BUCKETS - 1 && us > bucket_us[b]; b++)
-		;
-	__atomic_fetch_add(&g_stats->latency[b], 1, __ATOMIC_RELAXED);
-	count(MFS_C_LATENCY_SUM_NS, ns);
-	count(MFS_C_LATENCY_COUNT, 1);
-}
 
 static void send_reply(struct mfs_req *r, int err, struct iovec *iov, int n)
 {
@@ -113,7 +81,7 @@ static void send_reply(struct mfs_req *r, int err, struct iovec *iov, int n)
 	out.unique = r->h->unique;
 	v[0].iov_base = &out;
 	v[0].iov_len = sizeof(out);
-	count_done(r, err);
+	mfs_stats_count_done(&r->t0, err);
 	if (writev(r->w->fd, v, n + 1) < 0) {
 		int saved = errno;
 
@@ -214,7 +182,7 @@ static int blob_open(const struct mfs_req *r, uint32_t ino,
 	if (fd >= 0)
 		return fd;
 	saved = errno;
-	count(MFS_C_BLOB_ERRORS, 1);
+	mfs_stats_count(MFS_C_BLOB_ERRORS, 1);
 	mfs_image_path(&g_img, ino, path, sizeof(path));
 	mfs_log("op=%s nodeid=%u path=%s blob=%s/%s: %s",
 		mfs_opcode_name(r->h->opcode), ino, path, g_img.objects_dir,
@@ -325,8 +293,8 @@ static void mfs_op_init(struct mfs_req *r)
 	g_state->init_flags2 = out.flags2;
 	g_state->initialized = 1;
 	state_unlock();
-	g_stats->passthrough = pt;
-	g_stats->proto_minor = out.minor;
+	mfs_stats_set_passthrough(pt);
+	mfs_stats_set_proto_minor(out.minor);
 	mfs_log("INIT: protocol 7.%u (kernel 7.%u), passthrough %s",
 		out.minor, in->minor, pt ? "on" : "off");
 	reply_ok(r, &out, out.minor < 23 ? 24 : sizeof(out));
@@ -356,7 +324,7 @@ static void mfs_op_lookup(struct mfs_req *r)
 		/* nodeid 0 with a timeout: the kernel caches the miss */
 		memset(&e, 0, sizeof(e));
 		e.entry_valid = TTL_SEC;
-		count(MFS_C_NEGATIVE_LOOKUPS, 1);
+		mfs_stats_count(MFS_C_NEGATIVE_LOOKUPS, 1);
 		reply_ok(r, &e, sizeof(e));
 		return;
 	}
@@ -400,7 +368,7 @@ static void mfs_op_readlink(struct mfs_req *r)
 static void disable_passthrough(int err)
 {
 	__atomic_store_n(&g_state->passthrough, 0, __ATOMIC_RELEASE);
-	g_stats->passthrough = 0;
+	mfs_stats_set_passthrough(0);
 	if (!__atomic_exchange_n(&g_pt_refusal_logged, 1, __ATOMIC_ACQ_REL))
 		mfs_log("passthrough refused (BACKING_OPEN: %s): reads are "
 			"served by the daemon from now on", strerror(err));
@@ -421,7 +389,7 @@ static int open_passthrough(struct mfs_req *r, uint32_t ino,
 	if (ring_seen(r) && st->backing_id > 0) {
 		*id = st->backing_id;
 		state_unlock();
-		count(MFS_C_RESENT, 1);
+		mfs_stats_count(MFS_C_RESENT, 1);
 		return 0;
 	}
 	if (st->open_count > 0 && st->backing_id > 0) {
@@ -443,7 +411,7 @@ static int open_passthrough(struct mfs_req *r, uint32_t ino,
 	close(fd);
 	if (rc <= 0) {
 		state_unlock();
-		count(MFS_C_BACKING_OPEN_FAILURES, 1);
+		mfs_stats_count(MFS_C_BACKING_OPEN_FAILURES, 1);
 		if (rc == 0)
 			saved = EPROTO;
 		if (saved == EPERM) {
@@ -465,7 +433,7 @@ static int open_passthrough(struct mfs_req *r, uint32_t ino,
 	st->open_count = 1;
 	ring_add(r);
 	state_unlock();
-	count(MFS_C_BACKING_IDS_OPEN, 1);
+	mfs_stats_count(MFS_C_BACKING_IDS_OPEN, 1);
 	*id = rc;
 	return 0;
 }
@@ -493,7 +461,7 @@ static void mfs_op_open(struct mfs_req *r)
 		reply_err(r, EROFS);
 		return;
 	}
-	count(MFS_C_OPENS, 1);
+	mfs_stats_count(MFS_C_OPENS, 1);
 	memset(&out, 0, sizeof(out));
 	if (n->flags & MFS_INODE_INLINE) {
 		/* bytes from the image (refs/main): no backing file */
@@ -511,7 +479,7 @@ static void mfs_op_open(struct mfs_req *r)
 		if (rc == 0) {
 			out.fh = FH_PASSTHROUGH;
 			out.open_flags = MFS_FOPEN_PASSTHROUGH;
-			count(MFS_C_PASSTHROUGH_OPENS, 1);
+			mfs_stats_count(MFS_C_PASSTHROUGH_OPENS, 1);
 			reply_ok(r, &out, sizeof(out));
 			return;
 		}
@@ -523,7 +491,7 @@ static void mfs_op_open(struct mfs_req *r)
 	}
 	out.fh = FH_FALLBACK;
 	out.open_flags = FOPEN_KEEP_CACHE;
-	count(MFS_C_FALLBACK_OPENS, 1);
+	mfs_stats_count(MFS_C_FALLBACK_OPENS, 1);
 	reply_ok(r, &out, sizeof(out));
 }
 
@@ -592,10 +560,10 @@ static int read_splice(struct mfs_req *r, int fd, uint64_t off, size_t want)
 		moved += k;
 	}
 	/* count before the reply: a reader that has the bytes sees them counted */
-	count(MFS_C_FALLBACK_READS, 1);
-	count(MFS_C_FALLBACK_BYTES, want);
+	mfs_stats_count(MFS_C_FALLBACK_READS, 1);
+	mfs_stats_count(MFS_C_FALLBACK_BYTES, want);
 	k = splice(w->pipe[0], NULL, w->fd, NULL, total, SPLICE_F_MOVE);
-	count_done(r, 0);
+	mfs_stats_count_done(&r->t0, 0);
 	if (k != (ssize_t)total) {
 		int saved = errno;
 
@@ -660,7 +628,7 @@ static void mfs_op_read(struct mfs_req *r)
 			mfs_image_path(&g_img, ino, path, sizeof(path));
 			mfs_log("op=READ nodeid=%u path=%s pread: %s", ino,
 				path, strerror(saved));
-			count(MFS_C_BLOB_ERRORS, 1);
+			mfs_stats_count(MFS_C_BLOB_ERRORS, 1);
 			reply_err(r, EIO);
 			return;
 		}
@@ -668,8 +636,8 @@ static void mfs_op_read(struct mfs_req *r)
 			break;
 		got += k;
 	}
-	count(MFS_C_FALLBACK_READS, 1);
-	count(MFS_C_FALLBACK_BYTES, got);
+	mfs_stats_count(MFS_C_FALLBACK_READS, 1);
+	mfs_stats_count(MFS_C_FALLBACK_BYTES, got);
 	reply_ok(r, r->w->data, got);
 }
 
@@ -691,7 +659,7 @@ static void mfs_op_release(struct mfs_req *r)
 	state_lock();
 	if (ring_seen(r)) {
 		state_unlock();
-		count(MFS_C_RESENT, 1);
+		mfs_stats_count(MFS_C_RESENT, 1);
 		reply_ok(r, NULL, 0);
 		return;
 	}
@@ -710,8 +678,7 @@ static void mfs_op_release(struct mfs_req *r)
 			mfs_log("op=RELEASE nodeid=%u BACKING_CLOSE %u: %s",
 				ino, close_id, strerror(saved));
 		}
-		__atomic_fetch_sub(&g_stats->counters[MFS_C_BACKING_IDS_OPEN],
-				   1, __ATOMIC_RELAXED);
+		mfs_stats_uncount(MFS_C_BACKING_IDS_OPEN, 1);
 	}
 	reply_ok(r, NULL, 0);
 }
@@ -904,7 +871,7 @@ static void mfs_op_interrupt(struct mfs_req *r)
 {
 	/* every request is answered at once: nothing to interrupt */
 	(void)r;
-	count(MFS_C_INTERRUPTS, 1);
+	mfs_stats_count(MFS_C_INTERRUPTS, 1);
 }
 
 static void mfs_op_readonly(struct mfs_req *r)
@@ -964,8 +931,7 @@ static void dispatch(struct mfs_worker *w, size_t n)
 	r.h = (const void *)w->in;
 	clock_gettime(CLOCK_MONOTONIC, &r.t0);
 	op = r.h->opcode;
-	__atomic_fetch_add(&g_stats->requests[op < MFS_STATS_OPCODES ? op : 0],
-			   1, __ATOMIC_RELAXED);
+	mfs_stats_request(op);
 	if (n < sizeof(*r.h) || r.h->len != n) {
 		mfs_log("short request: read %zu bytes, header says %u", n,
 			n >= sizeof(*r.h) ? r.h->len : 0);
@@ -1072,12 +1038,8 @@ int mfs_serve(const struct mfs_serve_opts *o)
 			o->state_path);
 		goto out_state;
 	}
-	g_stats = mfs_map_file(o->stats_path, MFS_STATS_SIZE, 0, 0, err,
-			       sizeof(err));
-	if (!g_stats) {
-		mfs_log("stats file: %s", err);
+	if (mfs_stats_map(o->stats_path) < 0)
 		goto out_state;
-	}
 	g_blobfd = malloc((g_img.inode_count + 1) * sizeof(int));
 	if (!g_blobfd) {
 		mfs_log("out of memory for %u inodes", g_img.inode_count);
@@ -1085,9 +1047,7 @@ int mfs_serve(const struct mfs_serve_opts *o)
 	}
 	for (k = 0; k <= g_img.inode_count; k++)
 		g_blobfd[k] = -1;
-	g_stats->daemon_pid = getpid();
-	g_stats->threads = o->nfds;
-	__atomic_fetch_add(&g_stats->daemon_starts, 1, __ATOMIC_RELAXED);
+	mfs_stats_daemon_start(o->nfds);
 	if (g_no_passthrough && g_state->initialized)
 		g_state->passthrough = 0;
 
@@ -1153,7 +1113,7 @@ out_workers:
 	}
 	free(g_blobfd);
 out_stats:
-	munmap(g_stats, MFS_STATS_SIZE);
+	mfs_stats_unmap();
 out_state:
 	munmap(g_state, state_size);
 out_objdir:

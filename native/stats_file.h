@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define MFS_STATS_MAGIC		"MFSSTAT1"
 #define MFS_STATS_SIZE		4096
@@ -59,5 +60,26 @@ _Static_assert(offsetof(struct mfs_stats, requests) == 256, "requests");
 _Static_assert(offsetof(struct mfs_stats, errors) == 768, "errors");
 _Static_assert(offsetof(struct mfs_stats, latency) == 2816, "latency");
 _Static_assert(MFS_C_COUNT <= 16, "counters");
+
+/* ---- stats.c ----------------------------------------------------------- */
+
+/* The holder: a fresh file for a new mount; -1 with the reason in `err`. */
+int mfs_stats_create(const char *path, uint32_t threads, char *err,
+		     size_t errlen);
+
+/* The daemon: maps the holder's file (logs why not, returns -1). */
+int mfs_stats_map(const char *path);
+void mfs_stats_unmap(void);
+/* this daemon serves now, with `threads` workers */
+void mfs_stats_daemon_start(uint32_t threads);
+void mfs_stats_set_passthrough(int on);
+void mfs_stats_set_proto_minor(uint32_t minor);
+
+/* Per request: no lock, no syscall (relaxed atomic adds). */
+void mfs_stats_request(uint32_t opcode);
+void mfs_stats_count(enum mfs_counter c, uint64_t n);
+void mfs_stats_uncount(enum mfs_counter c, uint64_t n);	/* gauges */
+/* a reply sent (`err` > 0: an error reply) for a request read at `t0` */
+void mfs_stats_count_done(const struct timespec *t0, int err);
 
 #endif
