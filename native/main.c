@@ -30,7 +30,6 @@
 #include "daemon.h"
 #include "fuse_proto.h"
 #include "log.h"
-#include "mapfile.h"
 #include "state.h"
 #include "stats_file.h"
 #include "view_image.h"
@@ -169,35 +168,18 @@ static pid_t spawn_daemon(struct holder *h, int resend)
 static int init_files(struct holder *h, char *err, size_t errlen)
 {
 	struct mfs_image img;
-	struct mfs_state *st;
-	pthread_mutexattr_t ma;
-	size_t size;
+	int rc = -1;
 
 	if (mfs_image_load(h->image, &img, err, errlen) < 0)
 		return -1;
-	size = sizeof(struct mfs_state) +
-	       (img.inode_count + 1) * sizeof(struct mfs_inode_state);
-	st = mfs_map_file(h->state_path, size, 1, 0600, err, errlen);
-	if (!st)
+	if (mfs_state_create(h->state_path, img.inode_count, err, errlen) < 0)
 		goto out_image;
-	memset(st, 0, size);
-	memcpy(st->magic, MFS_STATE_MAGIC, 8);
-	st->version = MFS_STATE_VERSION;
-	st->inode_count = img.inode_count;
-	pthread_mutexattr_init(&ma);
-	pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
-	pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
-	pthread_mutex_init(&st->lock, &ma);
-	pthread_mutexattr_destroy(&ma);
-	munmap(st, size);
-
 	if (mfs_stats_create(h->stats_path, h->threads, err, errlen) < 0)
 		goto out_image;
-	munmap((void *)img.base, img.size);
-	return 0;
+	rc = 0;
 out_image:
 	munmap((void *)img.base, img.size);
-	return -1;
+	return rc;
 }
 
 static void remove_files(struct holder *h)

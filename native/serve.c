@@ -19,10 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blob.h"
 #include "daemon.h"
 #include "fuse_proto.h"
 #include "log.h"
-#include "mapfile.h"
 #include "state.h"
 #include "stats_file.h"
 #include "view_image.h"
@@ -55,12 +55,7 @@ struct mfs_req {
 };
 
 static struct mfs_image g_img;
-static int g_objdir = -1;
-static struct mfs_state *g_state;
-static int *g_blobfd;		/* fallback: blob fd per inode, or -1 */
 static int g_no_passthrough;
-static int g_pt_refusal_logged;
-static int g_backing_failure_logged;
 static int g_no_splice;
 static size_t g_pipe_pages;	/* smallest worker pipe, 0 = no splice */
 static size_t g_page = 4096;	/* page size: 64 KiB on some arm64 */
@@ -128,85 +123,6 @@ static void fill_entry(uint64_t ino, const struct mfs_inode *n,
 	e->entry_valid = TTL_SEC;
 	e->attr_valid = TTL_SEC;
 	fill_attr(ino, n, &e->attr);
-}
-
-static int state_lock(void)
-{
-	int rc = pthread_mutex_lock(&g_state->lock);
-
-	if (rc == EOWNERDEAD) {
-		mfs_log("state lock held by a dead daemon: taking it over");
-		pthread_mutex_consistent(&g_state->lock);
-		rc = 0;
-	}
-	return rc;
-}
-
-static void state_unlock(void)
-{
-	pthread_mutex_unlock(&g_state->lock);
-}
-
-/* Resent requests may already have been acted on by a dead daemon. */
-static int ring_seen(const struct mfs_req *r)
-{
-	uint64_t u = r->h->unique & ~MFS_FUSE_UNIQUE_RESEND;
-	int i;
-
-	if (!(r->h->unique & MFS_FUSE_UNIQUE_RESEND))
-		return 0;
-	for (i = 0; i < MFS_RING_SIZE; i++)
-		if (g_state->ring[i].unique == u &&
-		    g_state->ring[i].opcode == r->h->opcode)
-			return 1;
-	return 0;
-}
-
-static void ring_add(const struct mfs_req *r)
-{
-	struct mfs_done *d = &g_state->ring[g_state->ring_pos++ %
-					     MFS_RING_SIZE];
-
-	d->unique = r->h->unique & ~MFS_FUSE_UNIQUE_RESEND;
-	d->opcode = r->h->opcode;
-}
-
-static int blob_open(const struct mfs_req *r, uint32_t ino,
-		     const struct mfs_inode *n)
-{
-	char name[68], path[4096];
-	int fd, saved;
-
-	mfs_image_blob_name(n, name);
-	fd = openat(g_objdir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd >= 0)
-		return fd;
-	saved = errno;
-	mfs_stats_count(MFS_C_BLOB_ERRORS, 1);
-	mfs_image_path(&g_img, ino, path, sizeof(path));
-	mfs_log("op=%s nodeid=%u path=%s blob=%s/%s: %s",
-		mfs_opcode_name(r->h->opcode), ino, path, g_img.objects_dir,
-		name, strerror(saved));
-	return -saved;
-}
-
-static int blob_fd(const struct mfs_req *r, uint32_t ino,
-		   const struct mfs_inode *n)
-{
-	int fd = __atomic_load_n(&g_blobfd[ino], __ATOMIC_ACQUIRE);
-	int expected = -1;
-
-	if (fd >= 0)
-		return fd;
-	fd = blob_open(r, ino, n);
-	if (fd < 0)
-		return fd;
-	if (!__atomic_compare_exchange_n(&g_blobfd[ino], &expected, fd, 0,
-					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		close(fd);
-		return expected;
-	}
-	return fd;
 }
 
 static const struct mfs_inode *node_of(struct mfs_req *r)
@@ -286,13 +202,7 @@ static void mfs_op_init(struct mfs_req *r)
 	if (g_pipe_pages > 1 && g_pipe_pages - 1 < out.max_pages)
 		out.max_pages = g_pipe_pages - 1;
 
-	state_lock();
-	g_state->passthrough = pt;
-	g_state->proto_minor = out.minor;
-	g_state->init_flags = out.flags;
-	g_state->init_flags2 = out.flags2;
-	g_state->initialized = 1;
-	state_unlock();
+	mfs_state_set_init(pt, out.minor, out.flags, out.flags2);
 	mfs_stats_set_passthrough(pt);
 	mfs_stats_set_proto_minor(out.minor);
 	mfs_log("INIT: protocol 7.%u (kernel 7.%u), passthrough %s",
@@ -365,79 +275,6 @@ static void mfs_op_readlink(struct mfs_req *r)
 	reply_ok(r, g_img.strings + n->a, n->b);
 }
 
-static void disable_passthrough(int err)
-{
-	__atomic_store_n(&g_state->passthrough, 0, __ATOMIC_RELEASE);
-	mfs_stats_set_passthrough(0);
-	if (!__atomic_exchange_n(&g_pt_refusal_logged, 1, __ATOMIC_ACQ_REL))
-		mfs_log("passthrough refused (BACKING_OPEN: %s): reads are "
-			"served by the daemon from now on", strerror(err));
-}
-
-/*
- * Returns 0 with *id set, -errno when the blob cannot be opened, or 1 when
- * passthrough is refused for this open (then the caller serves it itself).
- */
-static int open_passthrough(struct mfs_req *r, uint32_t ino,
-			    const struct mfs_inode *n, int32_t *id)
-{
-	struct mfs_inode_state *st = &g_state->inodes[ino];
-	struct mfs_backing_map map;
-	int fd, saved, rc;
-
-	state_lock();
-	if (ring_seen(r) && st->backing_id > 0) {
-		*id = st->backing_id;
-		state_unlock();
-		mfs_stats_count(MFS_C_RESENT, 1);
-		return 0;
-	}
-	if (st->open_count > 0 && st->backing_id > 0) {
-		st->open_count++;
-		*id = st->backing_id;
-		ring_add(r);
-		state_unlock();
-		return 0;
-	}
-	fd = blob_open(r, ino, n);
-	if (fd < 0) {
-		state_unlock();
-		return fd;
-	}
-	memset(&map, 0, sizeof(map));
-	map.fd = fd;
-	rc = ioctl(r->w->fd, MFS_DEV_IOC_BACKING_OPEN, &map);
-	saved = errno;
-	close(fd);
-	if (rc <= 0) {
-		state_unlock();
-		mfs_stats_count(MFS_C_BACKING_OPEN_FAILURES, 1);
-		if (rc == 0)
-			saved = EPROTO;
-		if (saved == EPERM) {
-			disable_passthrough(saved);
-		} else if (!__atomic_exchange_n(&g_backing_failure_logged, 1,
-						__ATOMIC_ACQ_REL)) {
-			char path[4096];
-
-			/* e.g. ELOOP: the store is on a stacked filesystem;
-			 * logged once, counted in backing_open_failures */
-			mfs_image_path(&g_img, ino, path, sizeof(path));
-			mfs_log("op=OPEN nodeid=%u path=%s BACKING_OPEN: %s: "
-				"serving such opens from the daemon",
-				ino, path, strerror(saved));
-		}
-		return 1;
-	}
-	st->backing_id = rc;
-	st->open_count = 1;
-	ring_add(r);
-	state_unlock();
-	mfs_stats_count(MFS_C_BACKING_IDS_OPEN, 1);
-	*id = rc;
-	return 0;
-}
-
 static void mfs_op_open(struct mfs_req *r)
 {
 	const struct mfs_inode *n = node_of(r);
@@ -470,8 +307,8 @@ static void mfs_op_open(struct mfs_req *r)
 		reply_ok(r, &out, sizeof(out));
 		return;
 	}
-	if (__atomic_load_n(&g_state->passthrough, __ATOMIC_ACQUIRE)) {
-		rc = open_passthrough(r, ino, n, &out.backing_id);
+	if (mfs_pt_enabled()) {
+		rc = mfs_pt_open(r->h, r->w->fd, n, &out.backing_id);
 		if (rc < 0) {
 			reply_err(r, EIO);
 			return;
@@ -484,7 +321,7 @@ static void mfs_op_open(struct mfs_req *r)
 			return;
 		}
 	}
-	fd = blob_fd(r, ino, n);
+	fd = mfs_blob_fd(r->h->opcode, ino, n);
 	if (fd < 0) {
 		reply_err(r, EIO);
 		return;
@@ -559,7 +396,7 @@ static int read_splice(struct mfs_req *r, int fd, uint64_t off, size_t want)
 		}
 		moved += k;
 	}
-	/* count before the reply: a reader that has the bytes sees them counted */
+	/* count before the reply: who has the bytes sees them counted */
 	mfs_stats_count(MFS_C_FALLBACK_READS, 1);
 	mfs_stats_count(MFS_C_FALLBACK_BYTES, want);
 	k = splice(w->pipe[0], NULL, w->fd, NULL, total, SPLICE_F_MOVE);
@@ -603,7 +440,7 @@ static void mfs_op_read(struct mfs_req *r)
 			 want);
 		return;
 	}
-	fd = blob_fd(r, ino, n);
+	fd = mfs_blob_fd(r->h->opcode, ino, n);
 	if (fd < 0) {
 		reply_err(r, EIO);
 		return;
@@ -644,10 +481,6 @@ static void mfs_op_read(struct mfs_req *r)
 static void mfs_op_release(struct mfs_req *r)
 {
 	const struct fuse_release_in *in = r->arg;
-	uint32_t ino = r->h->nodeid;
-	struct mfs_inode_state *st;
-	uint32_t close_id = 0;
-
 	if (!node_of(r))
 		return;
 	NEED_ARG(r, struct fuse_release_in);
@@ -655,31 +488,7 @@ static void mfs_op_release(struct mfs_req *r)
 		reply_ok(r, NULL, 0);
 		return;
 	}
-	st = &g_state->inodes[ino];
-	state_lock();
-	if (ring_seen(r)) {
-		state_unlock();
-		mfs_stats_count(MFS_C_RESENT, 1);
-		reply_ok(r, NULL, 0);
-		return;
-	}
-	if (st->open_count > 0 && --st->open_count == 0 &&
-	    st->backing_id > 0) {
-		/* clear it before closing: a successor never reuses it */
-		close_id = st->backing_id;
-		st->backing_id = 0;
-	}
-	ring_add(r);
-	state_unlock();
-	if (close_id) {
-		if (ioctl(r->w->fd, MFS_DEV_IOC_BACKING_CLOSE, &close_id) < 0) {
-			int saved = errno;
-
-			mfs_log("op=RELEASE nodeid=%u BACKING_CLOSE %u: %s",
-				ino, close_id, strerror(saved));
-		}
-		mfs_stats_uncount(MFS_C_BACKING_IDS_OPEN, 1);
-	}
+	mfs_pt_release(r->h, r->w->fd);
 	reply_ok(r, NULL, 0);
 }
 
@@ -800,7 +609,7 @@ static void mfs_op_statfs(struct mfs_req *r)
 	struct statvfs sv;
 
 	memset(&out, 0, sizeof(out));
-	if (fstatvfs(g_objdir, &sv) == 0) {
+	if (mfs_blob_statvfs(&sv) == 0) {
 		out.st.blocks = sv.f_blocks;
 		out.st.bfree = sv.f_bfree;
 		out.st.bavail = sv.f_bavail;
@@ -941,8 +750,7 @@ static void dispatch(struct mfs_worker *w, size_t n)
 	}
 	r.arg = w->in + sizeof(*r.h);
 	r.arglen = n - sizeof(*r.h);
-	if (!__atomic_load_n(&g_state->initialized, __ATOMIC_ACQUIRE) &&
-	    op != FUSE_INIT) {
+	if (!mfs_state_initialized() && op != FUSE_INIT) {
 		reply_err(&r, EIO);
 		return;
 	}
@@ -996,10 +804,8 @@ static void send_resend(int fd)
 int mfs_serve(const struct mfs_serve_opts *o)
 {
 	struct mfs_worker w[MFS_MAX_FDS];
-	size_t state_size;
 	char err[512];
 	int i, started = 0, rc = 1;
-	uint32_t k;
 
 	memset(w, 0, sizeof(w));
 	if (sysconf(_SC_PAGESIZE) > 0)
@@ -1015,41 +821,15 @@ int mfs_serve(const struct mfs_serve_opts *o)
 		mfs_log("view image: %s", err);
 		return 1;
 	}
-	g_objdir = open(g_img.objects_dir,
-			O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (g_objdir < 0) {
-		int saved = errno;
-
-		mfs_log("open store objects dir %s: %s", g_img.objects_dir,
-			strerror(saved));
+	if (mfs_blob_setup(&g_img) < 0)
 		goto out_image;
-	}
-	state_size = sizeof(struct mfs_state) +
-		     (g_img.inode_count + 1) * sizeof(struct mfs_inode_state);
-	g_state = mfs_map_file(o->state_path, state_size, 0, 0, err,
-			       sizeof(err));
-	if (!g_state) {
-		mfs_log("state file: %s", err);
-		goto out_objdir;
-	}
-	if (memcmp(g_state->magic, MFS_STATE_MAGIC, 8) ||
-	    g_state->inode_count != g_img.inode_count) {
-		mfs_log("state file %s does not match the view image",
-			o->state_path);
-		goto out_state;
-	}
+	if (mfs_state_map(o->state_path, &g_img) < 0)
+		goto out_blob;
 	if (mfs_stats_map(o->stats_path) < 0)
 		goto out_state;
-	g_blobfd = malloc((g_img.inode_count + 1) * sizeof(int));
-	if (!g_blobfd) {
-		mfs_log("out of memory for %u inodes", g_img.inode_count);
-		goto out_stats;
-	}
-	for (k = 0; k <= g_img.inode_count; k++)
-		g_blobfd[k] = -1;
 	mfs_stats_daemon_start(o->nfds);
-	if (g_no_passthrough && g_state->initialized)
-		g_state->passthrough = 0;
+	if (g_no_passthrough)
+		mfs_state_no_passthrough();
 
 	for (i = 0; i < o->nfds; i++) {
 		w[i].fd = o->fds[i];
@@ -1111,13 +891,11 @@ out_workers:
 		free(w[i].in);
 		free(w[i].data);
 	}
-	free(g_blobfd);
-out_stats:
 	mfs_stats_unmap();
 out_state:
-	munmap(g_state, state_size);
-out_objdir:
-	close(g_objdir);
+	mfs_state_unmap();
+out_blob:
+	mfs_blob_teardown();
 out_image:
 	munmap((void *)g_img.base, g_img.size);
 	return rc;

@@ -9,7 +9,12 @@
 #define MFS_STATE_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "view_image.h"
+
+struct fuse_in_header;
 
 #define MFS_STATE_MAGIC		"MFSSTAT1"
 #define MFS_STATE_VERSION	1
@@ -31,12 +36,7 @@ struct mfs_state {
 	char magic[8];
 	uint32_t version;
 	uint32_t inode_count;
-	/*
-	 * Robust and process-shared: a daemon can die holding it
-	 * (EOWNERDEAD). The daemon's only lock: taken with no other held,
-	 * so there is no order to keep (passthrough.c).
-	 */
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;	/* robust, process-shared: passthrough.c */
 	uint32_t initialized;
 	uint32_t passthrough;
 	uint32_t proto_minor;
@@ -46,5 +46,36 @@ struct mfs_state {
 	struct mfs_done ring[MFS_RING_SIZE];
 	struct mfs_inode_state inodes[];	/* [inode_count + 1] */
 };
+
+/* ---- passthrough.c ----------------------------------------------------- */
+
+/* The holder: a fresh file for `inode_count` inodes; -1 with the reason. */
+int mfs_state_create(const char *path, uint32_t inode_count, char *err,
+		     size_t errlen);
+
+/* The daemon: maps the holder's file for `img` (logs why not, -1). */
+int mfs_state_map(const char *path, const struct mfs_image *img);
+void mfs_state_unmap(void);
+/* --no-passthrough: a successor turns off what an earlier INIT chose */
+void mfs_state_no_passthrough(void);
+int mfs_state_initialized(void);
+/* INIT's outcome, kept for a resent INIT and for successors */
+void mfs_state_set_init(int passthrough, uint32_t minor, uint32_t flags,
+			uint32_t flags2);
+
+/* reads go through passthrough (INIT chose it, no EPERM since) */
+int mfs_pt_enabled(void);
+
+/*
+ * OPEN of regular file `h->nodeid` (`n`) with passthrough: its backing id
+ * in *id (0), -errno when the blob cannot be opened, or 1 when passthrough
+ * is refused for this open (the caller serves it itself). `devfd` is the
+ * /dev/fuse fd the request came from.
+ */
+int mfs_pt_open(const struct fuse_in_header *h, int devfd,
+		const struct mfs_inode *n, int32_t *id);
+
+/* RELEASE of a passthrough open: the id is closed on the last one. */
+void mfs_pt_release(const struct fuse_in_header *h, int devfd);
 
 #endif
