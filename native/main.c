@@ -484,7 +484,7 @@ static int cmd_serve(int argc, char **argv)
 	}
 	if (!o.image_path || !o.state_path || !o.stats_path || !o.nfds)
 		return usage();
-	return mfs_serve(&o);
+	return mfs_serve(&o, mfs_ops, mfs_ops_count);
 }
 
 static int cmd_umount(int argc, char **argv)
