@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -30,34 +31,6 @@
 #define RESTART_MAX		5
 
 static volatile sig_atomic_t g_stop;
-
-static void ready(int fd, int err, const char *msg)
-{
-	char line[1024];
-	int n;
-
-	if (fd < 0)
-		return;
-	if (err)
-		n = snprintf(line, sizeof(line), "err %d %s\n", err, msg);
-	else
-		n = snprintf(line, sizeof(line), "ok %d\n", (int)getpid());
-	if (write(fd, line, n) < 0) {
-		/* the CLI went away; the log has the story */
-	}
-	close(fd);
-}
-
-static int fail(int ready_fd, int err, const char *fmt, const char *a,
-		const char *b)
-{
-	char msg[768];
-
-	snprintf(msg, sizeof(msg), fmt, a, b);
-	mfs_log("%s", msg);
-	ready(ready_fd, err, msg);
-	return 1;
-}
 
 static void write_pid(const char *rundir, const char *name, pid_t pid)
 {
@@ -99,6 +72,54 @@ struct holder {
 	char state_path[PATH_MAX];
 	char stats_path[PATH_MAX];
 };
+
+/*
+ * The ready line (HOLDER.md), written once on --ready-fd, which is closed
+ * after: "ok <pid>", or "err <errno> <CODE> <message>".
+ */
+static void ready(struct holder *h, int err, const char *code,
+		  const char *msg)
+{
+	char line[1024];
+	int n;
+
+	if (h->ready_fd < 0)
+		return;
+	if (err)
+		n = snprintf(line, sizeof(line), "err %d %s %s\n", err, code,
+			     msg);
+	else
+		n = snprintf(line, sizeof(line), "ok %d\n", (int)getpid());
+	if (write(h->ready_fd, line, n) < 0) {
+		/* the CLI went away; the log has the story */
+	}
+	close(h->ready_fd);
+	h->ready_fd = -1;
+}
+
+/*
+ * A failure before the mount serves: logged, and told to the CLI on the
+ * ready line with its errno and code (MOUNT_NOT_ROOT, MOUNT_NO_FUSE,
+ * MOUNT_BUSY, MOUNT_BAD_IMAGE, MOUNT_DAEMON_START or MOUNT_FAILED).
+ * Returns the holder's exit status, 1.
+ */
+static int holder_fail(struct holder *h, int err, const char *code,
+		       const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int holder_fail(struct holder *h, int err, const char *code,
+		       const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	mfs_log("%s", msg);
+	ready(h, err, code, msg);
+	return 1;
+}
 
 static pid_t spawn_daemon(struct holder *h, int resend)
 {
@@ -225,6 +246,16 @@ static void set_readahead(const char *mountpoint)
 		close(fd);
 }
 
+/* the ready line's code for a failed mount(2) */
+static const char *mount_code(int err)
+{
+	if (err == EPERM || err == EACCES)
+		return "MOUNT_NOT_ROOT";
+	if (err == EBUSY)
+		return "MOUNT_BUSY";
+	return "MOUNT_FAILED";
+}
+
 static int holder_main(struct holder *h)
 {
 	struct sigaction sa;
@@ -235,20 +266,19 @@ static int holder_main(struct holder *h)
 	pid_t pid;
 
 	if (geteuid() != 0)
-		return fail(h->ready_fd, EPERM, "%s%s",
-			    "mounting a FUSE view needs root (CAP_SYS_ADMIN)",
-			    "");
+		return holder_fail(h, EPERM, "MOUNT_NOT_ROOT", "mounting a "
+				   "FUSE view needs root (CAP_SYS_ADMIN)");
 	snprintf(h->state_path, sizeof(h->state_path), "%s/state", h->rundir);
 	snprintf(h->stats_path, sizeof(h->stats_path), "%s/stats", h->rundir);
 	if (init_files(h, err, sizeof(err)) < 0)
-		return fail(h->ready_fd, EINVAL, "%s%s", err, "");
+		return holder_fail(h, EINVAL, "MOUNT_BAD_IMAGE", "%s", err);
 
 	dev = open("/dev/fuse", O_RDWR | O_CLOEXEC);
 	if (dev < 0) {
 		int saved = errno;
 
-		fail(h->ready_fd, saved, "open /dev/fuse: %s%s",
-		     strerror(saved), "");
+		holder_fail(h, saved, "MOUNT_NO_FUSE", "open /dev/fuse: %s",
+			    strerror(saved));
 		goto out_files;
 	}
 	snprintf(opts, sizeof(opts),
@@ -258,8 +288,8 @@ static int holder_main(struct holder *h)
 		  MS_RDONLY | MS_NOSUID | MS_NODEV, opts) < 0) {
 		int saved = errno;
 
-		fail(h->ready_fd, saved, "mount %s: %s", h->mountpoint,
-		     strerror(saved));
+		holder_fail(h, saved, mount_code(saved), "mount %s: %s",
+			    h->mountpoint, strerror(saved));
 		goto out_dev;
 	}
 	h->fds[0] = dev;
@@ -290,12 +320,12 @@ static int holder_main(struct holder *h)
 
 	pid = spawn_daemon(h, 0);
 	if (pid < 0) {
-		fail(h->ready_fd, EIO, "%s%s", "cannot start the daemon", "");
+		holder_fail(h, EIO, "MOUNT_DAEMON_START",
+			    "cannot start the daemon");
 		umount2(h->mountpoint, MNT_DETACH);
 		goto out_fds;
 	}
-	ready(h->ready_fd, 0, NULL);
-	h->ready_fd = -1;
+	ready(h, 0, NULL, NULL);
 	mfs_log("mounted %s (holder %d, daemon %d, %d fds)", h->mountpoint,
 		(int)getpid(), (int)pid, h->threads);
 
