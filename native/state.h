@@ -36,7 +36,12 @@ struct mfs_state {
 	char magic[8];
 	uint32_t version;
 	uint32_t inode_count;
-	pthread_mutex_t lock;	/* robust, process-shared: passthrough.c */
+	/*
+	 * Robust and process-shared (a daemon can die holding it). The
+	 * daemon's only lock: taken with nothing else held, in
+	 * passthrough.c only (its head comment has the rules).
+	 */
+	pthread_mutex_t lock;
 	uint32_t initialized;
 	uint32_t passthrough;
 	uint32_t proto_minor;
