@@ -12,12 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mfs.h"
-
-_Static_assert(sizeof(struct mfs_image_header) == MFS_IMAGE_HEADER_SIZE,
-	       "image header size");
-_Static_assert(sizeof(struct mfs_inode) == MFS_INODE_SIZE, "inode size");
-_Static_assert(sizeof(struct mfs_dirent) == MFS_DIRENT_SIZE, "dirent size");
+#include "view_image.h"
 
 static int str_ok(const struct mfs_image *img, uint64_t off, uint64_t len)
 {

@@ -11,432 +11,21 @@
  *	the daemon, started by the holder with the fds it inherits.
  *   modelfs-fused umount [--detach] M
  *	umount2(2), for the CLI (Node has no binding for it).
+ *
+ * Only main(), the modes and their one argument parser live here. Calls
+ * holder.c, serve.c (with ops.c's table) and nothing else.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "mfs.h"
-
-#define RESTART_WINDOW_SEC	30
-#define RESTART_MAX		5
-
-static volatile sig_atomic_t g_stop;
-
-void *mfs_map_file(const char *path, size_t size, int create, int mode,
-		   char *err, size_t errlen)
-{
-	struct stat st;
-	void *p;
-	int fd, saved;
-
-	if (create) {
-		/* a fresh inode: a dead daemon may still map the old one */
-		unlink(path);
-		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	} else {
-		fd = open(path, O_RDWR | O_CLOEXEC);
-	}
-	if (fd < 0) {
-		saved = errno;
-		snprintf(err, errlen, "open %s: %s", path, strerror(saved));
-		return NULL;
-	}
-	if (create && ftruncate(fd, size) < 0) {
-		saved = errno;
-		close(fd);
-		snprintf(err, errlen, "ftruncate %s: %s", path,
-			 strerror(saved));
-		return NULL;
-	}
-	if (!create && (fstat(fd, &st) < 0 || (size_t)st.st_size < size)) {
-		close(fd);
-		snprintf(err, errlen, "%s: too small", path);
-		return NULL;
-	}
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	saved = errno;
-	close(fd);
-	if (p == MAP_FAILED) {
-		snprintf(err, errlen, "mmap %s: %s", path, strerror(saved));
-		return NULL;
-	}
-	return p;
-}
-
-static void ready(int fd, int err, const char *msg)
-{
-	char line[1024];
-	int n;
-
-	if (fd < 0)
-		return;
-	if (err)
-		n = snprintf(line, sizeof(line), "err %d %s\n", err, msg);
-	else
-		n = snprintf(line, sizeof(line), "ok %d\n", (int)getpid());
-	if (write(fd, line, n) < 0) {
-		/* the CLI went away; the log has the story */
-	}
-	close(fd);
-}
-
-static int fail(int ready_fd, int err, const char *fmt, const char *a,
-		const char *b)
-{
-	char msg[768];
-
-	snprintf(msg, sizeof(msg), fmt, a, b);
-	mfs_log("%s", msg);
-	ready(ready_fd, err, msg);
-	return 1;
-}
-
-static void write_pid(const char *rundir, const char *name, pid_t pid)
-{
-	char path[PATH_MAX], tmp[PATH_MAX], buf[32];
-	int fd, n;
-
-	snprintf(path, sizeof(path), "%s/%s", rundir, name);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", rundir, name);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		int saved = errno;
-
-		mfs_log("open %s: %s", tmp, strerror(saved));
-		return;
-	}
-	n = snprintf(buf, sizeof(buf), "%d\n", (int)pid);
-	if (write(fd, buf, n) != n || rename(tmp, path) < 0) {
-		int saved = errno;
-
-		mfs_log("write %s: %s", path, strerror(saved));
-	}
-	close(fd);
-}
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	g_stop = 1;
-}
-
-struct holder {
-	const char *image;
-	const char *rundir;
-	const char *mountpoint;
-	int threads;
-	int no_passthrough;
-	int ready_fd;
-	int fds[MFS_MAX_FDS];
-	char state_path[PATH_MAX];
-	char stats_path[PATH_MAX];
-};
-
-static pid_t spawn_daemon(struct holder *h, int resend)
-{
-	char self[PATH_MAX], fdarg[MFS_MAX_FDS][16];
-	const char *argv[16 + 2 * MFS_MAX_FDS];
-	ssize_t n;
-	pid_t pid;
-	int a = 0, i;
-
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n < 0) {
-		int saved = errno;
-
-		mfs_log("readlink /proc/self/exe: %s", strerror(saved));
-		return -1;
-	}
-	self[n] = '\0';
-	argv[a++] = "modelfs-fused";
-	argv[a++] = "serve";
-	argv[a++] = "--image";
-	argv[a++] = h->image;
-	argv[a++] = "--state";
-	argv[a++] = h->state_path;
-	argv[a++] = "--stats";
-	argv[a++] = h->stats_path;
-	for (i = 0; i < h->threads; i++) {
-		snprintf(fdarg[i], sizeof(fdarg[i]), "%d", h->fds[i]);
-		argv[a++] = "--fd";
-		argv[a++] = fdarg[i];
-	}
-	if (h->no_passthrough)
-		argv[a++] = "--no-passthrough";
-	if (resend)
-		argv[a++] = "--resend";
-	argv[a] = NULL;
-
-	pid = fork();
-	if (pid < 0) {
-		int saved = errno;
-
-		mfs_log("fork: %s", strerror(saved));
-		return -1;
-	}
-	if (pid == 0) {
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		for (i = 0; i < h->threads; i++)
-			fcntl(h->fds[i], F_SETFD, 0);
-		execv(self, (char **)argv);
-		mfs_log("exec %s: %s", self, strerror(errno));
-		_exit(127);
-	}
-	write_pid(h->rundir, "daemon.pid", pid);
-	return pid;
-}
-
-static int init_files(struct holder *h, char *err, size_t errlen)
-{
-	struct mfs_image img;
-	struct mfs_state *st;
-	struct mfs_stats *stats;
-	pthread_mutexattr_t ma;
-	struct timespec now;
-	size_t size;
-
-	if (mfs_image_load(h->image, &img, err, errlen) < 0)
-		return -1;
-	size = sizeof(struct mfs_state) +
-	       (img.inode_count + 1) * sizeof(struct mfs_inode_state);
-	st = mfs_map_file(h->state_path, size, 1, 0600, err, errlen);
-	if (!st)
-		goto out_image;
-	memset(st, 0, size);
-	memcpy(st->magic, MFS_STATE_MAGIC, 8);
-	st->version = 1;
-	st->inode_count = img.inode_count;
-	pthread_mutexattr_init(&ma);
-	pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
-	pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
-	pthread_mutex_init(&st->lock, &ma);
-	pthread_mutexattr_destroy(&ma);
-	munmap(st, size);
-
-	/* counters are no secret: `modelfs stats` works for any user */
-	stats = mfs_map_file(h->stats_path, MFS_STATS_SIZE, 1, 0644, err,
-			     errlen);
-	if (!stats)
-		goto out_image;
-	_Static_assert(sizeof(struct mfs_stats) == MFS_STATS_SIZE,
-		       "stats layout");
-	memset(stats, 0, MFS_STATS_SIZE);
-	memcpy(stats->magic, MFS_STATE_MAGIC, 8);
-	stats->version = MFS_STATS_VERSION;
-	stats->size = MFS_STATS_SIZE;
-	clock_gettime(CLOCK_REALTIME, &now);
-	stats->start_ns = (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec;
-	stats->holder_pid = getpid();
-	stats->threads = h->threads;
-	munmap(stats, MFS_STATS_SIZE);
-	munmap((void *)img.base, img.size);
-	return 0;
-out_image:
-	munmap((void *)img.base, img.size);
-	return -1;
-}
-
-static void remove_files(struct holder *h)
-{
-	static const char *const names[] = {
-		"state", "stats", "holder.pid", "daemon.pid",
-	};
-	char path[PATH_MAX];
-	size_t i;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", h->rundir, names[i]);
-		unlink(path);
-	}
-}
-
-/*
- * Daemon-served reads arrive in readahead-sized requests, 128 KiB by
- * default: raise the mount's bdi readahead to 4 MiB so each request carries
- * max_pages (1 MiB) and several are in flight, one per worker. Found in
- * mountinfo, as a stat of the mountpoint would wait for INIT.
- */
-static void set_readahead(const char *mountpoint)
-{
-	char line[8192], path[128], want[PATH_MAX + 2], dev[32] = "";
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	int fd;
-
-	if (!f)
-		return;
-	snprintf(want, sizeof(want), " %s ", mountpoint);
-	while (fgets(line, sizeof(line), f)) {
-		unsigned maj, min;
-
-		if (!strstr(line, want) || !strstr(line, " - fuse.modelfs "))
-			continue;
-		if (sscanf(line, "%*u %*u %u:%u", &maj, &min) == 2)
-			snprintf(dev, sizeof(dev), "%u:%u", maj, min);
-	}
-	fclose(f);
-	if (!dev[0])
-		return;
-	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, "4096", 4) != 4) {
-		int saved = errno;
-
-		mfs_log("set %s: %s", path, strerror(saved));
-	}
-	if (fd >= 0)
-		close(fd);
-}
-
-static int holder_main(struct holder *h)
-{
-	struct sigaction sa;
-	char opts[256], err[512];
-	time_t window = 0;
-	int restarts = 0, i, rc = 1, dev, status;
-	uint32_t devnum;
-	pid_t pid;
-
-	if (geteuid() != 0)
-		return fail(h->ready_fd, EPERM, "%s%s",
-			    "mounting a FUSE view needs root (CAP_SYS_ADMIN)",
-			    "");
-	snprintf(h->state_path, sizeof(h->state_path), "%s/state", h->rundir);
-	snprintf(h->stats_path, sizeof(h->stats_path), "%s/stats", h->rundir);
-	if (init_files(h, err, sizeof(err)) < 0)
-		return fail(h->ready_fd, EINVAL, "%s%s", err, "");
-
-	dev = open("/dev/fuse", O_RDWR | O_CLOEXEC);
-	if (dev < 0) {
-		int saved = errno;
-
-		fail(h->ready_fd, saved, "open /dev/fuse: %s%s",
-		     strerror(saved), "");
-		goto out_files;
-	}
-	snprintf(opts, sizeof(opts),
-		 "fd=%d,rootmode=40000,user_id=0,group_id=0,"
-		 "default_permissions,allow_other", dev);
-	if (mount("modelfs", h->mountpoint, "fuse.modelfs",
-		  MS_RDONLY | MS_NOSUID | MS_NODEV, opts) < 0) {
-		int saved = errno;
-
-		fail(h->ready_fd, saved, "mount %s: %s", h->mountpoint,
-		     strerror(saved));
-		goto out_dev;
-	}
-	h->fds[0] = dev;
-	set_readahead(h->mountpoint);
-	for (i = 1; i < h->threads; i++) {
-		h->fds[i] = open("/dev/fuse", O_RDWR | O_CLOEXEC);
-		devnum = dev;
-		if (h->fds[i] < 0 ||
-		    ioctl(h->fds[i], MFS_DEV_IOC_CLONE, &devnum) < 0) {
-			int saved = errno;
-
-			mfs_log("clone /dev/fuse: %s: using %d threads",
-				strerror(saved), i);
-			if (h->fds[i] >= 0)
-				close(h->fds[i]);
-			h->threads = i;
-			break;
-		}
-	}
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;	/* no SA_RESTART: waitpid returns */
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
-	write_pid(h->rundir, "holder.pid", getpid());
-
-	pid = spawn_daemon(h, 0);
-	if (pid < 0) {
-		fail(h->ready_fd, EIO, "%s%s", "cannot start the daemon", "");
-		umount2(h->mountpoint, MNT_DETACH);
-		goto out_fds;
-	}
-	ready(h->ready_fd, 0, NULL);
-	h->ready_fd = -1;
-	mfs_log("mounted %s (holder %d, daemon %d, %d fds)", h->mountpoint,
-		(int)getpid(), (int)pid, h->threads);
-
-	for (;;) {
-		pid_t w = waitpid(pid, &status, 0);
-
-		if (w < 0 && errno == EINTR) {
-			if (g_stop == 1) {
-				g_stop = 2;
-				mfs_log("stop requested: detaching %s",
-					h->mountpoint);
-				if (umount2(h->mountpoint, MNT_DETACH) < 0) {
-					int saved = errno;
-
-					mfs_log("umount2 %s: %s",
-						h->mountpoint,
-						strerror(saved));
-				}
-			}
-			continue;
-		}
-		if (w < 0) {
-			int saved = errno;
-
-			mfs_log("waitpid: %s", strerror(saved));
-			break;
-		}
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-			rc = 0;
-			break;
-		}
-		if (WIFSIGNALED(status))
-			mfs_log("daemon %d killed by signal %d", (int)pid,
-				WTERMSIG(status));
-		else
-			mfs_log("daemon %d exited with status %d", (int)pid,
-				WEXITSTATUS(status));
-		if (g_stop)
-			break;
-		if (time(NULL) - window > RESTART_WINDOW_SEC) {
-			window = time(NULL);
-			restarts = 0;
-		}
-		if (++restarts > RESTART_MAX) {
-			mfs_log("daemon died %d times in %ds: giving up; the "
-				"mount will answer ENOTCONN", RESTART_MAX,
-				RESTART_WINDOW_SEC);
-			break;
-		}
-		/* no other daemon is live: requeue what the dead one held */
-		pid = spawn_daemon(h, 1);
-		if (pid < 0)
-			break;
-		mfs_log("restarted the daemon as %d", (int)pid);
-	}
-out_fds:
-	for (i = 1; i < h->threads; i++)
-		close(h->fds[i]);
-out_dev:
-	close(dev);
-out_files:
-	remove_files(h);
-	return rc;
-}
+#include "daemon.h"
+#include "holder.h"
 
 static int usage(void)
 {
@@ -449,6 +38,30 @@ static int usage(void)
 		"       modelfs-fused umount [--detach] M\n");
 	return 2;
 }
+
+/* ---- the argument parser ------------------------------------------------ */
+
+enum opt_kind {
+	OPT_FLAG,	/* no value: *(int *)dest = 1 */
+	OPT_STR,	/* *(const char **)dest = value */
+	OPT_INT,	/* *(int *)dest = value, in lo..hi */
+	OPT_INTS,	/* ((int *)dest)[(*n)++] = value, in lo..hi, *n < max */
+};
+
+struct opt {
+	const char *name;	/* NULL ends a table */
+	enum opt_kind kind;
+	void *dest;
+	int lo, hi;
+	int *n, max;
+};
+
+#define FLAG(name, dest)	{ name, OPT_FLAG, dest, 0, 0, NULL, 0 }
+#define STR(name, dest)		{ name, OPT_STR, dest, 0, 0, NULL, 0 }
+#define INT(name, dest, lo, hi)	{ name, OPT_INT, dest, lo, hi, NULL, 0 }
+#define INTS(name, dest, lo, hi, n, max) \
+	{ name, OPT_INTS, dest, lo, hi, n, max }
+#define END			{ NULL, OPT_FLAG, NULL, 0, 0, NULL, 0 }
 
 static int parse_int(const char *s, int lo, int hi, int *out)
 {
@@ -463,6 +76,53 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 	return 0;
 }
 
+/*
+ * Options come first, each at most a flag and one value; the first
+ * argument that does not start with "--" ends them. Returns the index of
+ * that argument (argc when there is none), or -1 for a usage error: an
+ * unknown option, a missing value, an int out of range.
+ */
+static int parse_opts(const struct opt *opts, int argc, char **argv)
+{
+	int i;
+
+	for (i = 0; i < argc && !strncmp(argv[i], "--", 2); i++) {
+		const struct opt *o;
+
+		for (o = opts; o->name && strcmp(o->name, argv[i]); o++)
+			;
+		if (!o->name)
+			return -1;
+		if (o->kind == OPT_FLAG) {
+			*(int *)o->dest = 1;
+			continue;
+		}
+		if (++i == argc)
+			return -1;
+		switch (o->kind) {
+		case OPT_STR:
+			*(const char **)o->dest = argv[i];
+			break;
+		case OPT_INT:
+			if (parse_int(argv[i], o->lo, o->hi, o->dest) < 0)
+				return -1;
+			break;
+		case OPT_INTS:
+			if (*o->n == o->max ||
+			    parse_int(argv[i], o->lo, o->hi,
+				      (int *)o->dest + *o->n) < 0)
+				return -1;
+			(*o->n)++;
+			break;
+		case OPT_FLAG:
+			break;
+		}
+	}
+	return i;
+}
+
+/* ---- the modes ---------------------------------------------------------- */
+
 static void raise_nofile(void)
 {
 	struct rlimit rl;
@@ -476,101 +136,68 @@ static void raise_nofile(void)
 
 static int cmd_mount(int argc, char **argv)
 {
-	struct holder h;
-	int i;
+	struct mfs_mount_opts m = { .threads = 4, .ready_fd = -1 };
+	const struct opt opts[] = {
+		STR("--image", &m.image),
+		STR("--rundir", &m.rundir),
+		STR("--mountpoint", &m.mountpoint),
+		INT("--threads", &m.threads, 1, MFS_MAX_FDS),
+		FLAG("--no-passthrough", &m.no_passthrough),
+		INT("--ready-fd", &m.ready_fd, 0, 1 << 20),
+		END,
+	};
 
-	memset(&h, 0, sizeof(h));
-	h.threads = 4;
-	h.ready_fd = -1;
-	for (i = 0; i < argc; i++) {
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (!strcmp(argv[i], "--no-passthrough")) {
-			h.no_passthrough = 1;
-			continue;
-		}
-		if (!v)
-			return usage();
-		if (!strcmp(argv[i], "--image"))
-			h.image = v;
-		else if (!strcmp(argv[i], "--rundir"))
-			h.rundir = v;
-		else if (!strcmp(argv[i], "--mountpoint"))
-			h.mountpoint = v;
-		else if (!strcmp(argv[i], "--threads")) {
-			if (parse_int(v, 1, MFS_MAX_FDS, &h.threads) < 0)
-				return usage();
-		} else if (!strcmp(argv[i], "--ready-fd")) {
-			if (parse_int(v, 0, 1 << 20, &h.ready_fd) < 0)
-				return usage();
-			fcntl(h.ready_fd, F_SETFD, FD_CLOEXEC);
-		} else
-			return usage();
-		i++;
-	}
-	if (!h.image || !h.rundir || !h.mountpoint ||
-	    h.image[0] != '/' || h.rundir[0] != '/' || h.mountpoint[0] != '/')
+	if (parse_opts(opts, argc, argv) != argc)
 		return usage();
+	if (!m.image || !m.rundir || !m.mountpoint ||
+	    m.image[0] != '/' || m.rundir[0] != '/' || m.mountpoint[0] != '/')
+		return usage();
+	if (m.ready_fd >= 0)
+		fcntl(m.ready_fd, F_SETFD, FD_CLOEXEC);
 	/* pin no directory of the caller (a test's temp dir, a home) */
 	if (chdir("/") < 0)
 		return 1;
-	return holder_main(&h);
+	return mfs_holder(&m);
 }
 
 static int cmd_serve(int argc, char **argv)
 {
-	struct mfs_serve_opts o;
+	struct mfs_serve_opts o = { 0 };
+	const struct opt opts[] = {
+		STR("--image", &o.image_path),
+		STR("--state", &o.state_path),
+		STR("--stats", &o.stats_path),
+		INTS("--fd", o.fds, 0, 1 << 20, &o.nfds, MFS_MAX_FDS),
+		FLAG("--no-passthrough", &o.no_passthrough),
+		FLAG("--resend", &o.resend),
+		END,
+	};
 	int i;
 
-	memset(&o, 0, sizeof(o));
-	for (i = 0; i < argc; i++) {
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (!strcmp(argv[i], "--no-passthrough")) {
-			o.no_passthrough = 1;
-			continue;
-		}
-		if (!strcmp(argv[i], "--resend")) {
-			o.resend = 1;
-			continue;
-		}
-		if (!v)
-			return usage();
-		if (!strcmp(argv[i], "--image"))
-			o.image_path = v;
-		else if (!strcmp(argv[i], "--state"))
-			o.state_path = v;
-		else if (!strcmp(argv[i], "--stats"))
-			o.stats_path = v;
-		else if (!strcmp(argv[i], "--fd")) {
-			if (o.nfds == MFS_MAX_FDS ||
-			    parse_int(v, 0, 1 << 20, &o.fds[o.nfds]) < 0)
-				return usage();
-			fcntl(o.fds[o.nfds++], F_SETFD, FD_CLOEXEC);
-		} else
-			return usage();
-		i++;
-	}
+	if (parse_opts(opts, argc, argv) != argc)
+		return usage();
 	if (!o.image_path || !o.state_path || !o.stats_path || !o.nfds)
 		return usage();
-	return mfs_serve(&o);
+	for (i = 0; i < o.nfds; i++)
+		fcntl(o.fds[i], F_SETFD, FD_CLOEXEC);
+	return mfs_serve(&o, mfs_ops, mfs_ops_count);
 }
 
 static int cmd_umount(int argc, char **argv)
 {
-	int flags = 0;
+	int detach = 0, i;
+	const struct opt opts[] = {
+		FLAG("--detach", &detach),
+		END,
+	};
 
-	if (argc == 2 && !strcmp(argv[0], "--detach")) {
-		flags = MNT_DETACH;
-		argv++;
-		argc--;
-	}
-	if (argc != 1)
+	i = parse_opts(opts, argc, argv);
+	if (i < 0 || argc - i != 1)
 		return usage();
-	if (umount2(argv[0], flags) < 0) {
+	if (umount2(argv[i], detach ? MNT_DETACH : 0) < 0) {
 		int saved = errno;
 
-		fprintf(stderr, "modelfs-fused: umount %s: %s\n", argv[0],
+		fprintf(stderr, "modelfs-fused: umount %s: %s\n", argv[i],
 			strerror(saved));
 		/* the exit status is the errno, for the CLI to name it */
 		return saved < 256 ? saved : 1;

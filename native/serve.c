@@ -1,136 +1,29 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The serving daemon: worker threads, each reading its own /dev/fuse fd
- * (passed down by the holder) and answering on the fd it read from. The tree
- * comes from the mapped view image; per-inode passthrough state (backing id,
- * open count) lives in the shared state file so a successor can take over.
+ * The request loop of the daemon (`modelfs-fused serve`): worker threads,
+ * each reading its own /dev/fuse fd (passed down by the holder) and
+ * answering on the fd it read from; dispatch through the table main()
+ * hands over (ops.c); the replies; RESEND after a crash; setup and teardown.
+ * Calls passthrough.c, blob.c, image.c, stats.c, log.c.
  */
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "mfs.h"
-
-#define TTL_SEC		(365ULL * 24 * 3600)
-#define MAX_WRITE	(128 * 1024)
-#define MAX_PAGES	256
-#define READAHEAD	(4 << 20)
-#define IN_BUF_SIZE	(MAX_WRITE + 64 * 1024)
-#define DATA_BUF_SIZE	(MAX_PAGES * 4096)
-#define FH_PASSTHROUGH	1
-#define FH_FALLBACK	2
-#define FH_INLINE	3
-
-struct mfs_worker {
-	int fd;
-	pthread_t thread;
-	uint8_t *in;
-	uint8_t *data;
-	int pipe[2];		/* splice replies; -1 when unavailable */
-	size_t pipe_pages;	/* its capacity in page buffers */
-};
-
-struct mfs_req {
-	struct mfs_worker *w;
-	const struct fuse_in_header *h;
-	const void *arg;
-	size_t arglen;
-	struct timespec t0;
-};
-
-static struct mfs_image g_img;
-static int g_objdir = -1;
-static struct mfs_state *g_state;
-static struct mfs_stats *g_stats;
-static int *g_blobfd;		/* fallback: blob fd per inode, or -1 */
-static int g_no_passthrough;
-static int g_pt_refusal_logged;
-static int g_backing_failure_logged;
-static int g_no_splice;
-static size_t g_pipe_pages;	/* smallest worker pipe, 0 = no splice */
-static size_t g_page = 4096;	/* page size: 64 KiB on some arm64 */
-
-static const uint64_t bucket_us[MFS_STATS_BUCKETS - 1] = {
-	10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000,
-	100000, 250000, 1000000,
-};
-
-static const char *const op_names[] = {
-	[FUSE_LOOKUP] = "LOOKUP", [FUSE_GETATTR] = "GETATTR",
-	[FUSE_READLINK] = "READLINK", [FUSE_OPEN] = "OPEN",
-	[FUSE_READ] = "READ", [FUSE_RELEASE] = "RELEASE",
-	[FUSE_OPENDIR] = "OPENDIR", [FUSE_READDIR] = "READDIR",
-	[FUSE_READDIRPLUS] = "READDIRPLUS", [FUSE_STATFS] = "STATFS",
-	[FUSE_INIT] = "INIT",
-};
-
-static const char *op_name(uint32_t op)
-{
-	if (op < sizeof(op_names) / sizeof(op_names[0]) && op_names[op])
-		return op_names[op];
-	return "OP";
-}
-
-void mfs_log(const char *fmt, ...)
-{
-	char buf[1024];
-	struct timespec ts;
-	struct tm tm;
-	va_list ap;
-	int n;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = snprintf(buf, sizeof(buf),
-		     "%04d-%02d-%02dT%02d:%02d:%02dZ modelfs-fused[%d]: ",
-		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		     tm.tm_min, tm.tm_sec, (int)getpid());
-	va_start(ap, fmt);
-	vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
-	va_end(ap);
-	n = strlen(buf);
-	buf[n++] = '\n';
-	if (write(STDERR_FILENO, buf, n) < 0) {
-		/* nowhere else to report it */
-	}
-}
-
-static void count(enum mfs_counter c, uint64_t n)
-{
-	__atomic_fetch_add(&g_stats->counters[c], n, __ATOMIC_RELAXED);
-}
-
-static void count_done(const struct mfs_req *r, int err)
-{
-	struct timespec t1;
-	uint64_t ns, us;
-	int b;
-
-	if (err)
-		__atomic_fetch_add(&g_stats->errors[err < MFS_STATS_ERRNOS ?
-						    err : 0],
-				   1, __ATOMIC_RELAXED);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ns = (uint64_t)(t1.tv_sec - r->t0.tv_sec) * 1000000000ULL +
-	     t1.tv_nsec - r->t0.tv_nsec;
-	us = ns / 1000;
-	for (b = 0; b < MFS_STATS_BUCKETS - 1 && us > bucket_us[b]; b++)
-		;
-	__atomic_fetch_add(&g_stats->latency[b], 1, __ATOMIC_RELAXED);
-	count(MFS_C_LATENCY_SUM_NS, ns);
-	count(MFS_C_LATENCY_COUNT, 1);
-}
+#include "blob.h"
+#include "daemon.h"
+#include "fuse_proto.h"
+#include "log.h"
+#include "request.h"
+#include "state.h"
+#include "stats_file.h"
+#include "view_image.h"
 
 static void send_reply(struct mfs_req *r, int err, struct iovec *iov, int n)
 {
@@ -148,877 +41,61 @@ static void send_reply(struct mfs_req *r, int err, struct iovec *iov, int n)
 	out.unique = r->h->unique;
 	v[0].iov_base = &out;
 	v[0].iov_len = sizeof(out);
-	count_done(r, err);
+	mfs_stats_count_done(&r->t0, err);
 	if (writev(r->w->fd, v, n + 1) < 0) {
 		int saved = errno;
 
 		/* ENOENT: the request was interrupted; nothing to do. */
 		if (saved != ENOENT)
 			mfs_log("op=%s nodeid=%llu reply: %s",
-				op_name(r->h->opcode),
+				mfs_opcode_name(r->h->opcode),
 				(unsigned long long)r->h->nodeid,
 				strerror(saved));
 	}
 }
 
-static void reply_err(struct mfs_req *r, int err)
+/* The one error helper: a positive errno, sent negated. */
+void mfs_reply_err(struct mfs_req *r, int err)
 {
 	assert(err > 0 && err < 4096);
 	send_reply(r, err, NULL, 0);
 }
 
-static void reply_ok(struct mfs_req *r, const void *data, size_t len)
+void mfs_reply_ok(struct mfs_req *r, const void *data, size_t len)
 {
 	struct iovec v = { (void *)data, len };
 
 	send_reply(r, 0, &v, len ? 1 : 0);
 }
 
-static void fill_attr(uint64_t ino, const struct mfs_inode *n,
-		      struct fuse_attr *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->ino = ino;
-	a->size = S_ISDIR(n->mode) ? 4096 : n->size;
-	a->blocks = (a->size + 511) / 512;
-	a->atime = a->mtime = a->ctime = g_img.mtime;
-	a->mode = n->mode;
-	a->nlink = n->nlink;
-	a->blksize = 4096;
-}
-
-static void fill_entry(uint64_t ino, const struct mfs_inode *n,
-		       struct fuse_entry_out *e)
-{
-	memset(e, 0, sizeof(*e));
-	e->nodeid = ino;
-	e->entry_valid = TTL_SEC;
-	e->attr_valid = TTL_SEC;
-	fill_attr(ino, n, &e->attr);
-}
-
-static int state_lock(void)
-{
-	int rc = pthread_mutex_lock(&g_state->lock);
-
-	if (rc == EOWNERDEAD) {
-		mfs_log("state lock held by a dead daemon: taking it over");
-		pthread_mutex_consistent(&g_state->lock);
-		rc = 0;
-	}
-	return rc;
-}
-
-static void state_unlock(void)
-{
-	pthread_mutex_unlock(&g_state->lock);
-}
-
-/* Resent requests may already have been acted on by a dead daemon. */
-static int ring_seen(const struct mfs_req *r)
-{
-	uint64_t u = r->h->unique & ~MFS_FUSE_UNIQUE_RESEND;
-	int i;
-
-	if (!(r->h->unique & MFS_FUSE_UNIQUE_RESEND))
-		return 0;
-	for (i = 0; i < MFS_RING_SIZE; i++)
-		if (g_state->ring[i].unique == u &&
-		    g_state->ring[i].opcode == r->h->opcode)
-			return 1;
-	return 0;
-}
-
-static void ring_add(const struct mfs_req *r)
-{
-	struct mfs_done *d = &g_state->ring[g_state->ring_pos++ %
-					     MFS_RING_SIZE];
-
-	d->unique = r->h->unique & ~MFS_FUSE_UNIQUE_RESEND;
-	d->opcode = r->h->opcode;
-}
-
-static int blob_open(const struct mfs_req *r, uint32_t ino,
-		     const struct mfs_inode *n)
-{
-	char name[68], path[4096];
-	int fd, saved;
-
-	mfs_image_blob_name(n, name);
-	fd = openat(g_objdir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd >= 0)
-		return fd;
-	saved = errno;
-	count(MFS_C_BLOB_ERRORS, 1);
-	mfs_image_path(&g_img, ino, path, sizeof(path));
-	mfs_log("op=%s nodeid=%u path=%s blob=%s/%s: %s",
-		op_name(r->h->opcode), ino, path, g_img.objects_dir, name,
-		strerror(saved));
-	return -saved;
-}
-
-static int blob_fd(const struct mfs_req *r, uint32_t ino,
-		   const struct mfs_inode *n)
-{
-	int fd = __atomic_load_n(&g_blobfd[ino], __ATOMIC_ACQUIRE);
-	int expected = -1;
-
-	if (fd >= 0)
-		return fd;
-	fd = blob_open(r, ino, n);
-	if (fd < 0)
-		return fd;
-	if (!__atomic_compare_exchange_n(&g_blobfd[ino], &expected, fd, 0,
-					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		close(fd);
-		return expected;
-	}
-	return fd;
-}
-
-static const struct mfs_inode *node_of(struct mfs_req *r)
-{
-	const struct mfs_inode *n = mfs_image_inode(&g_img, r->h->nodeid);
-
-	if (!n)
-		reply_err(r, ESTALE);
-	return n;
-}
-
-#define NEED_ARG(r, type)						\
-	do {								\
-		if ((r)->arglen < sizeof(type)) {			\
-			reply_err((r), EINVAL);				\
-			return;						\
-		}							\
-	} while (0)
-
-static void mfs_op_init(struct mfs_req *r)
-{
-	const struct fuse_init_in *in = r->arg;
-	struct mfs_init_out out;
-	uint32_t want, kflags2 = 0;
-	int pt;
-
-	if (r->arglen < 16) {
-		reply_err(r, EINVAL);
-		return;
-	}
-	memset(&out, 0, sizeof(out));
-	out.major = FUSE_KERNEL_VERSION;
-	if (in->major > FUSE_KERNEL_VERSION) {
-		/* The kernel asks again with our major. */
-		reply_ok(r, &out, sizeof(out));
-		return;
-	}
-	if (in->major < FUSE_KERNEL_VERSION) {
-		mfs_log("op=INIT: kernel protocol %u.%u is too old",
-			in->major, in->minor);
-		reply_err(r, EPROTO);
-		return;
-	}
-	if ((in->flags & MFS_FUSE_INIT_EXT) && r->arglen >= 20)
-		kflags2 = in->flags2;
-	out.minor = in->minor < MFS_FUSE_MINOR_WANTED ?
-		    in->minor : MFS_FUSE_MINOR_WANTED;
-	want = FUSE_ASYNC_READ | FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES |
-	       FUSE_CACHE_SYMLINKS | FUSE_DO_READDIRPLUS |
-	       FUSE_READDIRPLUS_AUTO;
-	out.flags = in->flags & want;
-	pt = !g_no_passthrough && out.minor >= 40 &&
-	     (in->flags & MFS_FUSE_INIT_EXT) &&
-	     (kflags2 & MFS_FUSE_PASSTHROUGH_2);
-	if (pt) {
-		out.flags |= MFS_FUSE_INIT_EXT;
-		out.flags2 = MFS_FUSE_PASSTHROUGH_2;
-		out.max_stack_depth = 1;
-	} else if (!g_no_passthrough) {
-		mfs_log("kernel protocol 7.%u offers no passthrough: "
-			"reads are served by the daemon", in->minor);
-	}
-	/* the kernel keeps min(bdi readahead, this): the holder has raised
-	 * the bdi's to 4 MiB so daemon-served reads come as 1 MiB requests,
-	 * several in flight */
-	out.max_readahead = READAHEAD;
-	out.max_background = 64;
-	out.congestion_threshold = 48;
-	out.max_write = MAX_WRITE;
-	out.time_gran = 1;
-	/*
-	 * A reply spliced through a pipe needs a buffer per page plus one for
-	 * the header: where pipes are capped at 1 MiB (no CAP_SYS_RESOURCE,
-	 * fs.pipe-max-size), ask for 255-page requests so they still fit.
-	 */
-	out.max_pages = DATA_BUF_SIZE / g_page;	/* counted in pages */
-	if (g_pipe_pages > 1 && g_pipe_pages - 1 < out.max_pages)
-		out.max_pages = g_pipe_pages - 1;
-
-	state_lock();
-	g_state->passthrough = pt;
-	g_state->proto_minor = out.minor;
-	g_state->init_flags = out.flags;
-	g_state->init_flags2 = out.flags2;
-	g_state->initialized = 1;
-	state_unlock();
-	g_stats->passthrough = pt;
-	g_stats->proto_minor = out.minor;
-	mfs_log("INIT: protocol 7.%u (kernel 7.%u), passthrough %s",
-		out.minor, in->minor, pt ? "on" : "off");
-	reply_ok(r, &out, out.minor < 23 ? 24 : sizeof(out));
-}
-
-static void mfs_op_destroy(struct mfs_req *r)
-{
-	reply_ok(r, NULL, 0);
-}
-
-static void mfs_op_lookup(struct mfs_req *r)
-{
-	const struct mfs_inode *dir = node_of(r), *n;
-	struct fuse_entry_out e;
-	size_t len;
-	uint32_t ino;
-
-	if (!dir)
-		return;
-	if (!S_ISDIR(dir->mode)) {
-		reply_err(r, ENOTDIR);
-		return;
-	}
-	len = strnlen(r->arg, r->arglen);
-	ino = mfs_image_lookup(&g_img, dir, r->arg, len);
-	if (!ino) {
-		/* nodeid 0 with a timeout: the kernel caches the miss */
-		memset(&e, 0, sizeof(e));
-		e.entry_valid = TTL_SEC;
-		count(MFS_C_NEGATIVE_LOOKUPS, 1);
-		reply_ok(r, &e, sizeof(e));
-		return;
-	}
-	n = mfs_image_inode(&g_img, ino);
-	fill_entry(ino, n, &e);
-	reply_ok(r, &e, sizeof(e));
-}
-
-static void mfs_op_forget(struct mfs_req *r)
-{
-	/* nodeids are fixed for the life of the mount: nothing to drop */
-	(void)r;
-}
-
-static void mfs_op_getattr(struct mfs_req *r)
-{
-	const struct mfs_inode *n = node_of(r);
-	struct fuse_attr_out out;
-
-	if (!n)
-		return;
-	memset(&out, 0, sizeof(out));
-	out.attr_valid = TTL_SEC;
-	fill_attr(r->h->nodeid, n, &out.attr);
-	reply_ok(r, &out, sizeof(out));
-}
-
-static void mfs_op_readlink(struct mfs_req *r)
-{
-	const struct mfs_inode *n = node_of(r);
-
-	if (!n)
-		return;
-	if (!S_ISLNK(n->mode)) {
-		reply_err(r, EINVAL);
-		return;
-	}
-	reply_ok(r, g_img.strings + n->a, n->b);
-}
-
-static void disable_passthrough(int err)
-{
-	__atomic_store_n(&g_state->passthrough, 0, __ATOMIC_RELEASE);
-	g_stats->passthrough = 0;
-	if (!__atomic_exchange_n(&g_pt_refusal_logged, 1, __ATOMIC_ACQ_REL))
-		mfs_log("passthrough refused (BACKING_OPEN: %s): reads are "
-			"served by the daemon from now on", strerror(err));
-}
-
-/*
- * Returns 0 with *id set, -errno when the blob cannot be opened, or 1 when
- * passthrough is refused for this open (then the caller serves it itself).
- */
-static int open_passthrough(struct mfs_req *r, uint32_t ino,
-			    const struct mfs_inode *n, int32_t *id)
-{
-	struct mfs_inode_state *st = &g_state->inodes[ino];
-	struct mfs_backing_map map;
-	int fd, saved, rc;
-
-	state_lock();
-	if (ring_seen(r) && st->backing_id > 0) {
-		*id = st->backing_id;
-		state_unlock();
-		count(MFS_C_RESENT, 1);
-		return 0;
-	}
-	if (st->open_count > 0 && st->backing_id > 0) {
-		st->open_count++;
-		*id = st->backing_id;
-		ring_add(r);
-		state_unlock();
-		return 0;
-	}
-	fd = blob_open(r, ino, n);
-	if (fd < 0) {
-		state_unlock();
-		return fd;
-	}
-	memset(&map, 0, sizeof(map));
-	map.fd = fd;
-	rc = ioctl(r->w->fd, MFS_DEV_IOC_BACKING_OPEN, &map);
-	saved = errno;
-	close(fd);
-	if (rc <= 0) {
-		state_unlock();
-		count(MFS_C_BACKING_OPEN_FAILURES, 1);
-		if (rc == 0)
-			saved = EPROTO;
-		if (saved == EPERM) {
-			disable_passthrough(saved);
-		} else if (!__atomic_exchange_n(&g_backing_failure_logged, 1,
-						__ATOMIC_ACQ_REL)) {
-			char path[4096];
-
-			/* e.g. ELOOP: the store is on a stacked filesystem;
-			 * logged once, counted in backing_open_failures */
-			mfs_image_path(&g_img, ino, path, sizeof(path));
-			mfs_log("op=OPEN nodeid=%u path=%s BACKING_OPEN: %s: "
-				"serving such opens from the daemon",
-				ino, path, strerror(saved));
-		}
-		return 1;
-	}
-	st->backing_id = rc;
-	st->open_count = 1;
-	ring_add(r);
-	state_unlock();
-	count(MFS_C_BACKING_IDS_OPEN, 1);
-	*id = rc;
-	return 0;
-}
-
-static void mfs_op_open(struct mfs_req *r)
-{
-	const struct mfs_inode *n = node_of(r);
-	const struct fuse_open_in *in = r->arg;
-	uint32_t ino = r->h->nodeid;
-	struct mfs_open_out out;
-	int rc, fd;
-
-	if (!n)
-		return;
-	NEED_ARG(r, struct fuse_open_in);
-	if (S_ISDIR(n->mode)) {
-		reply_err(r, EISDIR);
-		return;
-	}
-	if (!S_ISREG(n->mode)) {
-		reply_err(r, EINVAL);
-		return;
-	}
-	if ((in->flags & O_ACCMODE) != O_RDONLY || (in->flags & O_TRUNC)) {
-		reply_err(r, EROFS);
-		return;
-	}
-	count(MFS_C_OPENS, 1);
-	memset(&out, 0, sizeof(out));
-	if (n->flags & MFS_INODE_INLINE) {
-		/* bytes from the image (refs/main): no backing file */
-		out.fh = FH_INLINE;
-		out.open_flags = FOPEN_KEEP_CACHE;
-		reply_ok(r, &out, sizeof(out));
-		return;
-	}
-	if (__atomic_load_n(&g_state->passthrough, __ATOMIC_ACQUIRE)) {
-		rc = open_passthrough(r, ino, n, &out.backing_id);
-		if (rc < 0) {
-			reply_err(r, EIO);
-			return;
-		}
-		if (rc == 0) {
-			out.fh = FH_PASSTHROUGH;
-			out.open_flags = MFS_FOPEN_PASSTHROUGH;
-			count(MFS_C_PASSTHROUGH_OPENS, 1);
-			reply_ok(r, &out, sizeof(out));
-			return;
-		}
-	}
-	fd = blob_fd(r, ino, n);
-	if (fd < 0) {
-		reply_err(r, EIO);
-		return;
-	}
-	out.fh = FH_FALLBACK;
-	out.open_flags = FOPEN_KEEP_CACHE;
-	count(MFS_C_FALLBACK_OPENS, 1);
-	reply_ok(r, &out, sizeof(out));
-}
-
-/* Empties a worker's pipe after a failed splice reply (`n` bytes in it). */
-static void drain_pipe(struct mfs_worker *w, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = read(w->pipe[0], w->data,
-				 n < DATA_BUF_SIZE ? n : DATA_BUF_SIZE);
-
-		if (k <= 0) {
-			/* cannot trust this pipe any more */
-			close(w->pipe[0]);
-			close(w->pipe[1]);
-			w->pipe[0] = w->pipe[1] = -1;
-			return;
-		}
-		n -= k;
-	}
-}
-
-/*
- * A READ reply with splice: blob pages go into the pipe by reference and are
- * copied once, into the request, by the kernel (pread + writev copy twice).
- * Returns 0 when the reply was sent, -1 to let the caller use pread.
- */
-static int read_splice(struct mfs_req *r, int fd, uint64_t off, size_t want)
-{
-	struct mfs_worker *w = r->w;
-	struct fuse_out_header out;
-	size_t moved = 0, total = sizeof(out) + want;
-	ssize_t k;
-
-	if (w->pipe[0] < 0 || __atomic_load_n(&g_no_splice, __ATOMIC_RELAXED))
-		return -1;
-	/* one buffer for the header, one per page of data */
-	if (((off % g_page) + want + g_page - 1) / g_page + 1 > w->pipe_pages)
-		return -1;
-	out.len = total;
-	out.error = 0;
-	out.unique = r->h->unique;
-	if (write(w->pipe[1], &out, sizeof(out)) != sizeof(out)) {
-		drain_pipe(w, 0);
-		return -1;
-	}
-	while (moved < want) {
-		loff_t o = off + moved;
-
-		k = splice(fd, &o, w->pipe[1], NULL, want - moved,
-			   SPLICE_F_MOVE);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			int saved = errno;
-
-			/* EINVAL: the store's filesystem cannot splice */
-			if (k < 0 && saved == EINVAL &&
-			    !__atomic_exchange_n(&g_no_splice, 1,
-						 __ATOMIC_RELAXED))
-				mfs_log("splice from the store: %s: "
-					"using pread",
-					strerror(saved));
-			drain_pipe(w, sizeof(out) + moved);
-			return -1;
-		}
-		moved += k;
-	}
-	/* count before the reply: a reader that has the bytes sees them counted */
-	count(MFS_C_FALLBACK_READS, 1);
-	count(MFS_C_FALLBACK_BYTES, want);
-	k = splice(w->pipe[0], NULL, w->fd, NULL, total, SPLICE_F_MOVE);
-	count_done(r, 0);
-	if (k != (ssize_t)total) {
-		int saved = errno;
-
-		/* ENOENT: the request was interrupted; the reply is moot */
-		if (k < 0 && saved != ENOENT)
-			mfs_log("op=READ nodeid=%llu splice reply: %s",
-				(unsigned long long)r->h->nodeid,
-				strerror(saved));
-		drain_pipe(w, k < 0 ? total : total - k);
-	}
-	return 0;
-}
-
-static void mfs_op_read(struct mfs_req *r)
-{
-	const struct mfs_inode *n = node_of(r);
-	const struct fuse_read_in *in = r->arg;
-	uint32_t ino = r->h->nodeid;
-	size_t want, got = 0;
-	int fd;
-
-	if (!n)
-		return;
-	NEED_ARG(r, struct fuse_read_in);
-	if (!S_ISREG(n->mode)) {
-		reply_err(r, EISDIR);
-		return;
-	}
-	if (n->flags & MFS_INODE_INLINE) {
-		want = 0;
-		if (in->offset < n->size) {
-			want = n->size - in->offset;
-			if (want > in->size)
-				want = in->size;
-		}
-		reply_ok(r, want ? g_img.strings + n->a + in->offset : NULL,
-			 want);
-		return;
-	}
-	fd = blob_fd(r, ino, n);
-	if (fd < 0) {
-		reply_err(r, EIO);
-		return;
-	}
-	want = in->size < DATA_BUF_SIZE ? in->size : DATA_BUF_SIZE;
-	if (in->offset >= n->size)
-		want = 0;
-	else if (want > n->size - in->offset)
-		want = n->size - in->offset;
-	if (want > 0 && read_splice(r, fd, in->offset, want) == 0)
-		return;
-	while (got < want) {
-		ssize_t k = pread(fd, r->w->data + got, want - got,
-				  in->offset + got);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			int saved = errno;
-			char path[4096];
-
-			mfs_image_path(&g_img, ino, path, sizeof(path));
-			mfs_log("op=READ nodeid=%u path=%s pread: %s", ino,
-				path, strerror(saved));
-			count(MFS_C_BLOB_ERRORS, 1);
-			reply_err(r, EIO);
-			return;
-		}
-		if (k == 0)
-			break;
-		got += k;
-	}
-	count(MFS_C_FALLBACK_READS, 1);
-	count(MFS_C_FALLBACK_BYTES, got);
-	reply_ok(r, r->w->data, got);
-}
-
-static void mfs_op_release(struct mfs_req *r)
-{
-	const struct fuse_release_in *in = r->arg;
-	uint32_t ino = r->h->nodeid;
-	struct mfs_inode_state *st;
-	uint32_t close_id = 0;
-
-	if (!node_of(r))
-		return;
-	NEED_ARG(r, struct fuse_release_in);
-	if (in->fh != FH_PASSTHROUGH) {
-		reply_ok(r, NULL, 0);
-		return;
-	}
-	st = &g_state->inodes[ino];
-	state_lock();
-	if (ring_seen(r)) {
-		state_unlock();
-		count(MFS_C_RESENT, 1);
-		reply_ok(r, NULL, 0);
-		return;
-	}
-	if (st->open_count > 0 && --st->open_count == 0 &&
-	    st->backing_id > 0) {
-		/* clear it before closing: a successor never reuses it */
-		close_id = st->backing_id;
-		st->backing_id = 0;
-	}
-	ring_add(r);
-	state_unlock();
-	if (close_id) {
-		if (ioctl(r->w->fd, MFS_DEV_IOC_BACKING_CLOSE, &close_id) < 0) {
-			int saved = errno;
-
-			mfs_log("op=RELEASE nodeid=%u BACKING_CLOSE %u: %s",
-				ino, close_id, strerror(saved));
-		}
-		__atomic_fetch_sub(&g_stats->counters[MFS_C_BACKING_IDS_OPEN],
-				   1, __ATOMIC_RELAXED);
-	}
-	reply_ok(r, NULL, 0);
-}
-
-static void mfs_op_opendir(struct mfs_req *r)
-{
-	const struct mfs_inode *n = node_of(r);
-	struct mfs_open_out out;
-
-	if (!n)
-		return;
-	if (!S_ISDIR(n->mode)) {
-		reply_err(r, ENOTDIR);
-		return;
-	}
-	memset(&out, 0, sizeof(out));
-	out.open_flags = FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE;
-	reply_ok(r, &out, sizeof(out));
-}
-
-/* Entry i of a listing: 0 ".", 1 "..", 2.. the children in image order. */
-static int dir_entry(const struct mfs_inode *dir, uint64_t self,
-		     uint64_t i, const char **name, size_t *len,
-		     uint32_t *ino)
-{
-	const struct mfs_dirent *d;
-
-	if (i == 0) {
-		*name = ".";
-		*len = 1;
-		*ino = self;
-		return 1;
-	}
-	if (i == 1) {
-		*name = "..";
-		*len = 2;
-		*ino = dir->parent;
-		return 1;
-	}
-	if (i - 2 >= dir->b)
-		return 0;
-	d = &g_img.dirents[dir->a + i - 2];
-	*name = g_img.strings + d->name_off;
-	*len = d->name_len;
-	*ino = d->ino;
-	return 1;
-}
-
-static void readdir_common(struct mfs_req *r, int plus)
-{
-	const struct mfs_inode *dir = node_of(r);
-	const struct fuse_read_in *in = r->arg;
-	size_t size, pos = 0;
-	uint64_t i;
-
-	if (!dir)
-		return;
-	NEED_ARG(r, struct fuse_read_in);
-	if (!S_ISDIR(dir->mode)) {
-		reply_err(r, ENOTDIR);
-		return;
-	}
-	size = in->size < DATA_BUF_SIZE ? in->size : DATA_BUF_SIZE;
-	for (i = in->offset;; i++) {
-		const struct mfs_inode *n;
-		const char *name;
-		size_t len, rec, hdr;
-		struct fuse_dirent *de;
-		uint32_t ino;
-
-		if (!dir_entry(dir, r->h->nodeid, i, &name, &len, &ino))
-			break;
-		n = mfs_image_inode(&g_img, ino);
-		hdr = plus ? sizeof(struct fuse_direntplus) :
-			     sizeof(struct fuse_dirent);
-		rec = (hdr + len + 7) & ~(size_t)7;
-		if (pos + rec > size)
-			break;
-		memset(r->w->data + pos, 0, rec);
-		if (plus) {
-			struct fuse_direntplus *dp =
-				(void *)(r->w->data + pos);
-
-			/* "." and ".." carry no entry: nodeid 0 */
-			if (i >= 2)
-				fill_entry(ino, n, &dp->entry_out);
-			de = &dp->dirent;
-		} else {
-			de = (void *)(r->w->data + pos);
-		}
-		de->ino = ino;
-		de->off = i + 1;
-		de->namelen = len;
-		de->type = (n->mode & S_IFMT) >> 12;
-		memcpy(de->name, name, len);
-		pos += rec;
-	}
-	reply_ok(r, r->w->data, pos);
-}
-
-static void mfs_op_readdir(struct mfs_req *r)
-{
-	readdir_common(r, 0);
-}
-
-static void mfs_op_readdirplus(struct mfs_req *r)
-{
-	readdir_common(r, 1);
-}
-
-static void mfs_op_releasedir(struct mfs_req *r)
-{
-	reply_ok(r, NULL, 0);
-}
-
-static void mfs_op_statfs(struct mfs_req *r)
-{
-	struct fuse_statfs_out out;
-	struct statvfs sv;
-
-	memset(&out, 0, sizeof(out));
-	if (fstatvfs(g_objdir, &sv) == 0) {
-		out.st.blocks = sv.f_blocks;
-		out.st.bfree = sv.f_bfree;
-		out.st.bavail = sv.f_bavail;
-		out.st.files = sv.f_files;
-		out.st.ffree = sv.f_ffree;
-		out.st.bsize = sv.f_bsize;
-		out.st.frsize = sv.f_frsize;
-	} else {
-		int saved = errno;
-
-		mfs_log("op=STATFS fstatvfs %s: %s", g_img.objects_dir,
-			strerror(saved));
-		out.st.bsize = out.st.frsize = 4096;
-		out.st.files = g_img.inode_count;
-	}
-	out.st.namelen = 255;
-	reply_ok(r, &out, sizeof(out));
-}
-
-static void mfs_op_access(struct mfs_req *r)
-{
-	const struct fuse_access_in *in = r->arg;
-
-	if (!node_of(r))
-		return;
-	NEED_ARG(r, struct fuse_access_in);
-	if (in->mask & W_OK) {
-		reply_err(r, EROFS);
-		return;
-	}
-	reply_ok(r, NULL, 0);
-}
-
-static void mfs_op_getxattr(struct mfs_req *r)
-{
-	if (!node_of(r))
-		return;
-	reply_err(r, ENODATA);
-}
-
-static void mfs_op_listxattr(struct mfs_req *r)
-{
-	const struct fuse_getxattr_in *in = r->arg;
-	struct fuse_getxattr_out out;
-
-	if (!node_of(r))
-		return;
-	NEED_ARG(r, struct fuse_getxattr_in);
-	if (in->size == 0) {
-		memset(&out, 0, sizeof(out));
-		reply_ok(r, &out, sizeof(out));
-		return;
-	}
-	reply_ok(r, NULL, 0);
-}
-
-static void mfs_op_flush(struct mfs_req *r)
-{
-	reply_ok(r, NULL, 0);
-}
-
-static void mfs_op_fsync(struct mfs_req *r)
-{
-	reply_ok(r, NULL, 0);
-}
-
-static void mfs_op_interrupt(struct mfs_req *r)
-{
-	/* every request is answered at once: nothing to interrupt */
-	(void)r;
-	count(MFS_C_INTERRUPTS, 1);
-}
-
-static void mfs_op_readonly(struct mfs_req *r)
-{
-	reply_err(r, EROFS);
-}
-
-typedef void (*mfs_handler)(struct mfs_req *r);
-
-static const mfs_handler mfs_ops[] = {
-	[FUSE_LOOKUP] = mfs_op_lookup,
-	[FUSE_FORGET] = mfs_op_forget,
-	[FUSE_GETATTR] = mfs_op_getattr,
-	[FUSE_SETATTR] = mfs_op_readonly,
-	[FUSE_READLINK] = mfs_op_readlink,
-	[FUSE_SYMLINK] = mfs_op_readonly,
-	[FUSE_MKNOD] = mfs_op_readonly,
-	[FUSE_MKDIR] = mfs_op_readonly,
-	[FUSE_UNLINK] = mfs_op_readonly,
-	[FUSE_RMDIR] = mfs_op_readonly,
-	[FUSE_RENAME] = mfs_op_readonly,
-	[FUSE_LINK] = mfs_op_readonly,
-	[FUSE_OPEN] = mfs_op_open,
-	[FUSE_READ] = mfs_op_read,
-	[FUSE_WRITE] = mfs_op_readonly,
-	[FUSE_STATFS] = mfs_op_statfs,
-	[FUSE_RELEASE] = mfs_op_release,
-	[FUSE_FSYNC] = mfs_op_fsync,
-	[FUSE_SETXATTR] = mfs_op_readonly,
-	[FUSE_GETXATTR] = mfs_op_getxattr,
-	[FUSE_LISTXATTR] = mfs_op_listxattr,
-	[FUSE_REMOVEXATTR] = mfs_op_readonly,
-	[FUSE_FLUSH] = mfs_op_flush,
-	[FUSE_INIT] = mfs_op_init,
-	[FUSE_OPENDIR] = mfs_op_opendir,
-	[FUSE_READDIR] = mfs_op_readdir,
-	[FUSE_RELEASEDIR] = mfs_op_releasedir,
-	[FUSE_FSYNCDIR] = mfs_op_fsync,
-	[FUSE_ACCESS] = mfs_op_access,
-	[FUSE_CREATE] = mfs_op_readonly,
-	[FUSE_INTERRUPT] = mfs_op_interrupt,
-	[FUSE_DESTROY] = mfs_op_destroy,
-	[FUSE_BATCH_FORGET] = mfs_op_forget,
-	[FUSE_FALLOCATE] = mfs_op_readonly,
-	[FUSE_READDIRPLUS] = mfs_op_readdirplus,
-	[FUSE_RENAME2] = mfs_op_readonly,
-	[FUSE_COPY_FILE_RANGE] = mfs_op_readonly,
-	[FUSE_TMPFILE] = mfs_op_readonly,
-};
-
 static void dispatch(struct mfs_worker *w, size_t n)
 {
 	struct mfs_req r;
 	uint32_t op;
 
+	r.d = w->d;
 	r.w = w;
 	r.h = (const void *)w->in;
 	clock_gettime(CLOCK_MONOTONIC, &r.t0);
 	op = r.h->opcode;
-	__atomic_fetch_add(&g_stats->requests[op < MFS_STATS_OPCODES ? op : 0],
-			   1, __ATOMIC_RELAXED);
+	mfs_stats_request(op);
 	if (n < sizeof(*r.h) || r.h->len != n) {
 		mfs_log("short request: read %zu bytes, header says %u", n,
 			n >= sizeof(*r.h) ? r.h->len : 0);
 		if (n >= sizeof(*r.h))
-			reply_err(&r, EIO);
+			mfs_reply_err(&r, EIO);
 		return;
 	}
 	r.arg = w->in + sizeof(*r.h);
 	r.arglen = n - sizeof(*r.h);
-	if (!__atomic_load_n(&g_state->initialized, __ATOMIC_ACQUIRE) &&
-	    op != FUSE_INIT) {
-		reply_err(&r, EIO);
+	if (!mfs_state_initialized() && op != FUSE_INIT) {
+		mfs_reply_err(&r, EIO);
 		return;
 	}
-	if (op < sizeof(mfs_ops) / sizeof(mfs_ops[0]) && mfs_ops[op])
-		mfs_ops[op](&r);
+	if (op < r.d->nops && r.d->ops[op])
+		r.d->ops[op](&r);
 	else
-		reply_err(&r, ENOSYS);
+		mfs_reply_err(&r, ENOSYS);
 }
 
 static void *worker_main(void *arg)
@@ -1026,7 +103,7 @@ static void *worker_main(void *arg)
 	struct mfs_worker *w = arg;
 
 	for (;;) {
-		ssize_t n = read(w->fd, w->in, IN_BUF_SIZE);
+		ssize_t n = read(w->fd, w->in, MFS_IN_BUF_SIZE);
 
 		if (n < 0) {
 			int saved = errno;
@@ -1062,76 +139,51 @@ static void send_resend(int fd)
 	}
 }
 
-int mfs_serve(const struct mfs_serve_opts *o)
+int mfs_serve(const struct mfs_serve_opts *o, const mfs_handler *ops,
+	      size_t nops)
 {
 	struct mfs_worker w[MFS_MAX_FDS];
-	size_t state_size;
+	struct mfs_daemon d;
 	char err[512];
 	int i, started = 0, rc = 1;
-	uint32_t k;
 
 	memset(w, 0, sizeof(w));
+	memset(&d, 0, sizeof(d));
+	d.ops = ops;
+	d.nops = nops;
+	d.page = 4096;
 	if (sysconf(_SC_PAGESIZE) > 0)
-		g_page = sysconf(_SC_PAGESIZE);
+		d.page = sysconf(_SC_PAGESIZE);
 	for (i = 0; i < MFS_MAX_FDS; i++)
 		w[i].pipe[0] = w[i].pipe[1] = -1;
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
-	g_no_passthrough = o->no_passthrough;
-	if (mfs_image_load(o->image_path, &g_img, err, sizeof(err)) < 0) {
+	d.no_passthrough = o->no_passthrough;
+	if (mfs_image_load(o->image_path, &d.img, err, sizeof(err)) < 0) {
 		mfs_log("view image: %s", err);
 		return 1;
 	}
-	g_objdir = open(g_img.objects_dir,
-			O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (g_objdir < 0) {
-		int saved = errno;
-
-		mfs_log("open store objects dir %s: %s", g_img.objects_dir,
-			strerror(saved));
+	if (mfs_blob_setup(&d.img) < 0)
 		goto out_image;
-	}
-	state_size = sizeof(struct mfs_state) +
-		     (g_img.inode_count + 1) * sizeof(struct mfs_inode_state);
-	g_state = mfs_map_file(o->state_path, state_size, 0, 0, err,
-			       sizeof(err));
-	if (!g_state) {
-		mfs_log("state file: %s", err);
-		goto out_objdir;
-	}
-	if (memcmp(g_state->magic, MFS_STATE_MAGIC, 8) ||
-	    g_state->inode_count != g_img.inode_count) {
-		mfs_log("state file %s does not match the view image",
-			o->state_path);
+	if (mfs_state_map(o->state_path, &d.img) < 0)
+		goto out_blob;
+	if (mfs_stats_map(o->stats_path) < 0)
 		goto out_state;
-	}
-	g_stats = mfs_map_file(o->stats_path, MFS_STATS_SIZE, 0, 0, err,
-			       sizeof(err));
-	if (!g_stats) {
-		mfs_log("stats file: %s", err);
-		goto out_state;
-	}
-	g_blobfd = malloc((g_img.inode_count + 1) * sizeof(int));
-	if (!g_blobfd) {
-		mfs_log("out of memory for %u inodes", g_img.inode_count);
-		goto out_stats;
-	}
-	for (k = 0; k <= g_img.inode_count; k++)
-		g_blobfd[k] = -1;
-	g_stats->daemon_pid = getpid();
-	g_stats->threads = o->nfds;
-	__atomic_fetch_add(&g_stats->daemon_starts, 1, __ATOMIC_RELAXED);
-	if (g_no_passthrough && g_state->initialized)
-		g_state->passthrough = 0;
+	mfs_stats_daemon_start(o->nfds);
+	if (d.no_passthrough)
+		mfs_state_no_passthrough();
 
 	for (i = 0; i < o->nfds; i++) {
+		w[i].d = &d;
 		w[i].fd = o->fds[i];
 		w[i].pipe[0] = w[i].pipe[1] = -1;
 		if (pipe2(w[i].pipe, O_CLOEXEC) < 0 ||
-		    (fcntl(w[i].pipe[1], F_SETPIPE_SZ, 2 * DATA_BUF_SIZE) < 0 &&
-		     fcntl(w[i].pipe[1], F_SETPIPE_SZ, DATA_BUF_SIZE) < 0)) {
+		    (fcntl(w[i].pipe[1], F_SETPIPE_SZ,
+			   2 * MFS_DATA_BUF_SIZE) < 0 &&
+		     fcntl(w[i].pipe[1], F_SETPIPE_SZ,
+			   MFS_DATA_BUF_SIZE) < 0)) {
 			int saved = errno;
 
 			mfs_log("splice pipe: %s: daemon-served reads "
@@ -1142,17 +194,17 @@ int mfs_serve(const struct mfs_serve_opts *o)
 				close(w[i].pipe[1]);
 			}
 			w[i].pipe[0] = w[i].pipe[1] = -1;
-			g_pipe_pages = 0;
+			d.pipe_pages = 0;
 		} else {
 			int sz = fcntl(w[i].pipe[1], F_GETPIPE_SZ);
 
-			w[i].pipe_pages = sz > 0 ? sz / g_page : 0;
-			if (i == 0 || (g_pipe_pages && w[i].pipe_pages <
-						       g_pipe_pages))
-				g_pipe_pages = w[i].pipe_pages;
+			w[i].pipe_pages = sz > 0 ? sz / d.page : 0;
+			if (i == 0 || (d.pipe_pages && w[i].pipe_pages <
+						       d.pipe_pages))
+				d.pipe_pages = w[i].pipe_pages;
 		}
-		w[i].in = malloc(IN_BUF_SIZE);
-		w[i].data = malloc(DATA_BUF_SIZE);
+		w[i].in = malloc(MFS_IN_BUF_SIZE);
+		w[i].data = malloc(MFS_DATA_BUF_SIZE);
 		if (!w[i].in || !w[i].data) {
 			mfs_log("out of memory for worker buffers");
 			goto out_workers;
@@ -1171,8 +223,8 @@ int mfs_serve(const struct mfs_serve_opts *o)
 		goto out_workers;
 	if (o->resend)
 		send_resend(o->fds[0]);
-	mfs_log("serving %u inodes from %s on %d fds", g_img.inode_count,
-		g_img.objects_dir, started);
+	mfs_log("serving %u inodes from %s on %d fds", d.img.inode_count,
+		d.img.objects_dir, started);
 	for (i = 0; i < started; i++)
 		pthread_join(w[i].thread, NULL);
 	mfs_log("unmounted: exiting");
@@ -1186,14 +238,12 @@ out_workers:
 		free(w[i].in);
 		free(w[i].data);
 	}
-	free(g_blobfd);
-out_stats:
-	munmap(g_stats, MFS_STATS_SIZE);
+	mfs_stats_unmap();
 out_state:
-	munmap(g_state, state_size);
-out_objdir:
-	close(g_objdir);
+	mfs_state_unmap();
+out_blob:
+	mfs_blob_teardown();
 out_image:
-	munmap((void *)g_img.base, g_img.size);
+	munmap((void *)d.img.base, d.img.size);
 	return rc;
 }

@@ -261,6 +261,8 @@ async function clearMountpoint(mountpoint: string, runRoot: string | undefined, 
 	throw new MountError("MOUNT_BUSY", `${mountpoint} still has mounts stacked on it after detaching 8`, { path: mountpoint, hint: `look at: findmnt ${mountpoint}` });
 }
 
+const HOLDER_CODES = new Set(["MOUNT_NOT_ROOT", "MOUNT_NO_FUSE", "MOUNT_BUSY", "MOUNT_BAD_IMAGE", "MOUNT_DAEMON_START", "MOUNT_FAILED"]);
+
 function holderError(line: string | null, mountpoint: string, logPath: string | null): MountError {
 	const tail = logPath ? logTail(logPath) : "";
 	const seeLog = logPath ? ` (log: ${logPath})` : "";
@@ -270,24 +272,26 @@ function holderError(line: string | null, mountpoint: string, logPath: string | 
 			hint: `look at the daemon's log${seeLog}`,
 		});
 	}
-	const m = /^err (\d+) (.*)$/.exec(line);
+	// "err <errno> <CODE> <message>" (native/HOLDER.md)
+	const m = /^err (\d+) ([A-Z_]+) (.*)$/.exec(line);
 	const errnoNum = m ? Number(m[1]) : 0;
-	const message = m ? m[2] : line;
+	const code = m && HOLDER_CODES.has(m[2]) ? m[2] : "MOUNT_FAILED";
+	const message = m ? m[3] : line;
 	const errno = Object.entries(osConstants.errno).find(([, n]) => n === errnoNum)?.[0];
-	if (errno === "EPERM" || errno === "EACCES") {
+	if (code === "MOUNT_NOT_ROOT") {
 		return new MountError("MOUNT_NOT_ROOT", `cannot mount ${mountpoint}: ${message}`, {
 			path: mountpoint,
 			errno,
 			hint: "run as root with CAP_SYS_ADMIN; in a container add --cap-add SYS_ADMIN --device /dev/fuse",
 		});
 	}
-	if (message.includes("/dev/fuse")) {
+	if (code === "MOUNT_NO_FUSE") {
 		return new MountError("MOUNT_NO_FUSE", `cannot mount ${mountpoint}: ${message}`, { path: mountpoint, errno, hint: "load the fuse module (modprobe fuse)" });
 	}
-	if (errno === "EBUSY") {
+	if (code === "MOUNT_BUSY") {
 		return new MountError("MOUNT_BUSY", `cannot mount ${mountpoint}: ${message}`, { path: mountpoint, errno, hint: `unmount what is there first` });
 	}
-	return new MountError("MOUNT_FAILED", `cannot mount ${mountpoint}: ${message}`, { path: mountpoint, errno, hint: `look at the daemon's log${seeLog}` });
+	return new MountError(code, `cannot mount ${mountpoint}: ${message}`, { path: mountpoint, errno, hint: `look at the daemon's log${seeLog}` });
 }
 
 function logTail(path: string): string {
