@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from "commander";
-import { UsageError } from "../errors.js";
+import { MountError, UsageError } from "../errors.js";
 import { assertCanMount } from "../mount/assertCanMount.js";
 import { startMount, type StartedMount } from "../mount/startMount.js";
 import { stopMount } from "../mount/stopMount.js";
@@ -107,7 +107,12 @@ export function mountCommand(): Command {
 				}
 				if (!opts.foreground) return;
 				const code = await mounted.exited;
-				if (code !== 0) process.exitCode = 5;
+				if (code !== 0) {
+					throw new MountError("MOUNT_ENDED", `the view at ${mounted.mountpoint} ended with holder exit status ${code}`, {
+						path: mounted.mountpoint,
+						hint: `look at the daemon's log in ${mounted.runtimeDir}`,
+					});
+				}
 			} finally {
 				process.off("SIGTERM", onSignal);
 				process.off("SIGINT", onSignal);

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { constants as osConstants } from "node:os";
 import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
-import { MountError, StoreError } from "../errors.js";
+import { MountError, type MountErrorCode, StoreError } from "../errors.js";
 import type { ViewDir } from "../view/ViewTree.js";
 import { writeViewImage, type ViewImageSummary } from "../view/writeViewImage.js";
 import { assertCanMount } from "./assertCanMount.js";
@@ -261,7 +261,7 @@ async function clearMountpoint(mountpoint: string, runRoot: string | undefined, 
 	throw new MountError("MOUNT_BUSY", `${mountpoint} still has mounts stacked on it after detaching 8`, { path: mountpoint, hint: `look at: findmnt ${mountpoint}` });
 }
 
-const HOLDER_CODES = new Set(["MOUNT_NOT_ROOT", "MOUNT_NO_FUSE", "MOUNT_BUSY", "MOUNT_BAD_IMAGE", "MOUNT_DAEMON_START", "MOUNT_FAILED"]);
+const HOLDER_CODES = new Set<MountErrorCode>(["MOUNT_NOT_ROOT", "MOUNT_NO_FUSE", "MOUNT_BUSY", "MOUNT_BAD_IMAGE", "MOUNT_DAEMON_START", "MOUNT_FAILED"]);
 
 function holderError(line: string | null, mountpoint: string, logPath: string | null): MountError {
 	const tail = logPath ? logTail(logPath) : "";
@@ -275,7 +275,7 @@ function holderError(line: string | null, mountpoint: string, logPath: string | 
 	// "err <errno> <CODE> <message>" (native/HOLDER.md)
 	const m = /^err (\d+) ([A-Z_]+) (.*)$/.exec(line);
 	const errnoNum = m ? Number(m[1]) : 0;
-	const code = m && HOLDER_CODES.has(m[2]) ? m[2] : "MOUNT_FAILED";
+	const code = m && HOLDER_CODES.has(m[2] as MountErrorCode) ? (m[2] as MountErrorCode) : "MOUNT_FAILED";
 	const message = m ? m[3] : line;
 	const errno = Object.entries(osConstants.errno).find(([, n]) => n === errnoNum)?.[0];
 	if (code === "MOUNT_NOT_ROOT") {

@@ -1,4 +1,4 @@
-import { UsageError } from "../errors.js";
+import { UsageError, type UsageErrorCode } from "../errors.js";
 
 export interface SplitViewPathParams {
 	/** A `/`-separated relative path (a prefix or an expanded template). */
@@ -6,7 +6,7 @@ export interface SplitViewPathParams {
 	/** What the path is, for the error message (e.g. "--prefix"). */
 	what: string;
 	/** Error code to throw with. @default "VIEW_BAD_PREFIX" */
-	code?: string;
+	code?: UsageErrorCode;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { HubError } from "../../errors.js";
-import type { HubErrorOptions } from "../../errors.js";
+import type { HubErrorCode, HubErrorOptions } from "../../errors.js";
 
 /**
  * A hub or network failure worth trying again (connection reset, timeout,
@@ -10,7 +10,7 @@ export class TransientHubError extends HubError {
 	/** From Retry-After, when the hub sent one. */
 	readonly retryAfterMs: number | undefined;
 
-	constructor(code: string, message: string, options: HubErrorOptions & { retryAfterMs?: number } = {}) {
+	constructor(code: HubErrorCode, message: string, options: HubErrorOptions & { retryAfterMs?: number } = {}) {
 		super(code, message, options);
 		this.name = "HubError";
 		this.retryAfterMs = options.retryAfterMs;
