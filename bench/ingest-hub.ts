@@ -122,14 +122,24 @@ async function main(): Promise<void> {
 		// tsx: the TypeScript loader costs CPU in every thread, hash workers included.
 		process.stderr.write("bench: compiling the CLI...\n");
 		const build = join(work, "build");
-		const tsc = spawnSync(process.execPath, [join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", join(repoRoot, "tsconfig.json"), "--outDir", join(build, "dist"), "--sourceMap", "false"], { stdio: "inherit" });
+		const tsc = spawnSync(
+			process.execPath,
+			[join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", join(repoRoot, "tsconfig.json"), "--outDir", join(build, "dist"), "--sourceMap", "false"],
+			{ stdio: "inherit" },
+		);
 		if (tsc.status !== 0) throw new Error("tsc failed");
 		copyFileSync(join(repoRoot, "package.json"), join(build, "package.json"));
 		symlinkSync(join(repoRoot, "node_modules"), join(build, "node_modules"));
 		const cliJs = join(build, "dist", "cli.js");
 		const urls = names.map((n) => `${emu.url}/bench/hub-model/resolve/main/${n}`);
 		const bytes = perFile * files;
-		const rows: Record<string, number[]> = { "curl -o (one at a time)": [], "curl -o, then sync the files": [], [`curl -Z (${concurrency} at once)`]: [], "modelfs ingest": [], "store BlobWriter alone (no network)": [] };
+		const rows: Record<string, number[]> = {
+			"curl -o (one at a time)": [],
+			"curl -o, then sync the files": [],
+			[`curl -Z (${concurrency} at once)`]: [],
+			"modelfs ingest": [],
+			"store BlobWriter alone (no network)": [],
+		};
 		const sources = names.map((n) => (emu.hub.file({ repo: "bench/hub-model", path: n })!.source as { path: string }).path);
 		const ingestWall: number[] = [];
 		/** CPU seconds per GiB of each child (the emulator's own CPU not counted). */
@@ -145,7 +155,10 @@ async function main(): Promise<void> {
 				cpu.curl.push(perGiB(seq.cpuSeconds));
 				// Ingest fsyncs every blob before it indexes it; curl does not. This
 				// row adds the same durability to curl's files (coreutils sync fsyncs each).
-				const sync = await run("sync", names.map((n) => join(out, n)));
+				const sync = await run(
+					"sync",
+					names.map((n) => join(out, n)),
+				);
 				rows["curl -o, then sync the files"].push(gbps(bytes, seq.seconds + sync.seconds));
 				rmSync(out, { recursive: true, force: true });
 				const par = await run("curl", ["-s", "--fail", "--create-dirs", "-Z", "--parallel-max", String(concurrency), ...urls.flatMap((u, i) => ["-o", join(out, names[i]), u])]);
@@ -156,7 +169,10 @@ async function main(): Promise<void> {
 			}
 			const store = join(work, "store");
 			rmSync(store, { recursive: true, force: true });
-			const ing = await run(process.execPath, [cliJs, "ingest", "bench/hub-model", "--store", store, "--json", "--quiet", "--concurrency", String(concurrency)], { HF_ENDPOINT: emu.url, HF_TOKEN: "" });
+			const ing = await run(process.execPath, [cliJs, "ingest", "bench/hub-model", "--store", store, "--json", "--quiet", "--concurrency", String(concurrency)], {
+				HF_ENDPOINT: emu.url,
+				HF_TOKEN: "",
+			});
 			if (ing.code !== 0) throw new Error(`modelfs ingest failed (${ing.code}): ${ing.stderr}`);
 			const s = JSON.parse(ing.stdout) as { downloadedBytes: number; seconds: number };
 			// The command's own clock (listing to commit), without Node and tsx start-up.
@@ -168,7 +184,9 @@ async function main(): Promise<void> {
 		}
 		const best = (xs: number[]): number => (xs.length ? Math.max(...xs) : Number.NaN);
 		const curlBest = Math.max(best(rows["curl -o (one at a time)"]), best(rows[`curl -Z (${concurrency} at once)`]));
-		process.stdout.write(`\nHub ingest over loopback: ${files} files x ${perFile >> 20} MiB, best of ${runs}, ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), load ${loadavg()[0].toFixed(1)}\n\n`);
+		process.stdout.write(
+			`\nHub ingest over loopback: ${files} files x ${perFile >> 20} MiB, best of ${runs}, ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), load ${loadavg()[0].toFixed(1)}\n\n`,
+		);
 		process.stdout.write("| path | GB/s (best) | runs | ratio to best curl |\n|---|---|---|---|\n");
 		for (const [name, xs] of Object.entries(rows)) {
 			if (xs.length === 0) {
@@ -188,7 +206,10 @@ async function main(): Promise<void> {
 		const ratio = best(rows["modelfs ingest"]) / curlBest;
 		process.stdout.write(`ratio ingest / curl: ${Number.isFinite(ratio) ? ratio.toFixed(2) : "n/a"} (goal >= 0.8)\n`);
 		if (values.json) {
-			writeFileSync(values.json, `${JSON.stringify({ host: hostname(), date: new Date().toISOString(), files, perFile, runs, concurrency, gbps: rows, ingestWall, cpuSecondsPerGiB: cpu, load: loadavg(), ratio }, null, 2)}\n`);
+			writeFileSync(
+				values.json,
+				`${JSON.stringify({ host: hostname(), date: new Date().toISOString(), files, perFile, runs, concurrency, gbps: rows, ingestWall, cpuSecondsPerGiB: cpu, load: loadavg(), ratio }, null, 2)}\n`,
+			);
 		}
 	} finally {
 		await emu.close();

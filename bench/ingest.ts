@@ -107,16 +107,28 @@ try {
 	const rows: Array<{ what: string; seconds: number | null; gbps: number | null; note?: string }> = [];
 	const add = (what: string, seconds: number | null, note?: string) => rows.push({ what, seconds, gbps: seconds ? bytes / seconds / 1e9 : null, note });
 
-	add("sha256sum (1 process)", best(() => execFileSync("sha256sum", paths, { stdio: ["ignore", "ignore", "inherit"] })));
+	add(
+		"sha256sum (1 process)",
+		best(() => execFileSync("sha256sum", paths, { stdio: ["ignore", "ignore", "inherit"] })),
+	);
 	if (has("b3sum")) {
-		add("b3sum --num-threads 1", best(() => execFileSync("b3sum", ["--num-threads", "1", ...paths], { stdio: ["ignore", "ignore", "inherit"] })));
-		add("b3sum (all threads)", best(() => execFileSync("b3sum", paths, { stdio: ["ignore", "ignore", "inherit"] })));
+		add(
+			"b3sum --num-threads 1",
+			best(() => execFileSync("b3sum", ["--num-threads", "1", ...paths], { stdio: ["ignore", "ignore", "inherit"] })),
+		);
+		add(
+			"b3sum (all threads)",
+			best(() => execFileSync("b3sum", paths, { stdio: ["ignore", "ignore", "inherit"] })),
+		);
 	} else add("b3sum", null, "b3sum is not installed (apt-get install b3sum)");
 	/** CPU seconds (user+sys) per GiB, least of the runs: steadier than GB/s on a shared machine. */
 	const cpuPerGiB: Record<string, number> = {};
 	const perGiB = (secs: number): number => secs / (bytes / 2 ** 30);
 	if (has("openssl")) {
-		add("openssl dgst -sha256 (SHA-NI)", best(() => execFileSync("openssl", ["dgst", "-sha256", ...paths], { stdio: ["ignore", "ignore", "inherit"] })));
+		add(
+			"openssl dgst -sha256 (SHA-NI)",
+			best(() => execFileSync("openssl", ["dgst", "-sha256", ...paths], { stdio: ["ignore", "ignore", "inherit"] })),
+		);
 		// GNU time reports the child's own CPU seconds.
 		if (spawnSync("sh", ["-c", "test -x /usr/bin/time"]).status === 0) {
 			let least = Infinity;
@@ -181,7 +193,9 @@ try {
 	const importOnce = () => {
 		const store = join(work, `store-${n++}`);
 		execFileSync(process.execPath, ["--import", "tsx", cli, "init", "--store", store], { stdio: ["ignore", "ignore", "inherit"] });
-		const t = time(() => execFileSync(process.execPath, ["--import", "tsx", cli, "import", src, "--as", "bench/model", "--quiet", "--store", store], { stdio: ["ignore", "ignore", "inherit"] }));
+		const t = time(() =>
+			execFileSync(process.execPath, ["--import", "tsx", cli, "import", src, "--as", "bench/model", "--quiet", "--store", store], { stdio: ["ignore", "ignore", "inherit"] }),
+		);
 		rmSync(store, { recursive: true, force: true });
 		return t;
 	};
@@ -196,7 +210,9 @@ try {
 	const ssl = rows.find((r) => r.what.startsWith("openssl"))?.gbps ?? null;
 	const b3 = rows.find((r) => r.what.startsWith("b3sum --num"))?.gbps ?? null;
 	const slowest = b3 === null ? sha : Math.min(sha, b3);
-	console.log(`\n## modelfs import throughput (${files} x ${perFile >> 20} MiB${xfsMount ? " on XFS with reflinks" : ""}, page cache warm, ${cpus()[0]?.model ?? "?"}, ${availableParallelism()} cores, load ${loadavg()[0].toFixed(1)})\n`);
+	console.log(
+		`\n## modelfs import throughput (${files} x ${perFile >> 20} MiB${xfsMount ? " on XFS with reflinks" : ""}, page cache warm, ${cpus()[0]?.model ?? "?"}, ${availableParallelism()} cores, load ${loadavg()[0].toFixed(1)})\n`,
+	);
 	console.log("| what | GB/s | ratio to import |");
 	console.log("|---|---:|---:|");
 	for (const r of rows) console.log(`| ${r.what} | ${r.gbps === null ? `n/a (${r.note})` : r.gbps.toFixed(2)} | ${r.gbps === null ? "" : (imp / r.gbps).toFixed(2)} |`);
@@ -204,12 +220,20 @@ try {
 	if (ssl !== null) console.log(`import / openssl sha256 (the fastest sha256 here, the one Node uses): ${(imp / ssl).toFixed(2)}x`);
 	console.log(`import / cp+fsync on the same disk: ${(imp / disk).toFixed(2)}x`);
 	if (Object.keys(cpuPerGiB).length > 0) {
-		console.log(`CPU seconds per GiB (user+sys, least of ${runs}): ${Object.entries(cpuPerGiB).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")}`);
+		console.log(
+			`CPU seconds per GiB (user+sys, least of ${runs}): ${Object.entries(cpuPerGiB)
+				.map(([k, v]) => `${k} ${v.toFixed(2)}`)
+				.join(", ")}`,
+		);
 	}
 	if (impShm !== null) {
 		console.log(`import with the store on tmpfs / slowest hash: ${(impShm / slowest).toFixed(2)}x` + (ssl !== null ? `; / openssl sha256: ${(impShm / ssl).toFixed(2)}x` : ""));
 	}
-	if (values.json) writeFileSync(values.json, `${JSON.stringify({ host: hostname(), date: new Date().toISOString(), files, bytesPerFile: perFile, rows, ratio: imp / slowest, ratioOpenssl: ssl === null ? null : imp / ssl, ratioDisk: imp / disk, ratioTmpfs: impShm === null ? null : impShm / slowest, cpuSecondsPerGiB: cpuPerGiB, load: loadavg() }, null, 2)}\n`);
+	if (values.json)
+		writeFileSync(
+			values.json,
+			`${JSON.stringify({ host: hostname(), date: new Date().toISOString(), files, bytesPerFile: perFile, rows, ratio: imp / slowest, ratioOpenssl: ssl === null ? null : imp / ssl, ratioDisk: imp / disk, ratioTmpfs: impShm === null ? null : impShm / slowest, cpuSecondsPerGiB: cpuPerGiB, load: loadavg() }, null, 2)}\n`,
+		);
 } finally {
 	if (xfsMount) spawnSync("umount", [xfsMount]);
 	rmSync(outer, { recursive: true, force: true });

@@ -12,10 +12,11 @@
  * Needs root and /dev/fuse (it mounts), a C compiler (bench/loadgen.c),
  * and for the fuse-native row libfuse.so.2 (apt-get install libfuse2).
  */
-import { Command, InvalidArgumentError } from "commander";
+
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Command, InvalidArgumentError } from "commander";
 import { BenchSession } from "./load/BenchSession.js";
 import type { BenchReport, RowId } from "./load/BenchTypes.js";
 import { formatTables } from "./load/formatTables.js";

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { createRequire } from "node:module";
 /**
  * The modelfs command line. This file only registers the commands (one file
  * each under src/commands/) and maps errors to exit codes; commands set
@@ -6,8 +7,6 @@
  * blocks run and LMDB flushes.
  */
 import { Command, CommanderError } from "commander";
-import { createRequire } from "node:module";
-import { HubError, IndexError, InterruptedError, ModelfsError, MountError, StoreError, UsageError } from "./errors.js";
 import { absorbCommand } from "./commands/absorb.js";
 import { checkCommand } from "./commands/check.js";
 import { demoCommand } from "./commands/demo.js";
@@ -28,6 +27,7 @@ import { systemdUnitCommand } from "./commands/systemd-unit.js";
 import { umountCommand } from "./commands/umount.js";
 import { upCommand } from "./commands/up.js";
 import { verifyCommand } from "./commands/verify.js";
+import { HubError, IndexError, InterruptedError, ModelfsError, MountError, StoreError, UsageError } from "./errors.js";
 
 /** Exit codes, documented in README.md. */
 export const EXIT = {

@@ -131,13 +131,7 @@ export type MountErrorCode =
 	| "VIEW_DEAD";
 
 /** Codes of a plain ModelfsError: modelfs's own node-local files (overlay state, view image, stats file) in a state it cannot use (exit 1). */
-export type NodeErrorCode =
-	| "OVERLAY_COPY_MISMATCH"
-	| "OVERLAY_NESTED_MOUNT"
-	| "OVERLAY_STATE_CORRUPT"
-	| "OVERLAY_UNSUPPORTED_FILE"
-	| "STATS_FORMAT"
-	| "VIEW_IMAGE_WRITE";
+export type NodeErrorCode = "OVERLAY_COPY_MISMATCH" | "OVERLAY_NESTED_MOUNT" | "OVERLAY_STATE_CORRUPT" | "OVERLAY_UNSUPPORTED_FILE" | "STATS_FORMAT" | "VIEW_IMAGE_WRITE";
 
 /** Every code modelfs throws with. */
 export type ErrorCode = UsageErrorCode | HubErrorCode | StoreErrorCode | IndexErrorCode | MountErrorCode | NodeErrorCode | "INTERRUPTED";

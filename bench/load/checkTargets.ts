@@ -36,12 +36,20 @@ export function checkTargets(params: CheckTargetsParams): TargetCheck[] {
 		["overlay-view", "overlay on the view"],
 	] as const) {
 		for (const temp of TEMPS) {
-			worst(`${name}, sequential and parallel reads, ${temp}, ratio to direct`, 0.95, STREAMING.map((p) => ({ pattern: p, value: ratio(row, p, temp) })));
+			worst(
+				`${name}, sequential and parallel reads, ${temp}, ratio to direct`,
+				0.95,
+				STREAMING.map((p) => ({ pattern: p, value: ratio(row, p, temp) })),
+			);
 		}
 		for (const temp of TEMPS) worst(`${name}, mmap page walk, ${temp}, ratio to direct`, 0.9, [{ pattern: "mmap", value: ratio(row, "mmap", temp) }]);
 	}
 	for (const temp of TEMPS) {
-		worst(`daemon-served reads (--no-passthrough), sequential and parallel, ${temp}, ratio to direct`, 0.5, STREAMING.map((p) => ({ pattern: p, value: ratio("daemon", p, temp) })));
+		worst(
+			`daemon-served reads (--no-passthrough), sequential and parallel, ${temp}, ratio to direct`,
+			0.5,
+			STREAMING.map((p) => ({ pattern: p, value: ratio("daemon", p, temp) })),
+		);
 	}
 	for (const temp of TEMPS) {
 		worst(

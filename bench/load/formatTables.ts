@@ -32,7 +32,12 @@ export function formatTables(params: FormatTablesParams): string {
 		out.push(`|---|${r.patterns.map(() => "---:").join("|")}|`);
 		for (const row of r.rows) {
 			if (!row.available) {
-				out.push(`| ${row.label} | ${row.note ?? "not available"} |${r.patterns.slice(1).map(() => " |").join("")}`);
+				out.push(
+					`| ${row.label} | ${row.note ?? "not available"} |${r.patterns
+						.slice(1)
+						.map(() => " |")
+						.join("")}`,
+				);
 				continue;
 			}
 			const cells = r.patterns.map((p) => {

@@ -1,5 +1,5 @@
-import { blobPath } from "../../src/store/objects/blobPath.js";
 import { readCatalog } from "../../src/store/catalog/readCatalog.js";
+import { blobPath } from "../../src/store/objects/blobPath.js";
 import { buildViewTree } from "../../src/view/buildViewTree.js";
 import { repoFolderName } from "../../src/view/repoFolderName.js";
 import type { ViewDir } from "../../src/view/ViewTree.js";

@@ -31,7 +31,10 @@ export async function mountFuseNative(params: MountFuseNativeParams): Promise<{ 
 	let stderr = "";
 	child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
 	await new Promise<void>((resolve, reject) => {
-		const timer = setTimeout(() => reject(new Error(`fuse-native server did not mount ${mountpoint} within ${params.timeoutMs ?? 30_000} ms: ${stderr.trim()}`)), params.timeoutMs ?? 30_000);
+		const timer = setTimeout(
+			() => reject(new Error(`fuse-native server did not mount ${mountpoint} within ${params.timeoutMs ?? 30_000} ms: ${stderr.trim()}`)),
+			params.timeoutMs ?? 30_000,
+		);
 		let out = "";
 		child.stdout!.setEncoding("utf8").on("data", (d: string) => {
 			out += d;

@@ -54,13 +54,13 @@ export function renderChart(params: RenderChartParams): string {
 		const [tMin, tMax] = [ticks[0], ticks.at(-1)!];
 		const frac = (v: number) => (log ? (Math.log10(Math.max(v, tMin)) - Math.log10(tMin)) / (Math.log10(tMax) - Math.log10(tMin)) : v / tMax);
 		const yOf = (v: number) => y0 + 20 + plotH - frac(v) * plotH;
-		out.push(
-			`<text x="${left}" y="${y0 + 8}" font-size="14" font-weight="bold">${temp === "cold" ? "Cold page cache" : "Warm page cache"}${log ? " (log scale)" : ""}</text>`,
-		);
+		out.push(`<text x="${left}" y="${y0 + 8}" font-size="14" font-weight="bold">${temp === "cold" ? "Cold page cache" : "Warm page cache"}${log ? " (log scale)" : ""}</text>`);
 		for (const v of ticks) {
 			const y = yOf(v);
 			out.push(`<line x1="${left}" x2="${width - right}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" stroke="#e0e0e0"/>`);
-			out.push(`<text x="${left - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" fill="#555">${v === 0 ? "0" : v < 0.1 ? v.toFixed(2) : v < 10 && !Number.isInteger(v) ? v.toFixed(1) : v.toFixed(0)}</text>`);
+			out.push(
+				`<text x="${left - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" fill="#555">${v === 0 ? "0" : v < 0.1 ? v.toFixed(2) : v < 10 && !Number.isInteger(v) ? v.toFixed(1) : v.toFixed(0)}</text>`,
+			);
 		}
 		r.patterns.forEach((p, g) => {
 			const gx = left + g * groupW + (groupW - barW * rows.length) / 2;

@@ -12,8 +12,8 @@ import { loadFixture } from "./loadFixture.js";
 import { mountFuseNative } from "./mountFuseNative.js";
 import { mountOverlay } from "./mountOverlay.js";
 import { mountView } from "./mountView.js";
-import { runModelfs } from "./runModelfs.js";
 import { runLoadgen } from "./runLoadgen.js";
+import { runModelfs } from "./runModelfs.js";
 import { Unavailable } from "./Unavailable.js";
 import { writePlainCache } from "./writePlainCache.js";
 

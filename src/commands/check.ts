@@ -18,13 +18,19 @@ export function checkCommand(): Command {
 			if (opts.json) process.stdout.write(`${JSON.stringify(r)}\n`);
 			else {
 				for (const p of r.problems) process.stdout.write(`FAIL ${p.path}: ${p.problem}\n`);
-				process.stdout.write(`${r.problems.length === 0 ? "ok" : "FAILED"}: ${r.entries} entries, ${r.files} files (${r.bytes} bytes) read through ${r.target} (view ${r.lower})${r.problems.length ? `, ${r.problems.length} problems` : ""}\n`);
+				process.stdout.write(
+					`${r.problems.length === 0 ? "ok" : "FAILED"}: ${r.entries} entries, ${r.files} files (${r.bytes} bytes) read through ${r.target} (view ${r.lower})${r.problems.length ? `, ${r.problems.length} problems` : ""}\n`,
+				);
 			}
 			if (r.problems.length > 0) {
-				throw new MountError("CHECK_FAILED", `${r.target}: ${r.problems.length} of the view's entries are wrong or unreadable through it (first: ${r.problems[0].path}: ${r.problems[0].problem})`, {
-					path: r.target,
-					hint: "a file in the upper layer may shadow the view's copy (modelfs absorb fixes identical ones), or the view's daemon is failing (modelfs stats)",
-				});
+				throw new MountError(
+					"CHECK_FAILED",
+					`${r.target}: ${r.problems.length} of the view's entries are wrong or unreadable through it (first: ${r.problems[0].path}: ${r.problems[0].problem})`,
+					{
+						path: r.target,
+						hint: "a file in the upper layer may shadow the view's copy (modelfs absorb fixes identical ones), or the view's daemon is failing (modelfs stats)",
+					},
+				);
 			}
 		});
 }

@@ -1,8 +1,8 @@
 import { Command } from "commander";
 import { formatBytes } from "../progress/formatBytes.js";
+import { storeUsage } from "../store/maintenance/storeUsage.js";
 import { openStore } from "../store/openStore.js";
 import { resolveStoreDir } from "../store/resolveStoreDir.js";
-import { storeUsage } from "../store/maintenance/storeUsage.js";
 
 /** `modelfs df`: logical vs stored bytes, dedup ratio, free space. */
 export function dfCommand(): Command {

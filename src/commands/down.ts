@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { defaultConfigPath } from "../config/defaultConfigPath.js";
-import { downFromConfig } from "../node/downFromConfig.js";
 import { readConfig } from "../config/readConfig.js";
+import { downFromConfig } from "../node/downFromConfig.js";
 
 /** `modelfs down`: take the configured overlays down, then the views nothing stands on. */
 export function downCommand(): Command {

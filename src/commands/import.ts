@@ -1,12 +1,12 @@
 import { Command } from "commander";
 import { InterruptedError, UsageError } from "../errors.js";
+import type { ImportReport, ImportSkip } from "../ingest/local/ImportTypes.js";
 import { importFolder } from "../ingest/local/importFolder.js";
 import { importHfCache } from "../ingest/local/importHfCache.js";
-import type { ImportReport, ImportSkip } from "../ingest/local/ImportTypes.js";
 import { createByteProgress } from "../progress/createByteProgress.js";
 import { formatBytes } from "../progress/formatBytes.js";
-import { openStore } from "../store/openStore.js";
 import { parseRepoSpec } from "../store/names/parseRepoSpec.js";
+import { openStore } from "../store/openStore.js";
 import { resolveStoreDir } from "../store/resolveStoreDir.js";
 
 interface ImportOptions {
@@ -25,7 +25,9 @@ function printSummary(report: ImportReport): void {
 			const refs = Object.entries(r.refs)
 				.filter(([, c]) => c === s.commit)
 				.map(([ref]) => ref);
-			process.stdout.write(`${r.type === "dataset" ? "datasets/" : ""}${r.name}@${s.commit}${refs.length ? ` (${refs.join(", ")})` : ""}: ${s.files} files, ${formatBytes(s.bytes)}\n`);
+			process.stdout.write(
+				`${r.type === "dataset" ? "datasets/" : ""}${r.name}@${s.commit}${refs.length ? ` (${refs.join(", ")})` : ""}: ${s.files} files, ${formatBytes(s.bytes)}\n`,
+			);
 		}
 	}
 	process.stdout.write(

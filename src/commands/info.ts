@@ -1,10 +1,10 @@
 import { Command } from "commander";
-import { formatBytes } from "../progress/formatBytes.js";
-import { openStore } from "../store/openStore.js";
-import { parseRepoSpec } from "../store/names/parseRepoSpec.js";
-import { resolveSnapshot } from "../store/index/resolveSnapshot.js";
-import { resolveStoreDir } from "../store/resolveStoreDir.js";
 import { UsageError } from "../errors.js";
+import { formatBytes } from "../progress/formatBytes.js";
+import { resolveSnapshot } from "../store/index/resolveSnapshot.js";
+import { parseRepoSpec } from "../store/names/parseRepoSpec.js";
+import { openStore } from "../store/openStore.js";
+import { resolveStoreDir } from "../store/resolveStoreDir.js";
 
 /** `modelfs info <repo>[@rev]`: files and total bytes of one snapshot. */
 export function infoCommand(): Command {
@@ -15,7 +15,8 @@ export function infoCommand(): Command {
 		.option("--json", "print JSON")
 		.option("--store <dir>", "store directory (default: $MODELFS_STORE, else $XDG_DATA_HOME/modelfs)")
 		.action(async (spec: string, opts: { json?: boolean; store?: string; repoType?: string }) => {
-			if (opts.repoType !== undefined && opts.repoType !== "model" && opts.repoType !== "dataset") throw new UsageError("USAGE_REPO_TYPE", `--repo-type must be model or dataset, got ${opts.repoType}`);
+			if (opts.repoType !== undefined && opts.repoType !== "model" && opts.repoType !== "dataset")
+				throw new UsageError("USAGE_REPO_TYPE", `--repo-type must be model or dataset, got ${opts.repoType}`);
 			const { name, type, revision } = parseRepoSpec(spec, opts.repoType as "model" | "dataset" | undefined);
 			const storeDir = resolveStoreDir({ store: opts.store });
 			const store = await openStore({ storeDir });

@@ -1,10 +1,10 @@
-import { createEnvProxyDispatcher } from "../ingest/http/createEnvProxyDispatcher.js";
-import { proxyForUrl } from "../ingest/http/proxyForUrl.js";
 import { Command, Option } from "commander";
 import { InterruptedError, UsageError } from "../errors.js";
+import { createEnvProxyDispatcher } from "../ingest/http/createEnvProxyDispatcher.js";
+import { proxyForUrl } from "../ingest/http/proxyForUrl.js";
 import { hubEndpoint } from "../ingest/hub/hubEndpoint.js";
-import { ingestRepo } from "../ingest/hub/ingestRepo.js";
 import type { IngestDryRun, IngestSummary } from "../ingest/hub/IngestTypes.js";
+import { ingestRepo } from "../ingest/hub/ingestRepo.js";
 import { parseRepoArg } from "../ingest/hub/parseRepoArg.js";
 import { createByteProgress } from "../progress/createByteProgress.js";
 import { formatBytes } from "../progress/formatBytes.js";
@@ -57,7 +57,9 @@ function printSummary(s: IngestSummary): void {
 
 function printDryRun(d: IngestDryRun): void {
 	process.stdout.write(`${label(d)}: ${files(d.files)}, ${formatBytes(d.totalBytes)} (${d.totalBytes} bytes)\n`);
-	process.stdout.write(`to download: ${files(d.downloadFiles)}, ${formatBytes(d.downloadBytes)} (${d.downloadBytes} bytes)${d.partialBytes > 0 ? `, ${formatBytes(d.partialBytes)} of it already partly downloaded` : ""}\n`);
+	process.stdout.write(
+		`to download: ${files(d.downloadFiles)}, ${formatBytes(d.downloadBytes)} (${d.downloadBytes} bytes)${d.partialBytes > 0 ? `, ${formatBytes(d.partialBytes)} of it already partly downloaded` : ""}\n`,
+	);
 	process.stdout.write(`in store:    ${files(d.inStoreFiles)}, ${formatBytes(d.inStoreBytes)} (${d.inStoreBytes} bytes)\n`);
 }
 
@@ -149,7 +151,9 @@ export function ingestCommand(): Command {
 				const s = await ingestRepo({
 					...common,
 					onPlan: (plan) => {
-						log(`${label({ repo: repo.name, type: repo.type, commit: plan.commit })}: ${files(plan.files)}, ${formatBytes(plan.totalBytes)}; ${plan.downloadFiles} to download (${formatBytes(plan.downloadBytes)})`);
+						log(
+							`${label({ repo: repo.name, type: repo.type, commit: plan.commit })}: ${files(plan.files)}, ${formatBytes(plan.totalBytes)}; ${plan.downloadFiles} to download (${formatBytes(plan.downloadBytes)})`,
+						);
 						if (plan.downloadBytes > 0) bar.current = createByteProgress({ label: "ingest", total: plan.downloadBytes, quiet: opts.quiet });
 					},
 					onBytes: (n) => bar.current.increment(n),

@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { MountError, UsageError } from "../errors.js";
 import { assertCanMount } from "../mount/assertCanMount.js";
-import { startMount, type StartedMount } from "../mount/startMount.js";
+import { type StartedMount, startMount } from "../mount/startMount.js";
 import { stopMount } from "../mount/stopMount.js";
 import { formatBytes } from "../progress/formatBytes.js";
 import { readCatalog } from "../store/catalog/readCatalog.js";

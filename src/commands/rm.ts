@@ -1,10 +1,10 @@
 import { Command } from "commander";
 import { UsageError } from "../errors.js";
-import { openStore } from "../store/openStore.js";
-import { parseRepoSpec } from "../store/names/parseRepoSpec.js";
-import { removeSnapshot } from "../store/index/removeSnapshot.js";
-import { readCatalog } from "../store/catalog/readCatalog.js";
 import { findCatalogRepo } from "../store/catalog/findCatalogRepo.js";
+import { readCatalog } from "../store/catalog/readCatalog.js";
+import { removeSnapshot } from "../store/index/removeSnapshot.js";
+import { parseRepoSpec } from "../store/names/parseRepoSpec.js";
+import { openStore } from "../store/openStore.js";
 import { resolveStoreDir } from "../store/resolveStoreDir.js";
 
 /** `modelfs rm <repo>[@rev]`: removes a snapshot or a whole repo (blobs go at the next gc). */
@@ -16,7 +16,8 @@ export function rmCommand(): Command {
 		.option("--wait", "wait for another writer to finish instead of failing")
 		.option("--store <dir>", "store directory (default: $MODELFS_STORE, else $XDG_DATA_HOME/modelfs)")
 		.action(async (spec: string, opts: { store?: string; repoType?: string; wait?: boolean }) => {
-			if (opts.repoType !== undefined && opts.repoType !== "model" && opts.repoType !== "dataset") throw new UsageError("USAGE_REPO_TYPE", `--repo-type must be model or dataset, got ${opts.repoType}`);
+			if (opts.repoType !== undefined && opts.repoType !== "model" && opts.repoType !== "dataset")
+				throw new UsageError("USAGE_REPO_TYPE", `--repo-type must be model or dataset, got ${opts.repoType}`);
 			const { name, type, revision } = parseRepoSpec(spec, opts.repoType as "model" | "dataset" | undefined);
 			const storeDir = resolveStoreDir({ store: opts.store });
 			const store = await openStore({ storeDir, write: true, wait: opts.wait });

@@ -1,10 +1,10 @@
-import { Command } from "commander";
 import { resolve } from "node:path";
+import { Command } from "commander";
 import { MountError } from "../errors.js";
 import { listModelfsMounts } from "../mount/listModelfsMounts.js";
-import { readBlockDeviceStats } from "../system/readBlockDeviceStats.js";
 import { readMountStats } from "../mount/readMountStats.js";
 import { formatBytes } from "../progress/formatBytes.js";
+import { readBlockDeviceStats } from "../system/readBlockDeviceStats.js";
 
 /** `modelfs stats <mountpoint>`: the daemon's counters and the store device's. */
 export function statsCommand(): Command {

@@ -1,9 +1,9 @@
-import { Command } from "commander";
 import { existsSync } from "node:fs";
-import { collectStatus, type Status } from "../node/collectStatus.js";
+import { Command } from "commander";
 import { defaultConfigPath } from "../config/defaultConfigPath.js";
 import { readConfig } from "../config/readConfig.js";
 import { MountError } from "../errors.js";
+import { collectStatus, type Status } from "../node/collectStatus.js";
 import { formatBytes } from "../progress/formatBytes.js";
 
 /** `modelfs status`: the views and backend overlays, mounted or not, with counters. */
@@ -38,7 +38,9 @@ function render(s: Status): string {
 			lines.push(`view ${name}  ${v.mountpoint}  not mounted`);
 			continue;
 		}
-		lines.push(`view ${name}  ${v.mountpoint}  ${v.state}  ${v.layout ?? "?"} layout  ${v.files ?? "?"} files  ${sizeOrDash(v.bytes)}  catalog ${v.catalogGeneration ?? "?"}${v.stale ? ` (store has ${s.storeGeneration}: modelfs up --refresh shows the new models)` : ""}`);
+		lines.push(
+			`view ${name}  ${v.mountpoint}  ${v.state}  ${v.layout ?? "?"} layout  ${v.files ?? "?"} files  ${sizeOrDash(v.bytes)}  catalog ${v.catalogGeneration ?? "?"}${v.stale ? ` (store has ${s.storeGeneration}: modelfs up --refresh shows the new models)` : ""}`,
+		);
 		const c = v.counters;
 		if (c !== null) {
 			lines.push(

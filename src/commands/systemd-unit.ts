@@ -1,6 +1,6 @@
-import { Command } from "commander";
 import { existsSync, realpathSync } from "node:fs";
 import { dirname } from "node:path";
+import { Command } from "commander";
 import { defaultConfigPath } from "../config/defaultConfigPath.js";
 import { readConfig } from "../config/readConfig.js";
 import { renderSystemdUnit } from "../node/renderSystemdUnit.js";
@@ -21,7 +21,9 @@ export function systemdUnitCommand(): Command {
 				const config = await readConfig({ path: configPath });
 				requiresMountsFor.push(config.store, config.stateDir, ...config.views.map((v) => dirname(v.mountpoint)), ...config.backends.map((b) => dirname(b.target)));
 			} else {
-				process.stderr.write(`modelfs: ${configPath} does not exist yet; the unit waits only for remote filesystems (write the config, then run this again for RequiresMountsFor= lines)\n`);
+				process.stderr.write(
+					`modelfs: ${configPath} does not exist yet; the unit waits only for remote filesystems (write the config, then run this again for RequiresMountsFor= lines)\n`,
+				);
 			}
 			process.stdout.write(
 				renderSystemdUnit({

@@ -1,9 +1,9 @@
 import { Command } from "commander";
 import { defaultConfigPath } from "../config/defaultConfigPath.js";
-import { downFromConfig } from "../node/downFromConfig.js";
 import { readConfig } from "../config/readConfig.js";
-import { upFromConfig, type UpResult } from "../node/upFromConfig.js";
 import { MountError } from "../errors.js";
+import { downFromConfig } from "../node/downFromConfig.js";
+import { type UpResult, upFromConfig } from "../node/upFromConfig.js";
 
 /**
  * `modelfs up`: mount the configured views, then an overlay under each
@@ -57,7 +57,9 @@ export function upCommand(): Command {
 
 function print(r: UpResult, json: boolean): void {
 	if (json) {
-		process.stdout.write(`${JSON.stringify({ views: r.views, refreshed: r.refreshed, backends: r.backends, failed: r.failed.map((f) => ({ name: f.name, message: f.error.message })) })}\n`);
+		process.stdout.write(
+			`${JSON.stringify({ views: r.views, refreshed: r.refreshed, backends: r.backends, failed: r.failed.map((f) => ({ name: f.name, message: f.error.message })) })}\n`,
+		);
 		return;
 	}
 	for (const v of r.views) {

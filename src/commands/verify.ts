@@ -2,10 +2,10 @@ import { Command } from "commander";
 import { InterruptedError, StoreError } from "../errors.js";
 import { createByteProgress } from "../progress/createByteProgress.js";
 import { formatBytes } from "../progress/formatBytes.js";
+import { verifyStore } from "../store/maintenance/verifyStore.js";
 import { openStore } from "../store/openStore.js";
 import { resolveStoreDir } from "../store/resolveStoreDir.js";
 import type { Store } from "../store/Store.js";
-import { verifyStore } from "../store/maintenance/verifyStore.js";
 
 /** `modelfs verify`: re-hash blobs, report (and with --repair quarantine) corrupt ones. */
 export function verifyCommand(): Command {

@@ -27,7 +27,7 @@ export async function readConfig(params: ReadConfigParams): Promise<ModelfsConfi
 		text = await readFile(path, "utf8");
 	} catch (err) {
 		if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-			throw new UsageError("CONFIG_NOT_FOUND", `config file ${path} does not exist`, { hint: "write one (see README, \"Config file\") or pass --config <file>" });
+			throw new UsageError("CONFIG_NOT_FOUND", `config file ${path} does not exist`, { hint: 'write one (see README, "Config file") or pass --config <file>' });
 		}
 		throw err;
 	}
@@ -35,12 +35,15 @@ export async function readConfig(params: ReadConfigParams): Promise<ModelfsConfi
 	try {
 		raw = parse(text);
 	} catch (err) {
-		throw new UsageError("CONFIG_INVALID", `config file ${path} is not valid YAML/JSON: ${(err as Error).message.split("\n")[0]}`, { cause: err, hint: "fix the syntax at the line shown" });
+		throw new UsageError("CONFIG_INVALID", `config file ${path} is not valid YAML/JSON: ${(err as Error).message.split("\n")[0]}`, {
+			cause: err,
+			hint: "fix the syntax at the line shown",
+		});
 	}
 	return checkConfig(raw, path);
 }
 
-function fail(path: string, message: string, hint = "see README, \"Config file\""): never {
+function fail(path: string, message: string, hint = 'see README, "Config file"'): never {
 	throw new UsageError("CONFIG_INVALID", `config file ${path}: ${message}`, { hint });
 }
 
@@ -67,7 +70,8 @@ function checkConfig(raw: unknown, path: string): ModelfsConfig {
 	for (const [i, v] of (r.views as unknown[]).entries()) {
 		if (v === null || typeof v !== "object") fail(path, `views[${i}] must be a mapping`);
 		const o = v as Record<string, unknown>;
-		for (const k of Object.keys(o)) if (!["name", "mountpoint", "layout", "prefix", "files", "template", "repos"].includes(k)) fail(path, `views[${i}]: unknown key ${JSON.stringify(k)}`);
+		for (const k of Object.keys(o))
+			if (!["name", "mountpoint", "layout", "prefix", "files", "template", "repos"].includes(k)) fail(path, `views[${i}]: unknown key ${JSON.stringify(k)}`);
 		const name = str(o.name, `views[${i}].name`)!;
 		if (views.some((x) => x.name === name)) fail(path, `two views are named ${name}`);
 		const layout = (str(o.layout, `views[${i}].layout`, true) ?? "hf") as ViewLayout;
@@ -94,7 +98,9 @@ function checkConfig(raw: unknown, path: string): ModelfsConfig {
 		for (const k of Object.keys(o)) if (!["name", "target", "view", "prefix", "upper", "work"].includes(k)) fail(path, `backends[${i}]: unknown key ${JSON.stringify(k)}`);
 		const name = str(o.name, `backends[${i}].name`)!;
 		if (backends.some((x) => x.name === name)) fail(path, `two backends are named ${name}`);
-		const viewName = str(o.view, `backend ${name}: view`, true) ?? (views.length === 1 ? views[0].name : fail(path, `backend ${name}: say which view it reads (view: <name>), there are ${views.length}`));
+		const viewName =
+			str(o.view, `backend ${name}: view`, true) ??
+			(views.length === 1 ? views[0].name : fail(path, `backend ${name}: say which view it reads (view: <name>), there are ${views.length}`));
 		if (!views.some((v) => v.name === viewName)) fail(path, `backend ${name}: no view named ${viewName}`);
 		const target = abs(str(o.target, `backend ${name}: target`)!);
 		if (backends.some((x) => x.target === target)) fail(path, `backend ${name}: target ${target} is already used by another backend`);
@@ -121,7 +127,11 @@ function checkConfig(raw: unknown, path: string): ModelfsConfig {
 		const bp = b.prefix === "" ? [] : b.prefix.split("/");
 		const tail = vp.slice(vp.length - bp.length);
 		if (bp.length > vp.length || tail.join("/") !== bp.join("/")) {
-			fail(path, `backend ${b.name} wants the hub at ${JSON.stringify(b.prefix)} but view ${view.name} has prefix ${JSON.stringify(view.prefix)}`, `give view ${view.name} a prefix that ends with ${JSON.stringify(b.prefix)} (e.g. prefix: ${b.prefix || "\"\""}), or give the backend its own view`);
+			fail(
+				path,
+				`backend ${b.name} wants the hub at ${JSON.stringify(b.prefix)} but view ${view.name} has prefix ${JSON.stringify(view.prefix)}`,
+				`give view ${view.name} a prefix that ends with ${JSON.stringify(b.prefix)} (e.g. prefix: ${b.prefix || '""'}), or give the backend its own view`,
+			);
 		}
 		const sub = vp.slice(0, vp.length - bp.length);
 		b.lower = sub.length === 0 ? view.mountpoint : join(view.mountpoint, ...sub);

@@ -78,7 +78,9 @@ export async function runDemo(params: RunDemoParams = {}): Promise<DemoReport> {
 		// 2. Ingest into a fresh store.
 		await (await openStore({ storeDir, create: true })).close();
 		const ingest = await ingestRepo({ repo: { type: "model", name: REPO }, storeDir, hubUrl: hub.url });
-		say(`2. ingested ${REPO}@${ingest.commit.slice(0, 12)} into ${storeDir}: ${ingest.files} files, ${formatBytes(ingest.downloadedBytes)} at ${formatBytes(ingest.bytesPerSecond)}/s, verified (sha256/git sha1)`);
+		say(
+			`2. ingested ${REPO}@${ingest.commit.slice(0, 12)} into ${storeDir}: ${ingest.files} files, ${formatBytes(ingest.downloadedBytes)} at ${formatBytes(ingest.bytesPerSecond)}/s, verified (sha256/git sha1)`,
+		);
 
 		// 3. The read-only view, Hugging Face cache layout under huggingface/hub.
 		const catalog = await readCatalog({ storeDir });
@@ -144,7 +146,9 @@ export async function runDemo(params: RunDemoParams = {}): Promise<DemoReport> {
 			directGBs = Math.max(directGBs, d.bytes / d.seconds / 1e9);
 		}
 		say(`   read ${formatBytes(bytes)} through the overlay in ${seconds.toFixed(2)} s`);
-		say(`   ${big}: ${overlayGBs.toFixed(2)} GB/s through overlay+view, ${directGBs.toFixed(2)} GB/s reading the blob directly (${(overlayGBs / directGBs).toFixed(2)}x, page cache warm, best of 3)`);
+		say(
+			`   ${big}: ${overlayGBs.toFixed(2)} GB/s through overlay+view, ${directGBs.toFixed(2)} GB/s reading the blob directly (${(overlayGBs / directGBs).toFixed(2)}x, page cache warm, best of 3)`,
+		);
 
 		// 6. A lock file, as huggingface_hub takes one: lands in upper, never in the view.
 		const lockDir = join(hubCache, ".locks", `models--${REPO.replace("/", "--")}`);
@@ -155,7 +159,18 @@ export async function runDemo(params: RunDemoParams = {}): Promise<DemoReport> {
 		say(`6. wrote ${relative(backend, join(lockDir, `${"0".repeat(64)}.lock`))}: in upper ${inUpper ? "yes" : "NO"}, in the read-only view ${inView ? "YES" : "no"}`);
 		if (!inUpper || inView) throw new MountError("DEMO_LOCK_MISPLACED", "the lock file did not land in the upper layer only");
 
-		report = { repo: REPO, commit, files: files.length, tensors, bytesRead: bytes, ingest: { downloadedBytes: ingest.downloadedBytes, bytesPerSecond: ingest.bytesPerSecond }, overlayGBs, directGBs, ratio: overlayGBs / directGBs, lockInUpper: inUpper };
+		report = {
+			repo: REPO,
+			commit,
+			files: files.length,
+			tensors,
+			bytesRead: bytes,
+			ingest: { downloadedBytes: ingest.downloadedBytes, bytesPerSecond: ingest.bytesPerSecond },
+			overlayGBs,
+			directGBs,
+			ratio: overlayGBs / directGBs,
+			lockInUpper: inUpper,
+		};
 	} finally {
 		// 7. Take everything down, in reverse.
 		if (overlaid) await overlayDown({ target: backend, stateDir }).catch((err: Error) => warn(err.message));

@@ -15,11 +15,7 @@ export type EmulatorRepoType = "model" | "dataset";
  * pseudo-random bytes (same seed and size, same bytes) and then served from
  * disk, which is how benches get multi-GiB files without holding them in RAM.
  */
-export type EmulatorContent =
-	| string
-	| Uint8Array
-	| { path: string }
-	| { generate: { seed: string; size: number } };
+export type EmulatorContent = string | Uint8Array | { path: string } | { generate: { seed: string; size: number } };
 
 export interface EmulatorFileSpec {
 	content: EmulatorContent;

@@ -1,21 +1,12 @@
-import { createHash, createCipheriv } from "node:crypto";
+import { createCipheriv, createHash } from "node:crypto";
+import { once } from "node:events";
 import { createReadStream, createWriteStream } from "node:fs";
 import { open, rm, stat } from "node:fs/promises";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { once } from "node:events";
 import { pipeline } from "node:stream/promises";
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import type {
-	EmulatorCommit,
-	EmulatorContent,
-	EmulatorFault,
-	EmulatorFile,
-	EmulatorFileSpec,
-	EmulatorRepo,
-	EmulatorRepoType,
-	EmulatorRequestRecord,
-} from "./EmulatorTypes.js";
+import type { EmulatorCommit, EmulatorContent, EmulatorFault, EmulatorFile, EmulatorFileSpec, EmulatorRepo, EmulatorRepoType, EmulatorRequestRecord } from "./EmulatorTypes.js";
 
 const LFS_EXTENSIONS = /\.(safetensors|bin|pt|pth|ckpt|gguf|ggml|onnx|h5|msgpack|model|parquet|arrow|npy|npz|tflite|ot|zst|gz|tar)$/i;
 const LFS_SIZE = 10 * 1024 * 1024;
@@ -208,9 +199,7 @@ export class HubEmulator {
 
 	private async makeFile(path: string, specOrContent: EmulatorContent | EmulatorFileSpec): Promise<EmulatorFile> {
 		const spec: EmulatorFileSpec =
-			typeof specOrContent === "object" && specOrContent !== null && "content" in specOrContent
-				? specOrContent
-				: { content: specOrContent as EmulatorContent };
+			typeof specOrContent === "object" && specOrContent !== null && "content" in specOrContent ? specOrContent : { content: specOrContent as EmulatorContent };
 		const content = spec.content;
 		let source: EmulatorFile["source"];
 		let size: number;
@@ -242,9 +231,7 @@ export class HubEmulator {
 			source = { kind: "disk", path: g.path };
 		}
 		const lfs = spec.lfs ?? (LFS_EXTENSIONS.test(path) || size >= LFS_SIZE);
-		const oid = lfs
-			? gitBlobSha1(Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${sha256}\nsize ${size}\n`))
-			: contentSha1;
+		const oid = lfs ? gitBlobSha1(Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${sha256}\nsize ${size}\n`)) : contentSha1;
 		return { path, size, oid, contentSha1, sha256, lfs, source };
 	}
 
@@ -314,13 +301,16 @@ export class HubEmulator {
 	}
 
 	private matchRoute(pathname: string): RouteMatch | null {
-		const segs = pathname.split("/").filter((s) => s !== "").map((s) => {
-			try {
-				return decodeURIComponent(s);
-			} catch {
-				return s;
-			}
-		});
+		const segs = pathname
+			.split("/")
+			.filter((s) => s !== "")
+			.map((s) => {
+				try {
+					return decodeURIComponent(s);
+				} catch {
+					return s;
+				}
+			});
 		let route: RouteMatch["route"];
 		let type: EmulatorRepoType;
 		let tail: string[];
@@ -380,7 +370,7 @@ export class HubEmulator {
 			return;
 		}
 		if (m.route === "info") {
-			const rev = m.rest[0] === "revision" ? (m.rest.slice(1).join("/") || "main") : "main";
+			const rev = m.rest[0] === "revision" ? m.rest.slice(1).join("/") || "main" : "main";
 			const commit = this.resolveRevision(repo, rev);
 			if (!commit) {
 				sendError(res, 404, "RevisionNotFound", `Invalid rev id: ${rev}`);

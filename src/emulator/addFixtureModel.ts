@@ -1,7 +1,7 @@
-import type { HubEmulator } from "./HubEmulator.js";
 import type { EmulatorRepoType } from "./EmulatorTypes.js";
-import { fixtureModelFiles } from "./fixtureModelFiles.js";
 import type { FixtureModelFilesParams } from "./fixtureModelFiles.js";
+import { fixtureModelFiles } from "./fixtureModelFiles.js";
+import type { HubEmulator } from "./HubEmulator.js";
 
 export interface AddFixtureModelParams extends FixtureModelFilesParams {
 	/** The emulator state (`running.hub`). */

@@ -1,10 +1,10 @@
-import { createServer } from "node:http";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { AddressInfo, Socket } from "node:net";
+import type { AddRepoParams, CommitParams } from "./HubEmulator.js";
 import { HubEmulator } from "./HubEmulator.js";
-import type { CommitParams, AddRepoParams } from "./HubEmulator.js";
 
 export interface StartHubEmulatorParams {
 	/**

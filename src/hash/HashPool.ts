@@ -5,8 +5,8 @@
  */
 import { constants } from "node:fs";
 import { copyFile, open, unlink } from "node:fs/promises";
-import { availableParallelism } from "node:os";
 import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import pLimit, { type LimitFunction } from "p-limit";
@@ -374,7 +374,8 @@ export class HashPool {
 			resumedBytes = await open(main, { path: params.path, write: true, blake3: true, size: params.size, sha256: !split, resume: params.resume, direct: params.direct });
 			if (split) {
 				// The other worker: the least loaded one that is not `main` (spawned if missing).
-				const helper = this.#slots.length < this.size ? this.#slot() : this.#slots.filter((s) => s !== main).reduce((a, b) => (a.files * 4 + a.streams <= b.files * 4 + b.streams ? a : b));
+				const helper =
+					this.#slots.length < this.size ? this.#slot() : this.#slots.filter((s) => s !== main).reduce((a, b) => (a.files * 4 + a.streams <= b.files * 4 + b.streams ? a : b));
 				const helperBytes = await open(helper, { path: params.path, write: false, blake3: false, sha256: true, resume: params.resume });
 				if (helperBytes !== resumedBytes) throw new Error(`resumed partial ${params.path} changed while it was opened`);
 			}

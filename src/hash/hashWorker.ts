@@ -3,10 +3,11 @@
  * BLAKE3, sha256 and git sha1 in one pass, and writes the bytes to their tmp
  * file, so the main thread never touches file data.
  */
-import { Blake3Hasher } from "@napi-rs/blake-hash";
+
 import { createHash, type Hash } from "node:crypto";
 import { closeSync, constants, copyFileSync, fdatasync, fstatSync, fsyncSync, openSync, readSync, unlinkSync, write, writeSync } from "node:fs";
 import { parentPort } from "node:worker_threads";
+import { Blake3Hasher } from "@napi-rs/blake-hash";
 import { allocateSharedChunks, DIRECT_ALIGN } from "./allocateSharedChunks.js";
 import type { FileTask, HashResult, StreamOpen, WorkerErrorInfo, WorkerReply, WorkerRequest } from "./HashMessages.js";
 

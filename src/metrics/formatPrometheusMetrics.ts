@@ -67,12 +67,18 @@ export function formatPrometheusMetrics(params: FormatPrometheusMetricsParams): 
 			add("modelfs_store_device_io_in_progress", "gauge", "I/Os in flight on the store's block device.", dl, d.ioInProgress);
 			add("modelfs_store_device_io_time_seconds_total", "counter", "Time the store's block device was busy.", dl, d.ioTimeMs / 1000);
 			for (const c of d.nvmeControllers) {
-				add("modelfs_nvme_controller_live", "gauge", "1 when the NVMe controller's state is live (reconnecting or dead otherwise).", {
-					...dl,
-					controller: c.name,
-					state: c.state ?? "",
-					transport: c.transport ?? "",
-				}, c.state === "live" ? 1 : 0);
+				add(
+					"modelfs_nvme_controller_live",
+					"gauge",
+					"1 when the NVMe controller's state is live (reconnecting or dead otherwise).",
+					{
+						...dl,
+						controller: c.name,
+						state: c.state ?? "",
+						transport: c.transport ?? "",
+					},
+					c.state === "live" ? 1 : 0,
+				);
 			}
 		}
 	}

@@ -1,9 +1,9 @@
 import { createServer, type Server } from "node:http";
-import { formatPrometheusMetrics, type MetricsSample } from "./formatPrometheusMetrics.js";
-import { readBlockDeviceStats } from "../system/readBlockDeviceStats.js";
 import { readMountRecord } from "../mount/readMountRecord.js";
 import { readMountStats } from "../mount/readMountStats.js";
 import { runtimeDirFor } from "../mount/runtimeDirFor.js";
+import { readBlockDeviceStats } from "../system/readBlockDeviceStats.js";
+import { formatPrometheusMetrics, type MetricsSample } from "./formatPrometheusMetrics.js";
 
 export interface ServeMetricsParams {
 	/** TCP port; 0 picks a free one (read it from server.address()). */

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { dirname, extname, join, resolve } from "node:path";
@@ -46,10 +46,14 @@ export async function startMetricsProcess(p: StartMetricsProcessParams): Promise
 	const m = line ? /^ok (\d+)$/.exec(line) : null;
 	if (!m) {
 		if (child.exitCode === null) child.kill("SIGKILL");
-		throw new MountError("MOUNT_METRICS", `the view at ${p.mountpoint} is mounted, but metrics cannot be served on port ${p.port}: ${line?.replace(/^err /, "") ?? "the metrics process ended"}`, {
-			path: p.mountpoint,
-			hint: `choose a free port, or unmount (modelfs umount ${p.mountpoint}) and mount without --metrics-port`,
-		});
+		throw new MountError(
+			"MOUNT_METRICS",
+			`the view at ${p.mountpoint} is mounted, but metrics cannot be served on port ${p.port}: ${line?.replace(/^err /, "") ?? "the metrics process ended"}`,
+			{
+				path: p.mountpoint,
+				hint: `choose a free port, or unmount (modelfs umount ${p.mountpoint}) and mount without --metrics-port`,
+			},
+		);
 	}
 	await writeFile(join(p.runtimeDir, "metrics.pid"), `${child.pid}\n`);
 	child.unref();

@@ -31,4 +31,3 @@ export function assertCanMount(params: AssertCanMountParams): void {
 		});
 	}
 }
-

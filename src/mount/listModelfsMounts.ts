@@ -1,9 +1,9 @@
 import { join } from "node:path";
 import { isProcessAlive } from "../system/isProcessAlive.js";
-import type { ModelfsMount } from "./MountTypes.js";
-import { readMountRecord } from "./readMountRecord.js";
 import { readMountinfo } from "../system/readMountinfo.js";
 import { readPidFile } from "../system/readPidFile.js";
+import type { ModelfsMount } from "./MountTypes.js";
+import { readMountRecord } from "./readMountRecord.js";
 import { runtimeDirFor } from "./runtimeDirFor.js";
 
 export interface ListModelfsMountsParams {

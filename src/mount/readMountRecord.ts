@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import type { MountRecord } from "./MountTypes.js";
 import { readFileIfExists } from "../system/readFileIfExists.js";
+import type { MountRecord } from "./MountTypes.js";
 
 /** `mount.json` of a runtime folder, or null when it does not exist or is unreadable JSON. */
 export async function readMountRecord(runtimeDir: string): Promise<MountRecord | null> {

@@ -1,24 +1,24 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { openSync, closeSync, readFileSync } from "node:fs";
-import { mkdir, readFile, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { closeSync, openSync, readFileSync } from "node:fs";
+import { mkdir, readFile, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { constants as osConstants } from "node:os";
 import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { MountError, type MountErrorCode, StoreError } from "../errors.js";
+import { serveMetrics } from "../metrics/serveMetrics.js";
+import { startMetricsProcess } from "../metrics/startMetricsProcess.js";
+import { isProcessAlive } from "../system/isProcessAlive.js";
+import { probeMountpoint } from "../system/probeMountpoint.js";
+import { readMountinfo } from "../system/readMountinfo.js";
+import { readReadyLine } from "../system/readReadyLine.js";
 import type { ViewDir } from "../view/ViewTree.js";
-import { writeViewImage, type ViewImageSummary } from "../view/writeViewImage.js";
+import { type ViewImageSummary, writeViewImage } from "../view/writeViewImage.js";
 import { assertCanMount } from "./assertCanMount.js";
 import { daemonBinaryPath } from "./daemonBinaryPath.js";
 import { listModelfsMounts } from "./listModelfsMounts.js";
 import type { MountRecord } from "./MountTypes.js";
-import { isProcessAlive } from "../system/isProcessAlive.js";
-import { probeMountpoint } from "../system/probeMountpoint.js";
-import { readMountinfo } from "../system/readMountinfo.js";
 import { runtimeDirFor } from "./runtimeDirFor.js";
-import { serveMetrics } from "../metrics/serveMetrics.js";
-import { startMetricsProcess } from "../metrics/startMetricsProcess.js";
-import { readReadyLine } from "../system/readReadyLine.js";
 import { umountPath } from "./umountPath.js";
 
 export interface StartMountParams {

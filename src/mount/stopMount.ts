@@ -3,8 +3,8 @@ import { rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { MountError } from "../errors.js";
 import { isProcessAlive } from "../system/isProcessAlive.js";
-import { listModelfsMounts } from "./listModelfsMounts.js";
 import { readPidFile } from "../system/readPidFile.js";
+import { listModelfsMounts } from "./listModelfsMounts.js";
 import { umountPath } from "./umountPath.js";
 
 export interface StopMountParams {

@@ -1,5 +1,6 @@
 import { realpath } from "node:fs/promises";
 import { resolve } from "node:path";
+import type { ModelfsConfig } from "../config/ModelfsConfig.js";
 import { listModelfsMounts } from "../mount/listModelfsMounts.js";
 import { readMountStats } from "../mount/readMountStats.js";
 import { listOverlayMounts } from "../overlay/listOverlayMounts.js";
@@ -7,7 +8,6 @@ import { measureDir } from "../overlay/measureDir.js";
 import { overlayStateDir } from "../overlay/overlayStateDir.js";
 import { readOverlayState } from "../overlay/readOverlayState.js";
 import { readCatalog } from "../store/catalog/readCatalog.js";
-import type { ModelfsConfig } from "../config/ModelfsConfig.js";
 
 export interface CollectStatusParams {
 	/** The config, or null to show only what is mounted. */
@@ -74,13 +74,20 @@ export async function collectStatus(params: CollectStatusParams): Promise<Status
 	const { config } = params;
 	const views = await listModelfsMounts({ runRoot: params.runRoot });
 	const overlays = await listOverlayMounts();
-	const storeGeneration = config === null ? null : await readCatalog({ storeDir: config.store }).then((c) => c?.generation ?? 0, () => null);
+	const storeGeneration =
+		config === null
+			? null
+			: await readCatalog({ storeDir: config.store }).then(
+					(c) => c?.generation ?? 0,
+					() => null,
+				);
 	const status: Status = { storeGeneration, views: [], backends: [] };
 	const seenViews = new Set<string>();
 	const viewStatus = async (name: string | null, mountpoint: string): Promise<ViewStatus> => {
 		const m = views.filter((v) => v.mountpoint === mountpoint).pop();
 		seenViews.add(mountpoint);
-		if (m === undefined) return { name, mountpoint, mounted: false, state: "absent", layout: null, files: null, bytes: null, catalogGeneration: null, stale: false, counters: null };
+		if (m === undefined)
+			return { name, mountpoint, mounted: false, state: "absent", layout: null, files: null, bytes: null, catalogGeneration: null, stale: false, counters: null };
 		const stats = await readMountStats({ runtimeDir: m.runtimeDir }).catch(() => null);
 		const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
 		return {
@@ -121,7 +128,16 @@ export async function collectStatus(params: CollectStatusParams): Promise<Status
 		const lower = o?.lower[0] ?? state?.lower ?? null;
 		const upper = o?.upper ?? state?.upper ?? null;
 		const measure = upper === null ? null : await measureDir({ dir: upper });
-		return { name, target, mounted: o !== undefined, lower, upper, filesServed: o === undefined ? null : (viewOf(lower)?.files ?? null), upperFiles: measure?.files ?? null, upperBytes: measure?.bytes ?? null };
+		return {
+			name,
+			target,
+			mounted: o !== undefined,
+			lower,
+			upper,
+			filesServed: o === undefined ? null : (viewOf(lower)?.files ?? null),
+			upperFiles: measure?.files ?? null,
+			upperBytes: measure?.bytes ?? null,
+		};
 	};
 	for (const b of config?.backends ?? []) status.backends.push(await backendStatus(b.name, b.target));
 	for (const o of overlays) {

@@ -1,10 +1,10 @@
 import { resolve } from "node:path";
+import type { ModelfsConfig } from "../config/ModelfsConfig.js";
+import { selectConfigured } from "../config/selectConfigured.js";
 import { listModelfsMounts } from "../mount/listModelfsMounts.js";
 import { stopMount } from "../mount/stopMount.js";
 import { listOverlayMounts } from "../overlay/listOverlayMounts.js";
-import { overlayDown, type OverlayDownResult } from "../overlay/overlayDown.js";
-import type { ModelfsConfig } from "../config/ModelfsConfig.js";
-import { selectConfigured } from "../config/selectConfigured.js";
+import { type OverlayDownResult, overlayDown } from "../overlay/overlayDown.js";
 
 export interface DownFromConfigParams {
 	config: ModelfsConfig;

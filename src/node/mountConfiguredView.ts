@@ -1,10 +1,10 @@
 import { mkdir } from "node:fs/promises";
+import type { ViewConfig } from "../config/ModelfsConfig.js";
 import { listModelfsMounts } from "../mount/listModelfsMounts.js";
 import { startMount } from "../mount/startMount.js";
 import { readCatalog } from "../store/catalog/readCatalog.js";
 import type { Catalog } from "../store/StoreTypes.js";
 import { buildViewTree } from "../view/buildViewTree.js";
-import type { ViewConfig } from "../config/ModelfsConfig.js";
 
 export interface MountConfiguredViewParams {
 	view: ViewConfig;
@@ -34,7 +34,14 @@ export async function mountConfiguredView(params: MountConfiguredViewParams): Pr
 	const { view, storeDir } = params;
 	const existing = (await listModelfsMounts({ runRoot: params.runRoot })).filter((m) => m.mountpoint === view.mountpoint).pop();
 	if (existing !== undefined && existing.state !== "dead") {
-		return { name: view.name, mountpoint: view.mountpoint, alreadyMounted: true, files: existing.record?.files ?? null, bytes: existing.record?.fileBytes ?? null, generation: existing.record?.catalogGeneration ?? null };
+		return {
+			name: view.name,
+			mountpoint: view.mountpoint,
+			alreadyMounted: true,
+			files: existing.record?.files ?? null,
+			bytes: existing.record?.fileBytes ?? null,
+			generation: existing.record?.catalogGeneration ?? null,
+		};
 	}
 	let catalog: Catalog | null = await readCatalog({ storeDir });
 	if (catalog === null) {

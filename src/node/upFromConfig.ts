@@ -1,14 +1,14 @@
 import { realpath } from "node:fs/promises";
+import type { BackendConfig, ModelfsConfig, ViewConfig } from "../config/ModelfsConfig.js";
+import { selectConfigured } from "../config/selectConfigured.js";
 import { MountError } from "../errors.js";
 import { listModelfsMounts } from "../mount/listModelfsMounts.js";
 import { stopMount } from "../mount/stopMount.js";
 import { listOverlayMounts } from "../overlay/listOverlayMounts.js";
 import { overlayDown } from "../overlay/overlayDown.js";
-import { overlayUp, type OverlayUpResult } from "../overlay/overlayUp.js";
+import { type OverlayUpResult, overlayUp } from "../overlay/overlayUp.js";
 import { readCatalog } from "../store/catalog/readCatalog.js";
-import type { BackendConfig, ModelfsConfig, ViewConfig } from "../config/ModelfsConfig.js";
-import { mountConfiguredView, type MountedView } from "./mountConfiguredView.js";
-import { selectConfigured } from "../config/selectConfigured.js";
+import { type MountedView, mountConfiguredView } from "./mountConfiguredView.js";
 
 export interface UpFromConfigParams {
 	config: ModelfsConfig;

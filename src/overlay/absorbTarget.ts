@@ -1,9 +1,9 @@
 import { lstat, mkdir, realpath, rename, rm, symlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { MountError, UsageError } from "../errors.js";
-import { openStore } from "../store/openStore.js";
 import { readCatalog } from "../store/catalog/readCatalog.js";
-import { findAbsorbable, type Absorbable } from "./findAbsorbable.js";
+import { openStore } from "../store/openStore.js";
+import { type Absorbable, findAbsorbable } from "./findAbsorbable.js";
 import { listOverlayMounts } from "./listOverlayMounts.js";
 import { mountOverlay } from "./mountOverlay.js";
 import { overlayStateDir } from "./overlayStateDir.js";
@@ -59,7 +59,8 @@ export async function absorbTarget(params: AbsorbTargetParams): Promise<AbsorbRe
 	const mount = (await listOverlayMounts({ target })).at(-1);
 	const stateDir = overlayStateDir({ target, stateDir: params.stateDir });
 	const state = mount === undefined ? await readOverlayState({ dir: stateDir }) : null;
-	const overlay = mount !== undefined ? { upper: mount.upper, work: mount.work, lower: mount.lower[0] } : state !== null ? { upper: state.upper, work: state.work, lower: state.lower } : null;
+	const overlay =
+		mount !== undefined ? { upper: mount.upper, work: mount.work, lower: mount.lower[0] } : state !== null ? { upper: state.upper, work: state.work, lower: state.lower } : null;
 	if (overlay !== null && (overlay.upper === null || overlay.work === null)) {
 		throw new UsageError("ABSORB_READ_ONLY_OVERLAY", `the overlay on ${target} has no upper layer`, { hint: "nothing to absorb" });
 	}
@@ -146,4 +147,3 @@ async function unmount(target: string): Promise<void> {
 		throw err;
 	}
 }
-

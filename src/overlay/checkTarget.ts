@@ -1,5 +1,5 @@
 import type { Stats } from "node:fs";
-import { lstat, open, readFile, readdir, readlink, realpath, stat } from "node:fs/promises";
+import { lstat, open, readdir, readFile, readlink, realpath, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import pLimit from "p-limit";
 import { MountError } from "../errors.js";
@@ -51,7 +51,10 @@ export async function checkTarget(params: CheckTargetParams): Promise<CheckTarge
 		const real = await realpath(target).catch(() => target);
 		const top = (await listOverlayMounts({ target: real })).at(-1);
 		if (top === undefined || top.lower.length === 0) {
-			throw new MountError("OVERLAY_NOT_MOUNTED", `${target} has no overlay mounted`, { path: target, hint: `mount it (modelfs up, or modelfs overlay up ${target} --lower <view>), or pass --lower <view> to compare a plain folder` });
+			throw new MountError("OVERLAY_NOT_MOUNTED", `${target} has no overlay mounted`, {
+				path: target,
+				hint: `mount it (modelfs up, or modelfs overlay up ${target} --lower <view>), or pass --lower <view> to compare a plain folder`,
+			});
 		}
 		lower = top.lower[0];
 	}

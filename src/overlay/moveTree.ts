@@ -1,6 +1,6 @@
 import type { Stats } from "node:fs";
 import { constants } from "node:fs";
-import { copyFile, lchown, lstat, lutimes, mkdir, open, readdir, readlink, rename, rm, rmdir, symlink, unlink, chmod, utimes } from "node:fs/promises";
+import { chmod, copyFile, lchown, lstat, lutimes, mkdir, open, readdir, readlink, rename, rm, rmdir, symlink, unlink, utimes } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ModelfsError } from "../errors.js";
 import type { MoveResult } from "./OverlayTypes.js";

@@ -40,7 +40,8 @@ export async function overlayDown(params: OverlayDownParams): Promise<OverlayDow
 	try {
 		target = await realpath(resolve(params.target));
 	} catch (err) {
-		if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new UsageError("OVERLAY_NO_TARGET", `${params.target} does not exist`, { hint: "give the folder the overlay was put on" });
+		if ((err as NodeJS.ErrnoException).code === "ENOENT")
+			throw new UsageError("OVERLAY_NO_TARGET", `${params.target} does not exist`, { hint: "give the folder the overlay was put on" });
 		throw err;
 	}
 	const stateDir = overlayStateDir({ target, stateDir: params.stateDir });

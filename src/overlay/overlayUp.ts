@@ -60,21 +60,38 @@ export async function overlayUp(params: OverlayUpParams): Promise<OverlayUpResul
 	const stateDir = overlayStateDir({ target, stateDir: params.stateDir });
 	const upper = resolve(params.upper ?? join(stateDir, "upper"));
 	const work = resolve(params.work ?? join(stateDir, "work"));
-	for (const [name, p] of [["--upper", upper], ["--work", work], ["--lower", lower], ["target", target]] as const) {
-		if (/[,:\\\n]/.test(p)) throw new UsageError("OVERLAY_BAD_PATH", `${name} ${p} contains a comma, colon, backslash or newline, which overlayfs options cannot carry`, { hint: "use a path without those characters" });
+	for (const [name, p] of [
+		["--upper", upper],
+		["--work", work],
+		["--lower", lower],
+		["target", target],
+	] as const) {
+		if (/[,:\\\n]/.test(p))
+			throw new UsageError("OVERLAY_BAD_PATH", `${name} ${p} contains a comma, colon, backslash or newline, which overlayfs options cannot carry`, {
+				hint: "use a path without those characters",
+			});
 	}
-	for (const [name, p] of [["--upper", upper], ["--work", work]] as const) {
+	for (const [name, p] of [
+		["--upper", upper],
+		["--work", work],
+	] as const) {
 		if (inside(p, target) || inside(target, p) || inside(p, lower)) {
-			throw new UsageError("OVERLAY_BAD_PATH", `${name} ${p} must be outside the target ${target} and the lower ${lower}`, { hint: "put upper and work on node-local disk, e.g. under /var/lib/modelfs" });
+			throw new UsageError("OVERLAY_BAD_PATH", `${name} ${p} must be outside the target ${target} and the lower ${lower}`, {
+				hint: "put upper and work on node-local disk, e.g. under /var/lib/modelfs",
+			});
 		}
 	}
 	if (inside(target, lower) || inside(lower, target)) {
-		throw new UsageError("OVERLAY_BAD_PATH", `the target ${target} and the lower ${lower} must not contain each other`, { hint: "mount the view somewhere else, e.g. /run/modelfs/hf" });
+		throw new UsageError("OVERLAY_BAD_PATH", `the target ${target} and the lower ${lower} must not contain each other`, {
+			hint: "mount the view somewhere else, e.g. /run/modelfs/hf",
+		});
 	}
 	await mkdir(upper, { recursive: true });
 	await mkdir(work, { recursive: true });
 	if ((await stat(upper)).dev !== (await stat(work)).dev) {
-		throw new UsageError("OVERLAY_UPPER_WORK_FS", `upper ${upper} and work ${work} are on different filesystems`, { hint: "overlayfs needs both on one filesystem: give --work a folder beside --upper" });
+		throw new UsageError("OVERLAY_UPPER_WORK_FS", `upper ${upper} and work ${work} are on different filesystems`, {
+			hint: "overlayfs needs both on one filesystem: give --work a folder beside --upper",
+		});
 	}
 
 	// Try the mount on a scratch folder before moving anything: a refused
@@ -113,7 +130,8 @@ async function checkedLower(lower: string): Promise<string> {
 	} catch (err) {
 		const code = (err as NodeJS.ErrnoException).code;
 		if (code === "ENOENT") throw new UsageError("OVERLAY_BAD_LOWER", `--lower ${lower} does not exist`, { hint: "mount the view first: modelfs mount <mountpoint>" });
-		if (code === "ENOTCONN") throw new MountError("VIEW_DEAD", `the view at ${lower} is not answering (its daemon died)`, { path: lower, errno: code, hint: `mount it again: modelfs mount ${lower}` });
+		if (code === "ENOTCONN")
+			throw new MountError("VIEW_DEAD", `the view at ${lower} is not answering (its daemon died)`, { path: lower, errno: code, hint: `mount it again: modelfs mount ${lower}` });
 		throw err;
 	}
 }

@@ -117,10 +117,7 @@ export async function acquireWriterLock(params: AcquireWriterLockParams): Promis
 		if (!params.wait) {
 			const where = owner.host === me.host ? `pid ${owner.pid}` : `pid ${owner.pid} on host ${owner.host}`;
 			throw new StoreError("STORE_LOCKED", `store ${params.storeDir} is locked by another writer (${where})`, {
-				hint:
-					owner.host === me.host
-						? "wait for it to finish, or run again with --wait"
-						: `wait for it to finish or run again with --wait; if that host is gone, remove ${path}`,
+				hint: owner.host === me.host ? "wait for it to finish, or run again with --wait" : `wait for it to finish or run again with --wait; if that host is gone, remove ${path}`,
 			});
 		}
 		await sleep(params.pollMs ?? 200, undefined, { signal: params.signal });

@@ -1,16 +1,16 @@
 import { existsSync } from "node:fs";
-import { access, constants, mkdir, open, readFile, readdir, rename, rm, stat } from "node:fs/promises";
+import { access, constants, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { IndexError, StoreError } from "../errors.js";
 import { acquireWriterLock } from "./acquireWriterLock.js";
+import { listCatalogGenerations } from "./catalog/listCatalogGenerations.js";
+import { publishCatalog } from "./catalog/publishCatalog.js";
+import { StoreIndex } from "./index/StoreIndex.js";
 import { fsyncDir } from "./objects/fsyncDir.js";
 import { isNetworkFilesystem } from "./objects/isNetworkFilesystem.js";
-import { publishCatalog } from "./catalog/publishCatalog.js";
-import { listCatalogGenerations } from "./catalog/listCatalogGenerations.js";
-import { Store } from "./Store.js";
-import { StoreIndex } from "./index/StoreIndex.js";
-import { PARTIAL_MAX_AGE_MS, PARTIAL_PREFIX, STORE_FORMAT, STORE_PATHS, type StoreMeta } from "./storeFormat.js";
 import { tmpName } from "./objects/tmpName.js";
+import { Store } from "./Store.js";
+import { PARTIAL_MAX_AGE_MS, PARTIAL_PREFIX, STORE_FORMAT, STORE_PATHS, type StoreMeta } from "./storeFormat.js";
 
 export interface OpenStoreParams {
 	/** The store directory (see resolveStoreDir). */

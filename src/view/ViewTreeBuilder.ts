@@ -93,4 +93,3 @@ function freeze(dir: BuilderDir): ViewDir {
 	});
 	return { kind: "dir", name: dir.name, children };
 }
-

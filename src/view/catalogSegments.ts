@@ -20,11 +20,7 @@ export function catalogSegments(params: CatalogSegmentsParams): string[] {
 	const nested = params.nested ?? true;
 	const segments = typeof value === "string" ? value.split("/") : [];
 	const bad =
-		typeof value !== "string" ||
-		value.length === 0 ||
-		value.includes("\0") ||
-		(!nested && segments.length !== 1) ||
-		segments.some((s) => s === "" || s === "." || s === "..");
+		typeof value !== "string" || value.length === 0 || value.includes("\0") || (!nested && segments.length !== 1) || segments.some((s) => s === "" || s === "." || s === "..");
 	if (bad) {
 		throw new IndexError("CATALOG_BAD_PATH", `the catalog has a ${what} that cannot be shown in a view: ${JSON.stringify(value)}`, {
 			hint: "the catalog is corrupt or was not written by modelfs; run `modelfs verify` on the store, or re-ingest that repo",

@@ -55,9 +55,13 @@ export function hfLayout(params: HfLayoutParams): void {
 				}
 				const known = blobEtags.get(etag);
 				if (known !== undefined && known !== file.blake3) {
-					throw new IndexError("CATALOG_ETAG_CONFLICT", `${repo.name}: blob name ${etag} stands for two different contents (${known} and ${file.blake3}, at ${where}:${file.path})`, {
-						hint: "the catalog is corrupt; run `modelfs verify` and re-ingest that repo",
-					});
+					throw new IndexError(
+						"CATALOG_ETAG_CONFLICT",
+						`${repo.name}: blob name ${etag} stands for two different contents (${known} and ${file.blake3}, at ${where}:${file.path})`,
+						{
+							hint: "the catalog is corrupt; run `modelfs verify` and re-ingest that repo",
+						},
+					);
 				}
 				blobEtags.set(etag, file.blake3);
 				builder.addLeaf([...root, "blobs", etag], { kind: "file", name: etag, size: file.size, blake3: file.blake3 });

@@ -79,14 +79,18 @@ function fileNode(name: string, file: SnapshotFile) {
 function parseTemplate(template: string): Set<string> {
 	if (typeof template !== "string" || template.trim() === "") {
 		throw new UsageError("VIEW_BAD_TEMPLATE", "the template layout needs --template, e.g. {org}/{name}/{revision}/{path}", {
-			hint: `placeholders: ${Object.keys(TEMPLATE_PLACEHOLDERS).map((k) => `{${k}}`).join(" ")}`,
+			hint: `placeholders: ${Object.keys(TEMPLATE_PLACEHOLDERS)
+				.map((k) => `{${k}}`)
+				.join(" ")}`,
 		});
 	}
 	const used = new Set<string>();
 	for (const m of template.matchAll(/\{([^{}]*)\}/g)) {
 		if (!(m[1] in TEMPLATE_PLACEHOLDERS)) {
 			throw new UsageError("VIEW_BAD_TEMPLATE", `--template ${JSON.stringify(template)} uses an unknown placeholder {${m[1]}}`, {
-				hint: `placeholders: ${Object.keys(TEMPLATE_PLACEHOLDERS).map((k) => `{${k}}`).join(" ")}`,
+				hint: `placeholders: ${Object.keys(TEMPLATE_PLACEHOLDERS)
+					.map((k) => `{${k}}`)
+					.join(" ")}`,
 			});
 		}
 		used.add(m[1]);

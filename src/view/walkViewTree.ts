@@ -19,4 +19,3 @@ export function* walkViewTree(root: ViewNode, base = ""): Generator<ViewEntry> {
 		yield* walkViewTree(child, base === "" ? child.name : `${base}/${child.name}`);
 	}
 }
-

@@ -36,7 +36,10 @@ function fakeReport(ratios: Partial<Record<RowId, number>>, unavailable: Partial
 		patterns: PATTERNS.map((id) => ({ id, label: `pattern ${id}` })),
 		load,
 		memory: [{ row: "daemon", bytesRead: 1 << 30, meminfoCachedDelta: 2 << 30, mincoreDelta: 2 << 30, perByteMeminfo: 2, perByteMincore: 2 }],
-		metadata: { files: 10_000, rows: [{ row: "passthrough", label: "modelfs view", statCount: 10_000, walkEntries: 20_011, statFirstMs: 120, statAgainMs: 20, walkFirstMs: 90, walkAgainMs: 30 }] },
+		metadata: {
+			files: 10_000,
+			rows: [{ row: "passthrough", label: "modelfs view", statCount: 10_000, walkEntries: 20_011, statFirstMs: 120, statAgainMs: 20, walkFirstMs: 90, walkAgainMs: 30 }],
+		},
 		mount: [{ what: "modelfs mount", mountMs: 900, firstByteMs: 2, totalMs: 902 }],
 		targets: [],
 		durationSeconds: 1,
@@ -112,7 +115,7 @@ describe("renderChart", () => {
 	it("draws one bar per result in a standalone SVG with a legend entry per row", () => {
 		const report = fakeReport({ daemon: 0.6, "fuse-native": 0.1 });
 		const svg = renderChart({ report });
-		expect(svg.startsWith("<svg xmlns=\"http://www.w3.org/2000/svg\"")).toBe(true);
+		expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
 		expect(svg.trim().endsWith("</svg>")).toBe(true);
 		expect((svg.match(/<rect [^>]*><title>/g) ?? []).length).toBe(report.load.length);
 		for (const row of ROWS) expect(svg).toContain(`>label of ${row}</text>`);

@@ -2,10 +2,10 @@ import { realpathSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { overlayUp } from "../../src/overlay/overlayUp.js";
-import { canMount } from "../support/canMount.js";
-import { runCli } from "../support/runCli.js";
 import { bytes, tempDir, unmountOnFinish, writeHubCache } from "../overlay/fixtures.js";
 import { addRepoToStore } from "../overlay/makeStore.js";
+import { canMount } from "../support/canMount.js";
+import { runCli } from "../support/runCli.js";
 
 describe.runIf(canMount)("modelfs absorb", () => {
 	it("prints the bytes it freed from the overlay's upper layer", async () => {

@@ -2,9 +2,9 @@ import { mkdirSync, realpathSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { overlayUp } from "../../src/overlay/overlayUp.js";
+import { tempDir, unmountOnFinish, writeHubCache } from "../overlay/fixtures.js";
 import { canMount } from "../support/canMount.js";
 import { runCli } from "../support/runCli.js";
-import { tempDir, unmountOnFinish, writeHubCache } from "../overlay/fixtures.js";
 
 function setup() {
 	const root = realpathSync(tempDir());

@@ -2,11 +2,11 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { canMount } from "../support/canMount.js";
-import { cliPath, repoRoot, runCli } from "../support/runCli.js";
 import { fixtureBytes, makeHfCache } from "../ingest/local/importFixtures.js";
 import { startChild } from "../store/childProcess.js";
 import { tempDir } from "../store/storeFixtures.js";
+import { canMount } from "../support/canMount.js";
+import { cliPath, repoRoot, runCli } from "../support/runCli.js";
 
 const C1 = "a".repeat(40);
 

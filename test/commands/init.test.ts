@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../support/runCli.js";
 import { tempDir } from "../store/storeFixtures.js";
+import { runCli } from "../support/runCli.js";
 
 describe("modelfs init", () => {
 	it("creates the store at --store, else MODELFS_STORE, else XDG_DATA_HOME/modelfs; twice is harmless", async () => {

@@ -18,8 +18,20 @@ export async function storeWithModels(): Promise<{ store: string; weights: Buffe
 		{
 			name: "org/llama",
 			commits: [
-				{ commit: C1, files: [{ path: "config.json", content: "{}" }, { path: "model.safetensors", content: weights, lfs: true }] },
-				{ commit: C2, files: [{ path: "config.json", content: '{"v":2}' }, { path: "model.safetensors", content: weights, lfs: true }] },
+				{
+					commit: C1,
+					files: [
+						{ path: "config.json", content: "{}" },
+						{ path: "model.safetensors", content: weights, lfs: true },
+					],
+				},
+				{
+					commit: C2,
+					files: [
+						{ path: "config.json", content: '{"v":2}' },
+						{ path: "model.safetensors", content: weights, lfs: true },
+					],
+				},
 			],
 			refs: { main: C2 },
 		},

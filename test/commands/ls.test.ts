@@ -1,8 +1,8 @@
-import { describe, expect, it } from "vitest";
-import { runCli } from "../support/runCli.js";
-import { tempDir } from "../store/storeFixtures.js";
-import { C1, C2, storeWithModels } from "./initStoreFixture.js";
 import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { tempDir } from "../store/storeFixtures.js";
+import { runCli } from "../support/runCli.js";
+import { C1, C2, storeWithModels } from "./initStoreFixture.js";
 
 describe("modelfs ls", () => {
 	it("lists repos, revisions, refs, file counts and sizes (and --json)", async () => {
@@ -14,7 +14,14 @@ describe("modelfs ls", () => {
 		expect(lines[0]).toMatch(/^datasets\/org\/data@aaaaaaaaaaaa\s+main\s+1 files/);
 		expect(lines[2]).toMatch(/^org\/llama@bbbbbbbbbbbb\s+main\s+2 files\s+1\.0 MiB/);
 		const j = JSON.parse((await runCli(["ls", "--store", store, "--json"])).stdout);
-		expect(j.find((x: { name: string }) => x.name === "org/llama")).toMatchObject({ type: "model", refs: { main: C2 }, snapshots: [{ commit: C1, files: 2 }, { commit: C2, refs: ["main"] }] });
+		expect(j.find((x: { name: string }) => x.name === "org/llama")).toMatchObject({
+			type: "model",
+			refs: { main: C2 },
+			snapshots: [
+				{ commit: C1, files: 2 },
+				{ commit: C2, refs: ["main"] },
+			],
+		});
 	});
 
 	it("prints nothing for an empty store and exits 4 for a missing one", async () => {

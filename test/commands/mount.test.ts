@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { readFile, readlink, readdir, statfs } from "node:fs/promises";
+import { readdir, readFile, readlink, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { listModelfsMounts } from "../../src/mount/listModelfsMounts.js";
@@ -48,14 +48,16 @@ describe.runIf(canMount)("mountCommand", () => {
 		const m = (await listModelfsMounts({ runRoot: s.runRoot })).find((x) => x.mountpoint === s.mnt);
 		process.kill(m?.holderPid as number, "SIGKILL");
 		process.kill(m?.daemonPid as number, "SIGKILL");
-		await expect(until(() => {
-			try {
-				readFileSync(`/proc/${m?.daemonPid}/stat`);
-				return false;
-			} catch {
-				return true;
-			}
-		})).resolves.toBe(true);
+		await expect(
+			until(() => {
+				try {
+					readFileSync(`/proc/${m?.daemonPid}/stat`);
+					return false;
+				} catch {
+					return true;
+				}
+			}),
+		).resolves.toBe(true);
 		await expect(statfs(s.mnt)).rejects.toMatchObject({ code: expect.stringMatching(/^(ENOTCONN|ECONNABORTED)$/) });
 		const r = await runCli(["mount", s.mnt], { env: s.env });
 		expect(r.code).toBe(0);
@@ -106,7 +108,7 @@ describe.runIf(canMount)("mountCommand", () => {
 		const child = spawnCli(["mount", s.mnt, "--foreground", "--no-passthrough"], s.env);
 		expect(await until(() => child.output().includes("mounted "))).toBe(true);
 		expect(isMountPoint(s.mnt)).toBe(true);
-		expect((await readFile(join(s.mnt, "models--org--alpha/snapshots", "a".repeat(40), "config.json"), "utf8"))).toBe('{"a":1}');
+		expect(await readFile(join(s.mnt, "models--org--alpha/snapshots", "a".repeat(40), "config.json"), "utf8")).toBe('{"a":1}');
 		expect(child.exitCode).toBeNull();
 		child.kill("SIGTERM");
 		const code = await new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.on("close", (c) => r(c))));

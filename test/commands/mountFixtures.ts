@@ -1,14 +1,13 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { onTestFinished } from "vitest";
 import { commitSnapshot } from "../../src/store/index/commitSnapshot.js";
-import { openStore } from "../../src/store/openStore.js";
 import { putFile } from "../../src/store/objects/putFile.js";
+import { openStore } from "../../src/store/openStore.js";
 import type { SnapshotFile } from "../../src/store/StoreTypes.js";
-import { bytes } from "../native/viewFixtures.js";
-import { cleanupMount } from "../native/viewFixtures.js";
+import { bytes, cleanupMount } from "../native/viewFixtures.js";
 import { cliPath, repoRoot } from "../support/runCli.js";
 
 export interface CliStore {

@@ -1,9 +1,9 @@
 import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { isMountPoint, tempDir, treeDigest, unmountOnFinish, writeHubCache } from "../overlay/fixtures.js";
 import { canMount } from "../support/canMount.js";
 import { runCli } from "../support/runCli.js";
-import { isMountPoint, tempDir, treeDigest, unmountOnFinish, writeHubCache } from "../overlay/fixtures.js";
 
 describe.runIf(canMount)("modelfs overlay", () => {
 	it("up keeps the folder's files, is idempotent, and down --restore brings them back", async () => {

@@ -28,7 +28,10 @@ describe("modelfs systemd-unit", () => {
 		const dir = mkdtempSync(join(tmpdir(), "modelfs-unit-"));
 		onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
 		const config = join(dir, "config.yaml");
-		writeFileSync(config, `store: /mnt/nvmeof/modelfs\nstateDir: /var/lib/modelfs\nviews: [{name: hf, mountpoint: /run/modelfs/hf}]\nbackends: [{name: vllm, target: /home/op/spark-vllm-docker/cache, prefix: huggingface/hub}]\n`);
+		writeFileSync(
+			config,
+			`store: /mnt/nvmeof/modelfs\nstateDir: /var/lib/modelfs\nviews: [{name: hf, mountpoint: /run/modelfs/hf}]\nbackends: [{name: vllm, target: /home/op/spark-vllm-docker/cache, prefix: huggingface/hub}]\n`,
+		);
 		const r = await runCli(["systemd-unit", "--config", config, "--exec", "/usr/local/bin/modelfs", "--after", "nvmf-autoconnect.service", "--before", "docker.service"]);
 		expect(r.code, r.stderr).toBe(0);
 		const unit = parseUnit(r.stdout);

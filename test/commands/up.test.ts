@@ -5,10 +5,10 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { listModelfsMounts } from "../../src/mount/listModelfsMounts.js";
 import { stopMount } from "../../src/mount/stopMount.js";
-import { canMount } from "../support/canMount.js";
-import { cliPath, repoRoot, runCli } from "../support/runCli.js";
 import { bytes, isMountPoint, tempDir, treeDigest, unmountOnFinish, writeHubCache } from "../overlay/fixtures.js";
 import { addRepoToStore } from "../overlay/makeStore.js";
+import { canMount } from "../support/canMount.js";
+import { cliPath, repoRoot, runCli } from "../support/runCli.js";
 
 const LOADER = fileURLToPath(new URL("../overlay/hf_offline_load.py", import.meta.url));
 const FILES = [
@@ -49,7 +49,9 @@ async function setup() {
 }
 
 function load(hubCache: string): { commit: string; files: Record<string, { size: number }> } {
-	return JSON.parse(execFileSync("python3", [LOADER, "org/m"], { env: { ...process.env, HF_HUB_CACHE: hubCache, HF_HUB_OFFLINE: "1" }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
+	return JSON.parse(
+		execFileSync("python3", [LOADER, "org/m"], { env: { ...process.env, HF_HUB_CACHE: hubCache, HF_HUB_OFFLINE: "1" }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }),
+	);
 }
 
 describe.runIf(canMount)("modelfs up", () => {
@@ -88,7 +90,7 @@ describe.runIf(canMount)("modelfs up", () => {
 		expect(vllm.upperBytes).toBeGreaterThan(1 << 20);
 		expect((await runCli(["status", "--config", config, "--require-up"], { env })).code).toBe(0);
 		const text = await runCli(["status", "--config", config], { env });
-		expect(text.stdout).toMatch(/^backend host .* mounted  lower .*\/view\/huggingface\/hub/m);
+		expect(text.stdout).toMatch(/^backend host .* mounted {2}lower .*\/view\/huggingface\/hub/m);
 
 		const down = await runCli(["down", "--config", config, "--restore"], { env });
 		expect(down.code, down.stderr).toBe(0);
@@ -119,7 +121,11 @@ describe.runIf(canMount)("modelfs up", () => {
 
 	it("stays in the foreground until SIGTERM, then takes the overlays and the view down", async () => {
 		const { view, docker, host, config, env } = await setup();
-		const child = spawn(process.execPath, ["--import", "tsx", cliPath, "up", "--config", config, "--foreground"], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+		const child = spawn(process.execPath, ["--import", "tsx", cliPath, "up", "--config", config, "--foreground"], {
+			cwd: repoRoot,
+			env: { ...process.env, ...env },
+			stdio: ["ignore", "pipe", "pipe"],
+		});
 		let stdout = "";
 		child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
 		const exited = new Promise<number | null>((resolve) => child.on("close", resolve));

@@ -43,7 +43,10 @@ describe("readConfig", () => {
 	});
 
 	it("reads the same config as JSON, with paths relative to the file", async () => {
-		const path = configFile(JSON.stringify({ store: "store", views: [{ name: "v", mountpoint: "view", layout: "flat", repos: ["org/m"] }], backends: [{ name: "b", target: "cache" }] }), "c.json");
+		const path = configFile(
+			JSON.stringify({ store: "store", views: [{ name: "v", mountpoint: "view", layout: "flat", repos: ["org/m"] }], backends: [{ name: "b", target: "cache" }] }),
+			"c.json",
+		);
 		const c = await readConfig({ path });
 		const dir = join(path, "..");
 		expect(c.store).toBe(join(dir, "store"));

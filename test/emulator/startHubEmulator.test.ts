@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
+import { datasetInfo, downloadFile, fileDownloadInfo, listFiles, modelInfo } from "@huggingface/hub";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { downloadFile, listFiles, modelInfo, datasetInfo, fileDownloadInfo } from "@huggingface/hub";
-import { addFixtureModel, startHubEmulator } from "../support/hub-emulator/index.js";
 import type { FixtureModel, RunningHubEmulator } from "../support/hub-emulator/index.js";
+import { addFixtureModel, startHubEmulator } from "../support/hub-emulator/index.js";
 
 let emu: RunningHubEmulator;
 let model: FixtureModel;
@@ -31,7 +31,10 @@ describe("startHubEmulator", () => {
 
 	it("lists every file recursively across paginated tree pages, with LFS oids", async () => {
 		const entries = await collect(listFiles({ repo: model.name, hubUrl: emu.url, revision: model.commits[1], recursive: true }));
-		const files = entries.filter((e) => e.type === "file").map((e) => e.path).sort();
+		const files = entries
+			.filter((e) => e.type === "file")
+			.map((e) => e.path)
+			.sort();
 		expect(files).toEqual([
 			"2_Dense/config.json",
 			"2_Dense/model.safetensors",

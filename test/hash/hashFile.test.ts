@@ -1,7 +1,7 @@
-import { Blake3Hasher } from "@napi-rs/blake-hash";
 import { createHash, randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Blake3Hasher } from "@napi-rs/blake-hash";
 import { describe, expect, it } from "vitest";
 import { hashFile } from "../../src/hash/hashFile.js";
 import { tempDir } from "../store/storeFixtures.js";

@@ -3,13 +3,13 @@ import { existsSync } from "node:fs";
 import { mkdir, open, readFile, statfs, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { isProcessAlive } from "../../src/system/isProcessAlive.js";
 import { listModelfsMounts } from "../../src/mount/listModelfsMounts.js";
 import { readMountStats } from "../../src/mount/readMountStats.js";
 import { startMount } from "../../src/mount/startMount.js";
 import { stopMount } from "../../src/mount/stopMount.js";
-import { canMount } from "../support/canMount.js";
+import { isProcessAlive } from "../../src/system/isProcessAlive.js";
 import { cleanupMount, isMountPoint, makeTwoModelView, mountForTest, tempDir } from "../native/viewFixtures.js";
+import { canMount } from "../support/canMount.js";
 
 async function setup() {
 	const root = tempDir("modelfs-mount-");
@@ -92,7 +92,7 @@ describe.runIf(canMount)("startMount", () => {
 	it("after kill -9 of holder and daemon, detects the dead mount (ENOTCONN), detaches it and mounts again", async () => {
 		const { fx, mnt, runRoot } = await setup();
 		await mountForTest({ mountpoint: mnt, tree: fx.tree, storeDir: fx.storeDir, runRoot });
-		const before = (await mine(mnt, runRoot));
+		const before = await mine(mnt, runRoot);
 		for (const pid of [before.holderPid, before.daemonPid]) process.kill(pid as number, "SIGKILL");
 		expect(await waitFor(() => !isProcessAlive(before.holderPid as number) && !isProcessAlive(before.daemonPid as number))).toBe(true);
 		// The first request may still see the abort itself (ECONNABORTED).
@@ -111,7 +111,7 @@ describe.runIf(canMount)("startMount", () => {
 		const m = await mountForTest({ mountpoint: mnt, tree: fx.tree, storeDir: fx.storeDir, runRoot });
 		const held = await open(join(mnt, W), "r");
 		try {
-			const first = (await mine(mnt, runRoot));
+			const first = await mine(mnt, runRoot);
 			process.kill(first.daemonPid as number, "SIGKILL");
 			expect(await waitFor(async () => ((await readMountStats({ runtimeDir: m.runtimeDir }))?.daemonStarts ?? 0) >= 2)).toBe(true);
 			const want = fx.files.get(W) as Buffer;
@@ -120,7 +120,7 @@ describe.runIf(canMount)("startMount", () => {
 			expect(bytesRead).toBe(want.length);
 			expect(buf.equals(want)).toBe(true);
 			expect((await readFile(join(mnt, "/models--org--alpha/blobs/tok"))).equals(fx.files.get("/models--org--alpha/blobs/tok") as Buffer)).toBe(true);
-			const now = (await mine(mnt, runRoot));
+			const now = await mine(mnt, runRoot);
 			expect(now.state).toBe("live");
 			expect(now.daemonPid).not.toBe(first.daemonPid);
 		} finally {
@@ -151,7 +151,12 @@ describe.runIf(canMount)("startMount", () => {
 			"print('rounds',n,'bad',bad)\n";
 		const { spawn } = await import("node:child_process");
 		const { createHash } = await import("node:crypto");
-		const args = files.flatMap((p) => [join(mnt, p), createHash("sha256").update(fx.files.get(p) as Buffer).digest("hex")]);
+		const args = files.flatMap((p) => [
+			join(mnt, p),
+			createHash("sha256")
+				.update(fx.files.get(p) as Buffer)
+				.digest("hex"),
+		]);
 		const stopFile = join(mnt, "..", "readers");
 		const readers = Array.from({ length: 3 }, () => {
 			const child = spawn("python3", ["-c", script, ...args, stopFile]);
@@ -181,7 +186,7 @@ describe.runIf(canMount)("stopMount", () => {
 	it("unmounts and leaves no process, mount or runtime folder behind", async () => {
 		const { fx, mnt, runRoot } = await setup();
 		const m = await mountForTest({ mountpoint: mnt, tree: fx.tree, storeDir: fx.storeDir, runRoot });
-		const { holderPid, daemonPid } = (await mine(mnt, runRoot));
+		const { holderPid, daemonPid } = await mine(mnt, runRoot);
 		await readFile(join(mnt, W));
 		const stopped = await stopMount({ mountpoint: mnt, runRoot });
 		expect(stopped.stillRunning).toEqual([]);
@@ -195,7 +200,7 @@ describe.runIf(canMount)("stopMount", () => {
 	it("refuses a busy view, and --lazy detaches it; the daemon ends with the last open file", async () => {
 		const { fx, mnt, runRoot } = await setup();
 		await mountForTest({ mountpoint: mnt, tree: fx.tree, storeDir: fx.storeDir, runRoot });
-		const { daemonPid } = (await mine(mnt, runRoot));
+		const { daemonPid } = await mine(mnt, runRoot);
 		const held = await open(join(mnt, W), "r");
 		let closed = false;
 		onTestFinished(async () => {

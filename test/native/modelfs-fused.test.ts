@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from "node:child_process";
 import { constants } from "node:fs";
-import { mkdir, open, readdir, readFile, readlink, rename, rm, stat, statfs, symlink, unlink, writeFile, lstat } from "node:fs/promises";
+import { lstat, mkdir, open, readdir, readFile, readlink, rename, rm, stat, statfs, symlink, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { readMountStats } from "../../src/mount/readMountStats.js";
@@ -102,7 +102,11 @@ describe.runIf(canMount)("modelfs-fused", () => {
 			// No extended attributes: get answers ENODATA, list is empty.
 			const xattr = execFileSync(
 				"python3",
-				["-c", "import os,sys,errno\ntry:\n  os.getxattr(sys.argv[1],'user.x')\nexcept OSError as e: print(errno.errorcode[e.errno])\nprint(os.listxattr(sys.argv[1]))", join(mnt, "models--org--alpha/blobs/tok")],
+				[
+					"-c",
+					"import os,sys,errno\ntry:\n  os.getxattr(sys.argv[1],'user.x')\nexcept OSError as e: print(errno.errorcode[e.errno])\nprint(os.listxattr(sys.argv[1]))",
+					join(mnt, "models--org--alpha/blobs/tok"),
+				],
 				{ encoding: "utf8" },
 			);
 			expect(xattr).toBe("ENODATA\n[]\n");

@@ -1,14 +1,14 @@
-import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { onTestFinished } from "vitest";
-import { isProcessAlive } from "../../src/system/isProcessAlive.js";
 import { listModelfsMounts } from "../../src/mount/listModelfsMounts.js";
-import { startMount, type StartMountParams, type StartedMount } from "../../src/mount/startMount.js";
+import { type StartedMount, type StartMountParams, startMount } from "../../src/mount/startMount.js";
 import { stopMount } from "../../src/mount/stopMount.js";
 import { umountPath } from "../../src/mount/umountPath.js";
+import { isProcessAlive } from "../../src/system/isProcessAlive.js";
 import type { ViewDir, ViewNode } from "../../src/view/ViewTree.js";
 
 /** A temp dir removed when the test ends (registered first: runs after the unmount). */
@@ -184,5 +184,7 @@ export function mmapSha256(paths: string[]): string[] {
 		"    if n==0: print(hashlib.sha256(b'').hexdigest()); continue\n" +
 		"    m=mmap.mmap(f.fileno(),0,access=mmap.ACCESS_READ)\n" +
 		"    print(hashlib.sha256(m).hexdigest()); m.close()\n";
-	return execFileSync("python3", ["-c", script, ...paths], { encoding: "utf8" }).trim().split("\n");
+	return execFileSync("python3", ["-c", script, ...paths], { encoding: "utf8" })
+		.trim()
+		.split("\n");
 }

@@ -11,7 +11,14 @@ const tree: ViewDir = {
 	kind: "dir",
 	name: "",
 	children: [
-		{ kind: "dir", name: "a", children: [{ kind: "file", name: "f", size: 3, blake3: "1".repeat(64) }, { kind: "symlink", name: "l", target: "f" }] },
+		{
+			kind: "dir",
+			name: "a",
+			children: [
+				{ kind: "file", name: "f", size: 3, blake3: "1".repeat(64) },
+				{ kind: "symlink", name: "l", target: "f" },
+			],
+		},
 		{ kind: "dir", name: "b", children: [{ kind: "file", name: "main", size: 2, content: "c0" }] },
 	],
 };
@@ -69,7 +76,7 @@ describe("modelfs-fused view image loader", () => {
 		await writeViewImage({ root: tree, objectsDir: dir, path: join(dir, "good") });
 		const good = readFileSync(join(dir, "good"));
 		let seed = 12345;
-		const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+		const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
 		for (let i = 0; i < 150; i++) {
 			const b = Buffer.from(good);
 			for (let k = 0; k < 1 + Math.floor(rand() * 4); k++) b[Math.floor(rand() * b.length)] = Math.floor(rand() * 256);

@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { onTestFinished } from "vitest";
 import { isMountPoint, tempDir as viewTempDir } from "../native/viewFixtures.js";
@@ -11,7 +11,6 @@ export { bytes, isMountPoint } from "../native/viewFixtures.js";
 export function tempDir(prefix = "modelfs-ov-"): string {
 	return viewTempDir(prefix);
 }
-
 
 /** Unmounts everything stacked at `path` when the test ends (even when it failed). */
 export function unmountOnFinish(path: string): void {

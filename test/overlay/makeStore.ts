@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { commitSnapshot } from "../../src/store/index/commitSnapshot.js";
-import { openStore } from "../../src/store/openStore.js";
 import { putFile } from "../../src/store/objects/putFile.js";
+import { openStore } from "../../src/store/openStore.js";
 import type { SnapshotFile } from "../../src/store/StoreTypes.js";
 import type { FakeHubFile } from "./fixtures.js";
 

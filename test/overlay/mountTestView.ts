@@ -4,7 +4,7 @@ import { onTestFinished } from "vitest";
 import { startMount } from "../../src/mount/startMount.js";
 import { stopMount } from "../../src/mount/stopMount.js";
 import { readCatalog } from "../../src/store/catalog/readCatalog.js";
-import { buildViewTree, type BuildViewTreeParams } from "../../src/view/buildViewTree.js";
+import { type BuildViewTreeParams, buildViewTree } from "../../src/view/buildViewTree.js";
 
 /**
  * Mounts the real FUSE view of a store (the native daemon) at <root>/view,

@@ -62,4 +62,3 @@ describe.runIf(canMount)("overlayDown", () => {
 		expect(readFileSync(join(conflicts, stamp, "settings.json"), "utf8")).toBe("old");
 	});
 });
-

@@ -1,6 +1,6 @@
 import { chmodSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bytes, tempDir, unmountOnFinish, writeHubCache, type FakeHubFile } from "./fixtures.js";
+import { bytes, type FakeHubFile, tempDir, unmountOnFinish, writeHubCache } from "./fixtures.js";
 
 export interface SetupParams {
 	/** Folder to build in. @default a new temp dir (realpath'd, removed when the test ends) */
@@ -46,4 +46,3 @@ export function seedOldContents(target: string): void {
 	symlinkSync("torch_compile/x", join(target, "latest"));
 	writeFileSync(join(target, "empty"), "");
 }
-

@@ -14,7 +14,10 @@ function fakeTty(isTTY: boolean): { stream: NodeJS.WriteStream; text: () => stri
 
 describe("createByteProgress", () => {
 	it("prints nothing when the stream is not a TTY, or with quiet", () => {
-		for (const [isTTY, quiet] of [[false, false], [true, true]] as const) {
+		for (const [isTTY, quiet] of [
+			[false, false],
+			[true, true],
+		] as const) {
 			const t = fakeTty(isTTY);
 			const p = createByteProgress({ label: "import", total: 1000, quiet, stream: t.stream });
 			p.increment(500);

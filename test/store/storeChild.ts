@@ -6,8 +6,8 @@
  */
 import { readFileSync } from "node:fs";
 import { createBlobWriter } from "../../src/store/objects/createBlobWriter.js";
-import { openStore } from "../../src/store/openStore.js";
 import { putFile } from "../../src/store/objects/putFile.js";
+import { openStore } from "../../src/store/openStore.js";
 
 const [action, storeDir, file, resumeKey, size] = process.argv.slice(2);
 

@@ -11,7 +11,7 @@
  * has its own framing (Content-Length, chunked, or no body), since the client
  * finds the end of a response from those, not from a close.
  */
-import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { type AddressInfo, connect, createServer, type Server, type Socket } from "node:net";
 
 export interface StartHttpProxyParams {
 	/** Credentials the proxy demands in `Proxy-Authorization: Basic`. @default none: everyone is let through */
@@ -180,7 +180,8 @@ export async function startHttpProxy(params: StartHttpProxyParams = {}): Promise
 
 		function forward(head: RequestHead, url: URL, bodyLength: number): void {
 			busy = true;
-			const clientWantsClose = /\bclose\b/i.test(header(head.headers, "connection") ?? "") || (head.version === "HTTP/1.0" && !/keep-alive/i.test(header(head.headers, "connection") ?? ""));
+			const clientWantsClose =
+				/\bclose\b/i.test(header(head.headers, "connection") ?? "") || (head.version === "HTTP/1.0" && !/keep-alive/i.test(header(head.headers, "connection") ?? ""));
 			const lines = [`${head.method} ${url.pathname}${url.search} HTTP/1.1`];
 			if (header(head.headers, "host") === undefined) lines.push(`Host: ${url.host}`);
 			for (const [k, v] of head.headers) if (!HOP_BY_HOP.has(k.toLowerCase())) lines.push(`${k}: ${v}`);

@@ -7,7 +7,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { connect, type AddressInfo, type Socket } from "node:net";
+import { type AddressInfo, connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer, type Server, type TLSSocket } from "node:tls";
@@ -31,10 +31,25 @@ export function makeSelfSignedCert(): SelfSignedCert {
 		execFileSync(
 			"openssl",
 			[
-				"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-				"-keyout", keyPath, "-out", certPath, "-days", "2", "-subj", "/CN=127.0.0.1",
-				"-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-				"-addext", "basicConstraints=critical,CA:TRUE",
+				"req",
+				"-x509",
+				"-newkey",
+				"ec",
+				"-pkeyopt",
+				"ec_paramgen_curve:prime256v1",
+				"-nodes",
+				"-keyout",
+				keyPath,
+				"-out",
+				certPath,
+				"-days",
+				"2",
+				"-subj",
+				"/CN=127.0.0.1",
+				"-addext",
+				"subjectAltName=IP:127.0.0.1,DNS:localhost",
+				"-addext",
+				"basicConstraints=critical,CA:TRUE",
 			],
 			{ stdio: ["ignore", "ignore", "pipe"] },
 		);

@@ -110,9 +110,7 @@ describe("buildViewTree", () => {
 	it("limits the view to the repos asked for, by id or by type/id", () => {
 		const only = buildViewTree({ catalog: sampleCatalog(), layout: "hf", repos: ["gpt2", "datasets/org/data"] });
 		expect(only.children.map((c) => c.name)).toEqual(["datasets--org--data", "models--gpt2"]);
-		expect(() => buildViewTree({ catalog: sampleCatalog(), layout: "hf", repos: ["models/org/data"] })).toThrow(
-			expect.objectContaining({ code: "VIEW_REPO_NOT_FOUND" }),
-		);
+		expect(() => buildViewTree({ catalog: sampleCatalog(), layout: "hf", repos: ["models/org/data"] })).toThrow(expect.objectContaining({ code: "VIEW_REPO_NOT_FOUND" }));
 	});
 
 	it("fails on a repo that is not in the catalog, naming it", () => {
@@ -136,9 +134,7 @@ describe("buildViewTree", () => {
 	});
 
 	it("falls back to the snapshot stored last when a repo has no main ref", () => {
-		const catalog = makeCatalog([
-			makeRepo({ name: "o/m", refs: { v1: "c1", v2: "c2" }, snapshots: { c1: [{ path: "f", content: "one" }], c2: [{ path: "f", content: "two" }] } }),
-		]);
+		const catalog = makeCatalog([makeRepo({ name: "o/m", refs: { v1: "c1", v2: "c2" }, snapshots: { c1: [{ path: "f", content: "one" }], c2: [{ path: "f", content: "two" }] } })]);
 		expect(listing(buildViewTree({ catalog, layout: "flat" }))["o/m/f"]).toBe(`blob:${hex("blake3:two").slice(0, 8)}:300`);
 	});
 
@@ -166,9 +162,7 @@ describe("buildViewTree", () => {
 	it("refuses a bad template: unknown placeholder, no file placeholder, climbing out, unmatched brace", () => {
 		const cases = ["{org}/{nme}/{path}", "{org}/{name}", "../{path}", "{org}/{path", ""];
 		for (const template of cases) {
-			expect(() => buildViewTree({ catalog: sampleCatalog(), layout: "template", template }), template).toThrow(
-				expect.objectContaining({ code: "VIEW_BAD_TEMPLATE" }),
-			);
+			expect(() => buildViewTree({ catalog: sampleCatalog(), layout: "template", template }), template).toThrow(expect.objectContaining({ code: "VIEW_BAD_TEMPLATE" }));
 		}
 	});
 

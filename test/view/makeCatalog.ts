@@ -57,7 +57,12 @@ export function sampleCatalog(): Catalog {
 		makeRepo({
 			name: "gpt2",
 			refs: { main: "g1" },
-			snapshots: { g1: [{ path: "config.json", content: "gpt2-config" }, { path: "tokenizer.json", content: "tokenizer" }] },
+			snapshots: {
+				g1: [
+					{ path: "config.json", content: "gpt2-config" },
+					{ path: "tokenizer.json", content: "tokenizer" },
+				],
+			},
 		}),
 		makeRepo({
 			name: "org/data",

@@ -498,7 +498,8 @@ export class HttpConnection {
 				continue;
 			}
 			const size = Number.parseInt(line.split(";")[0].trim(), 16);
-			if (!Number.isSafeInteger(size) || size < 0 || !/^[0-9a-fA-F]+/.test(line.trim())) throw new Error(`${this.origin} sent a malformed chunk size ${JSON.stringify(line.slice(0, 40))}`);
+			if (!Number.isSafeInteger(size) || size < 0 || !/^[0-9a-fA-F]+/.test(line.trim()))
+				throw new Error(`${this.origin} sent a malformed chunk size ${JSON.stringify(line.slice(0, 40))}`);
 			if (size === 0) {
 				this.#chunk = "trailer";
 				continue;

@@ -104,10 +104,11 @@ export function createConnectionPool(params: CreateConnectionPoolParams = {}): C
 
 	function close(): void {
 		closed = true;
-		for (const list of idle.values()) for (const { conn, timer } of list.splice(0)) {
-			clearTimeout(timer);
-			conn.destroy();
-		}
+		for (const list of idle.values())
+			for (const { conn, timer } of list.splice(0)) {
+				clearTimeout(timer);
+				conn.destroy();
+			}
 		idle.clear();
 	}
 

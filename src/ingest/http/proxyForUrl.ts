@@ -22,7 +22,9 @@ export function proxyForUrl(url: URL, env: NodeJS.ProcessEnv = process.env): URL
 		throw new TypeError(`${https ? "HTTPS_PROXY" : "HTTP_PROXY"} is not a URL: ${JSON.stringify(raw.replace(/\/\/[^/@]*@/, "//"))}`);
 	}
 	if (proxy.protocol !== "http:") {
-		throw new TypeError(`${https ? "HTTPS_PROXY" : "HTTP_PROXY"} is ${proxy.protocol}//${proxy.host}: only http:// proxies are supported (https targets go through a CONNECT tunnel)`);
+		throw new TypeError(
+			`${https ? "HTTPS_PROXY" : "HTTP_PROXY"} is ${proxy.protocol}//${proxy.host}: only http:// proxies are supported (https targets go through a CONNECT tunnel)`,
+		);
 	}
 	return proxy;
 }
@@ -59,5 +61,5 @@ function inCidr(ip: string, base: string, bits: number): boolean {
 	if (bits > 32) return false;
 	const toInt = (a: string): number => a.split(".").reduce((n, part) => n * 256 + Number(part), 0);
 	const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-	return ((toInt(ip) & mask) >>> 0) === ((toInt(base) & mask) >>> 0);
+	return (toInt(ip) & mask) >>> 0 === (toInt(base) & mask) >>> 0;
 }

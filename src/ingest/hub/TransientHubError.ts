@@ -1,5 +1,5 @@
-import { HubError } from "../../errors.js";
 import type { HubErrorCode, HubErrorOptions } from "../../errors.js";
+import { HubError } from "../../errors.js";
 
 /**
  * A hub or network failure worth trying again (connection reset, timeout,

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { HubError, InterruptedError, stripCredentials } from "../../errors.js";
 import type { RepoId } from "../../store/StoreTypes.js";
 import { createConnectionPool } from "../http/createConnectionPool.js";
-import { ProxyRefusedError, type BodySink, type HttpConnection, type HttpResponseHead } from "../http/HttpConnection.js";
+import { type BodySink, type HttpConnection, type HttpResponseHead, ProxyRefusedError } from "../http/HttpConnection.js";
 import { TransientHubError } from "./TransientHubError.js";
 
 /** Sent with every download request, as huggingface_hub sends its own. */
@@ -135,10 +135,14 @@ export function createHubFetch(params: CreateHubFetchParams): HubFetch {
 			? "the access token given (--token or HF_TOKEN) has no access to it: use a token of an account that does"
 			: "set HF_TOKEN (or --token) to an access token of an account with access";
 		if (code === "GatedRepo") {
-			return new HubError("HUB_GATED", `${repoLabel} is a gated repo: ${params.tokenGiven ? "the access token given has no access to it" : "downloading it needs an access token"} (HTTP ${status})`, {
-				...opts,
-				hint: `accept the conditions on the repo's page on the hub, then ${params.tokenGiven ? "use a token of that account" : "set HF_TOKEN (or --token) to a token of that account"}`,
-			});
+			return new HubError(
+				"HUB_GATED",
+				`${repoLabel} is a gated repo: ${params.tokenGiven ? "the access token given has no access to it" : "downloading it needs an access token"} (HTTP ${status})`,
+				{
+					...opts,
+					hint: `accept the conditions on the repo's page on the hub, then ${params.tokenGiven ? "use a token of that account" : "set HF_TOKEN (or --token) to a token of that account"}`,
+				},
+			);
 		}
 		if (code === "RepoNotFound" || (status === 404 && code === null && !/\/resolve\//.test(url))) {
 			return new HubError("HUB_REPO_NOT_FOUND", `${repoLabel} not found on ${stripCredentials(params.hubUrl)} (HTTP ${status})`, {
@@ -303,7 +307,9 @@ function networkError(err: unknown, url: string, what: string, requestSignal: Ab
 	}
 	const timedOut = requestSignal?.aborted && (requestSignal.reason as Error | undefined)?.name === "TimeoutError";
 	// undici (fetch) wraps the socket's error as `cause`; HttpConnection passes it as is.
-	const tlsCode = [(err as { code?: unknown })?.code, (err as { cause?: { code?: unknown } })?.cause?.code].find((c): c is string => typeof c === "string" && TLS_VERIFY_CODES.has(c));
+	const tlsCode = [(err as { code?: unknown })?.code, (err as { cause?: { code?: unknown } })?.cause?.code].find(
+		(c): c is string => typeof c === "string" && TLS_VERIFY_CODES.has(c),
+	);
 	if (tlsCode) {
 		return new HubError("HUB_TLS", `the TLS certificate of ${new URL(url).host} was not accepted (${tlsCode}) fetching ${what}`, {
 			url: stripCredentials(url),

@@ -1,11 +1,11 @@
 import { HubError, InterruptedError } from "../../errors.js";
 import type { BlobWriter } from "../../store/objects/BlobWriter.js";
-import { createChunkPool, type ChunkPool } from "./createChunkPool.js";
-import type { HubFetch, HubRequestContext, RangeBody } from "./createHubFetch.js";
 import type { BodySink } from "../http/HttpConnection.js";
+import { type ChunkPool, createChunkPool } from "./createChunkPool.js";
+import type { HubFetch, HubRequestContext, RangeBody } from "./createHubFetch.js";
 import { TransientHubError } from "./TransientHubError.js";
-import { withRetries } from "./withRetries.js";
 import type { RetryPolicy } from "./withRetries.js";
+import { withRetries } from "./withRetries.js";
 
 export interface FetchIntoWriterParams {
 	/**
@@ -130,9 +130,12 @@ export async function fetchIntoWriter(params: FetchIntoWriterParams): Promise<{ 
 		const ctx: HubRequestContext = { what: params.what, signal: idle.signal };
 		// One timer per request, not one per chunk: it checks when data last came.
 		let last = Date.now();
-		const timer = setInterval(() => {
-			if (Date.now() - last > idleMs) idle.abort(new DOMException("idle", "TimeoutError"));
-		}, Math.max(10, Math.min(idleMs / 4, 5000)));
+		const timer = setInterval(
+			() => {
+				if (Date.now() - last > idleMs) idle.abort(new DOMException("idle", "TimeoutError"));
+			},
+			Math.max(10, Math.min(idleMs / 4, 5000)),
+		);
 		const offset = part.start + part.received;
 		let skip = 0;
 		/**

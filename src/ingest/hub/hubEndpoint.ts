@@ -1,5 +1,4 @@
-import { UsageError } from "../../errors.js";
-import { stripCredentials } from "../../errors.js";
+import { stripCredentials, UsageError } from "../../errors.js";
 
 export interface HubEndpointParams {
 	/** Environment to read HF_ENDPOINT from. @default process.env */

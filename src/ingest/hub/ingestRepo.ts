@@ -4,16 +4,16 @@ import { downloadFile } from "@huggingface/hub";
 import pLimit from "p-limit";
 import { HubError, InterruptedError, ModelfsError, UsageError } from "../../errors.js";
 import { commitSnapshot } from "../../store/index/commitSnapshot.js";
-import { createBlobWriter } from "../../store/objects/createBlobWriter.js";
 import { findBlob } from "../../store/index/findBlob.js";
+import type { BlobWriter } from "../../store/objects/BlobWriter.js";
+import { createBlobWriter } from "../../store/objects/createBlobWriter.js";
 import { openStore } from "../../store/openStore.js";
-import { PARTIAL_PREFIX, STORE_PATHS } from "../../store/storeFormat.js";
 import type { Store } from "../../store/Store.js";
 import type { BlobRecord, RepoId, SnapshotFile } from "../../store/StoreTypes.js";
-import type { BlobWriter } from "../../store/objects/BlobWriter.js";
-import { createChunkPool, type ChunkPool } from "./createChunkPool.js";
-import { createHubFetch } from "./createHubFetch.js";
+import { PARTIAL_PREFIX, STORE_PATHS } from "../../store/storeFormat.js";
+import { type ChunkPool, createChunkPool } from "./createChunkPool.js";
 import type { HubFetch } from "./createHubFetch.js";
+import { createHubFetch } from "./createHubFetch.js";
 import { createPathFilter } from "./createPathFilter.js";
 import { fetchIntoWriter } from "./fetchIntoWriter.js";
 import type { IngestDryRun, IngestSummary, IngestTarget, RemoteFile, RemoteSnapshot } from "./IngestTypes.js";
@@ -120,7 +120,9 @@ export async function ingestRepo(params: IngestRepoParams): Promise<IngestSummar
 		});
 	}
 
-	const store = params.dryRun ? await openForDryRun(params.storeDir) : await openStore({ storeDir: params.storeDir, write: true, create: true, wait: params.wait, signal: params.signal });
+	const store = params.dryRun
+		? await openForDryRun(params.storeDir)
+		: await openStore({ storeDir: params.storeDir, write: true, create: true, wait: params.wait, signal: params.signal });
 	try {
 		const groups = groupByContent(files, store);
 		const toFetch = groups.filter((g) => g.existing === null);
@@ -163,7 +165,18 @@ export async function ingestRepo(params: IngestRepoParams): Promise<IngestSummar
 					limit(async () => {
 						if (failure !== null) return;
 						try {
-							const got = await fetchGroup({ params, hubFetch, chunks, remote, group: g, store: writable, signal: stop.signal, onBytes: (n) => (downloadedBytes += n), onResumed: (n) => (resumedBytes += n), log });
+							const got = await fetchGroup({
+								params,
+								hubFetch,
+								chunks,
+								remote,
+								group: g,
+								store: writable,
+								signal: stop.signal,
+								onBytes: (n) => (downloadedBytes += n),
+								onResumed: (n) => (resumedBytes += n),
+								log,
+							});
 							g.existing = got;
 						} catch (err) {
 							if (failure === null) failure = err;

@@ -1,12 +1,12 @@
-import { datasetInfo, listFiles, modelInfo } from "@huggingface/hub";
 import type { ListFileEntry } from "@huggingface/hub";
+import { datasetInfo, listFiles, modelInfo } from "@huggingface/hub";
 import { HubError } from "../../errors.js";
 import { isSafeRelativePath } from "../../store/names/validateSnapshot.js";
 import type { RepoId } from "../../store/StoreTypes.js";
 import type { HubFetch } from "./createHubFetch.js";
 import type { RemoteFile, RemoteSnapshot } from "./IngestTypes.js";
-import { withRetries } from "./withRetries.js";
 import type { RetryPolicy } from "./withRetries.js";
+import { withRetries } from "./withRetries.js";
 
 export interface ListSnapshotFilesParams {
 	repo: RepoId;

@@ -3,14 +3,14 @@ import { lstat, readdir, readFile, realpath, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { UsageError } from "../../errors.js";
 import { commitSnapshot } from "../../store/index/commitSnapshot.js";
-import type { Store } from "../../store/Store.js";
-import type { RepoId, SnapshotFile } from "../../store/StoreTypes.js";
 import { validateRepoId } from "../../store/names/validateRepoId.js";
 import { validateRevision } from "../../store/names/validateRevision.js";
+import type { Store } from "../../store/Store.js";
+import type { RepoId, SnapshotFile } from "../../store/StoreTypes.js";
+import type { ImportCallbacks, ImportReport, ImportSkip } from "./ImportTypes.js";
 import { importEtag } from "./importEtag.js";
 import { importLfsPatterns } from "./importLfsPatterns.js";
 import { importSources } from "./importSources.js";
-import type { ImportCallbacks, ImportReport, ImportSkip } from "./ImportTypes.js";
 
 export interface ImportFolderParams extends ImportCallbacks {
 	/** A store open for writing. */

@@ -2,13 +2,13 @@ import { lstat, readdir, readFile, readlink, realpath, stat } from "node:fs/prom
 import { basename, dirname, join, resolve } from "node:path";
 import { UsageError } from "../../errors.js";
 import { commitSnapshot } from "../../store/index/commitSnapshot.js";
-import type { Store } from "../../store/Store.js";
-import type { RepoType, SnapshotFile } from "../../store/StoreTypes.js";
 import { validateRepoId } from "../../store/names/validateRepoId.js";
 import { validateRevision } from "../../store/names/validateRevision.js";
-import { importEtag } from "./importEtag.js";
-import { importSources, type ImportSource } from "./importSources.js";
+import type { Store } from "../../store/Store.js";
+import type { RepoType, SnapshotFile } from "../../store/StoreTypes.js";
 import type { ImportCallbacks, ImportReport, ImportSkip } from "./ImportTypes.js";
+import { importEtag } from "./importEtag.js";
+import { type ImportSource, importSources } from "./importSources.js";
 
 export interface ImportHfCacheParams extends ImportCallbacks {
 	/** A store open for writing. */
@@ -55,7 +55,8 @@ async function isDir(path: string): Promise<boolean> {
 async function findRepoDirs(path: string): Promise<RepoDir[]> {
 	const abs = resolve(path);
 	const st = await stat(abs).catch((err: NodeJS.ErrnoException) => {
-		if (err.code === "ENOENT") throw new UsageError("IMPORT_PATH_NOT_FOUND", `${abs} does not exist`, { hint: "give the path of a Hugging Face cache, e.g. ~/.cache/huggingface/hub" });
+		if (err.code === "ENOENT")
+			throw new UsageError("IMPORT_PATH_NOT_FOUND", `${abs} does not exist`, { hint: "give the path of a Hugging Face cache, e.g. ~/.cache/huggingface/hub" });
 		throw new UsageError("IMPORT_PATH_UNREADABLE", `cannot read ${abs}: ${err.code}`, { cause: err });
 	});
 	if (!st.isDirectory()) throw new UsageError("IMPORT_NOT_A_CACHE", `${abs} is not a folder`, { hint: "give the path of a Hugging Face cache folder" });

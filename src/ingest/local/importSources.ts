@@ -1,12 +1,12 @@
+import { existsSync } from "node:fs";
 import { StoreError } from "../../errors.js";
-import { blobPath } from "../../store/objects/blobPath.js";
 import { findBlob } from "../../store/index/findBlob.js";
+import { blobPath } from "../../store/objects/blobPath.js";
 import { putFile } from "../../store/objects/putFile.js";
 import { removeBlobs } from "../../store/objects/removeBlobs.js";
 import type { Store } from "../../store/Store.js";
 import type { BlobRecord } from "../../store/StoreTypes.js";
 import type { ImportCallbacks, ImportSkip } from "./ImportTypes.js";
-import { existsSync } from "node:fs";
 
 /** One distinct source file to bring into the store. */
 export interface ImportSource {

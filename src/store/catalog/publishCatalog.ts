@@ -1,12 +1,12 @@
 import { open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { IndexError } from "../../errors.js";
-import { buildCatalog } from "./buildCatalog.js";
 import { fsyncDir } from "../objects/fsyncDir.js";
-import { listCatalogGenerations } from "./listCatalogGenerations.js";
+import { tmpName } from "../objects/tmpName.js";
 import type { Store } from "../Store.js";
 import { CATALOGS_KEPT, STORE_PATHS } from "../storeFormat.js";
-import { tmpName } from "../objects/tmpName.js";
+import { buildCatalog } from "./buildCatalog.js";
+import { listCatalogGenerations } from "./listCatalogGenerations.js";
 
 export interface PublishCatalogParams {
 	/** A store open for writing. */

@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { IndexError } from "../../errors.js";
-import { listCatalogGenerations } from "./listCatalogGenerations.js";
-import { STORE_PATHS } from "../storeFormat.js";
 import type { Catalog } from "../StoreTypes.js";
+import { STORE_PATHS } from "../storeFormat.js";
+import { listCatalogGenerations } from "./listCatalogGenerations.js";
 
 export interface ReadCatalogParams {
 	/** The store directory. */

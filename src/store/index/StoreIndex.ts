@@ -10,7 +10,7 @@
  *   snapshots     [type, name, commit]     -> { files: [{ path, blake3, size, etag }], createdAt }
  *   meta          "generation"             -> number, bumped by every snapshot/ref change
  */
-import { open, type Database, type RootDatabase } from "lmdb";
+import { type Database, open, type RootDatabase } from "lmdb";
 import type { BlobRecord, RepoType, SnapshotFile } from "../StoreTypes.js";
 
 /** Value of the `blobs` DB (key: BLAKE3 as 32 bytes). */

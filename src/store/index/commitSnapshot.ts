@@ -1,11 +1,11 @@
 import { IndexError, StoreError } from "../../errors.js";
 import { publishCatalog } from "../catalog/publishCatalog.js";
-import type { Store } from "../Store.js";
-import { hexKey, type RepoKey, type SnapshotKey } from "./StoreIndex.js";
-import type { Snapshot, SnapshotFile } from "../StoreTypes.js";
 import { validateRevision } from "../names/validateRevision.js";
 import { validateSnapshot } from "../names/validateSnapshot.js";
+import type { Store } from "../Store.js";
+import type { Snapshot, SnapshotFile } from "../StoreTypes.js";
 import { indexTransaction } from "./indexTransaction.js";
+import { hexKey, type RepoKey, type SnapshotKey } from "./StoreIndex.js";
 
 export interface CommitSnapshotParams {
 	/** A store open for writing. */
@@ -60,7 +60,9 @@ export async function commitSnapshot(params: CommitSnapshotParams): Promise<{ ge
 			if (!params.replace) for (const f of index.snapshots.get(snapKey)?.files ?? []) byPath.set(f.path, f);
 			for (const f of snapshot.files) byPath.set(f.path, { path: f.path, blake3: f.blake3, size: f.size, etag: f.etag });
 			// Merging may pair a new file with an old folder of the same name: the newer wins.
-			const files = [...byPath.values()].filter((f) => !snapshot.files.some((n) => n.path.startsWith(`${f.path}/`) || f.path.startsWith(`${n.path}/`)) || snapshot.files.some((n) => n.path === f.path));
+			const files = [...byPath.values()].filter(
+				(f) => !snapshot.files.some((n) => n.path.startsWith(`${f.path}/`) || f.path.startsWith(`${n.path}/`)) || snapshot.files.some((n) => n.path === f.path),
+			);
 			files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 			const repo = index.repos.get(repoKey) ?? { refs: {} };
 			index.repos.put(repoKey, { refs: { ...repo.refs, ...refs } });

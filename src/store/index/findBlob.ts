@@ -1,6 +1,6 @@
-import { hexKey, toBlobRecord } from "./StoreIndex.js";
 import type { Store } from "../Store.js";
 import type { BlobRecord } from "../StoreTypes.js";
+import { hexKey, toBlobRecord } from "./StoreIndex.js";
 
 export interface FindBlobParams {
 	/** An open store (with its index). */

@@ -1,7 +1,7 @@
 import { statfs } from "node:fs/promises";
 import { IndexError } from "../../errors.js";
-import type { Store } from "../Store.js";
 import { storeWriteError } from "../objects/storeWriteError.js";
+import type { Store } from "../Store.js";
 
 export interface IndexTransactionParams {
 	/** A store open for writing. */
@@ -47,7 +47,8 @@ export async function indexTransaction(params: IndexTransactionParams): Promise<
 		index.env.committed.then(undefined, () => undefined);
 		store.noteIndexFailure();
 		const fs = await statfs(store.dir).catch(() => null);
-		if (fs && fs.bavail * fs.bsize < FULL_BELOW) throw storeWriteError(store, params.label, Object.assign(new Error(`index commit failed: ${(err as Error).message}`), { code: "ENOSPC", cause: err }));
+		if (fs && fs.bavail * fs.bsize < FULL_BELOW)
+			throw storeWriteError(store, params.label, Object.assign(new Error(`index commit failed: ${(err as Error).message}`), { code: "ENOSPC", cause: err }));
 		throw err;
 	}
 }

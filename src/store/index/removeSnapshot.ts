@@ -1,8 +1,8 @@
 import { IndexError, UsageError } from "../../errors.js";
 import { publishCatalog } from "../catalog/publishCatalog.js";
 import type { Store } from "../Store.js";
-import type { RepoKey, SnapshotKey } from "./StoreIndex.js";
 import type { RepoId } from "../StoreTypes.js";
+import type { RepoKey, SnapshotKey } from "./StoreIndex.js";
 
 export interface RemoveSnapshotParams {
 	/** A store open for writing. */

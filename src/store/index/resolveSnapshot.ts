@@ -1,6 +1,6 @@
 import { UsageError } from "../../errors.js";
-import { readCatalog } from "../catalog/readCatalog.js";
 import { findCatalogRepo } from "../catalog/findCatalogRepo.js";
+import { readCatalog } from "../catalog/readCatalog.js";
 import type { RepoType, SnapshotFile } from "../StoreTypes.js";
 
 export interface ResolveSnapshotParams {

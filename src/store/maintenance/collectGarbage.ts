@@ -1,13 +1,13 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { IndexError } from "../../errors.js";
+import { listCatalogGenerations } from "../catalog/listCatalogGenerations.js";
 import { blobPath } from "../objects/blobPath.js";
 import { listObjects } from "../objects/listObjects.js";
-import { listCatalogGenerations } from "../catalog/listCatalogGenerations.js";
-import type { Store } from "../Store.js";
 import { removeBlobs } from "../objects/removeBlobs.js";
-import { STORE_PATHS } from "../storeFormat.js";
+import type { Store } from "../Store.js";
 import type { Catalog } from "../StoreTypes.js";
+import { STORE_PATHS } from "../storeFormat.js";
 
 export interface CollectGarbageParams {
 	/** A store open for writing (read-only is fine with `dryRun`). */

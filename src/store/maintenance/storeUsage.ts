@@ -1,6 +1,6 @@
 import { statfs } from "node:fs/promises";
-import { listObjects } from "../objects/listObjects.js";
 import { readCatalog } from "../catalog/readCatalog.js";
+import { listObjects } from "../objects/listObjects.js";
 
 export interface StoreUsageParams {
 	/** The store directory. */

@@ -1,14 +1,14 @@
 import { mkdir, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 import pLimit from "p-limit";
-import { getHashPool } from "../../hash/getHashPool.js";
 import { IndexError } from "../../errors.js";
-import { blobPath } from "../objects/blobPath.js";
+import { getHashPool } from "../../hash/getHashPool.js";
 import { readCatalog } from "../catalog/readCatalog.js";
-import type { Store } from "../Store.js";
 import { hexKey } from "../index/StoreIndex.js";
-import { STORE_PATHS } from "../storeFormat.js";
+import { blobPath } from "../objects/blobPath.js";
 import { removeBlobs } from "../objects/removeBlobs.js";
+import type { Store } from "../Store.js";
+import { STORE_PATHS } from "../storeFormat.js";
 
 export interface VerifyStoreParams {
 	/** An open store; read-only is fine unless `repair`. */
@@ -55,7 +55,8 @@ export interface VerifyReport {
 export async function verifyStore(params: VerifyStoreParams): Promise<VerifyReport> {
 	const { store } = params;
 	const index = store.index;
-	if (params.repair && (store.readOnly || !index)) throw new IndexError("INDEX_READ_ONLY", `verify --repair needs the writer lock on ${store.dir}`, { hint: "run it on the writer node" });
+	if (params.repair && (store.readOnly || !index))
+		throw new IndexError("INDEX_READ_ONLY", `verify --repair needs the writer lock on ${store.dir}`, { hint: "run it on the writer node" });
 	const catalog = await readCatalog({ storeDir: store.dir });
 	const usedBy = new Map<string, string[]>();
 	const blobs = new Map<string, { size: number; checkedCtimeMs: number | undefined }>();

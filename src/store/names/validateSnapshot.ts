@@ -1,6 +1,6 @@
 import { UsageError } from "../../errors.js";
-import { isSafeRelativePath } from "./isSafeRelativePath.js";
 import type { Snapshot } from "../StoreTypes.js";
+import { isSafeRelativePath } from "./isSafeRelativePath.js";
 import { validateRepoId } from "./validateRepoId.js";
 import { validateRevision } from "./validateRevision.js";
 

@@ -1,5 +1,5 @@
-import type { HashResult } from "../../hash/HashMessages.js";
 import { StoreError } from "../../errors.js";
+import type { HashResult } from "../../hash/HashMessages.js";
 
 /** What the caller expects of the bytes (from the hub, or from a cache's blob name). */
 export interface BlobExpectation {

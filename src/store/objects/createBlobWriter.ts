@@ -1,15 +1,15 @@
 import { unlink } from "node:fs/promises";
 import { join } from "node:path";
+import { IndexError, StoreError } from "../../errors.js";
 import { getHashPool } from "../../hash/getHashPool.js";
 import type { HashStream } from "../../hash/HashPool.js";
-import { IndexError, StoreError } from "../../errors.js";
+import type { Store } from "../Store.js";
+import type { BlobRecord } from "../StoreTypes.js";
+import { PARTIAL_PREFIX, STORE_PATHS } from "../storeFormat.js";
 import type { BlobWriter } from "./BlobWriter.js";
 import { directWritesFit } from "./directWritesFit.js";
 import { installBlob } from "./installBlob.js";
 import { storeWriteError } from "./storeWriteError.js";
-import type { Store } from "../Store.js";
-import { PARTIAL_PREFIX, STORE_PATHS } from "../storeFormat.js";
-import type { BlobRecord } from "../StoreTypes.js";
 import { tmpName } from "./tmpName.js";
 
 export interface CreateBlobWriterParams {

@@ -1,17 +1,18 @@
 import { chmod, link, mkdir, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import type { HashResult } from "../../hash/HashMessages.js";
 import { IndexError } from "../../errors.js";
-import { checkExpectation, type BlobExpectation } from "./checkExpectation.js";
+import type { HashResult } from "../../hash/HashMessages.js";
+import { type BlobExpectation, checkExpectation } from "./checkExpectation.js";
 
 export type { BlobExpectation } from "./checkExpectation.js";
+
+import { indexTransaction } from "../index/indexTransaction.js";
+import { type BlobValue, hexKey } from "../index/StoreIndex.js";
+import type { Store } from "../Store.js";
+import type { BlobRecord } from "../StoreTypes.js";
+import { STORE_PATHS } from "../storeFormat.js";
 import { blobPath } from "./blobPath.js";
 import { fsyncDir } from "./fsyncDir.js";
-import { indexTransaction } from "../index/indexTransaction.js";
-import type { Store } from "../Store.js";
-import { hexKey, type BlobValue } from "../index/StoreIndex.js";
-import { STORE_PATHS } from "../storeFormat.js";
-import type { BlobRecord } from "../StoreTypes.js";
 
 export interface InstallBlobParams {
 	store: Store;

@@ -1,14 +1,14 @@
-import { getHashPool } from "../../hash/getHashPool.js";
+import { stat, unlink } from "node:fs/promises";
+import { join } from "node:path";
 import { IndexError } from "../../errors.js";
-import { directWritesFit } from "./directWritesFit.js";
-import { installBlob, type BlobExpectation } from "./installBlob.js";
-import { storeWriteError } from "./storeWriteError.js";
+import { getHashPool } from "../../hash/getHashPool.js";
 import type { Store } from "../Store.js";
 import type { BlobRecord } from "../StoreTypes.js";
 import { STORE_PATHS } from "../storeFormat.js";
+import { directWritesFit } from "./directWritesFit.js";
+import { type BlobExpectation, installBlob } from "./installBlob.js";
+import { storeWriteError } from "./storeWriteError.js";
 import { tmpName } from "./tmpName.js";
-import { stat, unlink } from "node:fs/promises";
-import { join } from "node:path";
 
 /** Largest file whose git sha1 is computed when nobody asked for it. */
 const SHA1_MAX = 10 << 20;

@@ -1,8 +1,8 @@
 import { unlink } from "node:fs/promises";
 import { IndexError } from "../../errors.js";
-import { blobPath } from "./blobPath.js";
-import type { Store } from "../Store.js";
 import { hexKey } from "../index/StoreIndex.js";
+import type { Store } from "../Store.js";
+import { blobPath } from "./blobPath.js";
 
 export interface RemoveBlobsParams {
 	/** A store open for writing. */

@@ -1,7 +1,7 @@
 import type { Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { startRawHttpServer, type RawHttpServer as RawServer, type SeenRequest } from "../../support/startRawHttpServer.js";
-import { HttpConnection, type BodySink } from "../../../src/ingest/http/HttpConnection.js";
+import { type BodySink, HttpConnection } from "../../../src/ingest/http/HttpConnection.js";
+import { type RawHttpServer as RawServer, type SeenRequest, startRawHttpServer } from "../../support/startRawHttpServer.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -140,10 +140,18 @@ describe("HttpConnection", () => {
 		const parts = [pattern(26, 1), Buffer.from("abc"), pattern(0x10000, 2), pattern(1, 3)];
 		const framing: Array<string | Buffer> = [
 			"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
-			"1a;name=value;other\r\n", parts[0], "\r\n",
-			"3\r\n", parts[1], "\r\n",
-			"10000\r\n", parts[2], "\r\n",
-			"1 ; ext\r\n", parts[3], "\r\n",
+			"1a;name=value;other\r\n",
+			parts[0],
+			"\r\n",
+			"3\r\n",
+			parts[1],
+			"\r\n",
+			"10000\r\n",
+			parts[2],
+			"\r\n",
+			"1 ; ext\r\n",
+			parts[3],
+			"\r\n",
 			"0\r\nX-Trailer: yes\r\nX-Other: 1\r\n\r\n",
 		];
 		const wire = Buffer.concat(framing.map((f) => Buffer.from(f)));

@@ -1,8 +1,8 @@
 import type { Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { startRawHttpServer, type RawHttpServer as RawServer, type SeenRequest } from "../../support/startRawHttpServer.js";
-import { createConnectionPool, type ConnectionPool } from "../../../src/ingest/http/createConnectionPool.js";
+import { type ConnectionPool, createConnectionPool } from "../../../src/ingest/http/createConnectionPool.js";
 import type { HttpConnection } from "../../../src/ingest/http/HttpConnection.js";
+import { type RawHttpServer as RawServer, type SeenRequest, startRawHttpServer } from "../../support/startRawHttpServer.js";
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

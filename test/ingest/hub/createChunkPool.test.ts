@@ -43,7 +43,10 @@ describe("createChunkPool", () => {
 		expect(taken[2].buffer).toBe(taken[0].buffer);
 		expect(taken[3].buffer).not.toBe(taken[0].buffer);
 		// Distinct chunks of one allocation do not overlap.
-		const offsets = taken.slice(0, 3).map((c) => c.byteOffset).sort((a, b) => a - b);
+		const offsets = taken
+			.slice(0, 3)
+			.map((c) => c.byteOffset)
+			.sort((a, b) => a - b);
 		expect(offsets).toEqual([0, 64 * 1024, 128 * 1024]);
 	});
 

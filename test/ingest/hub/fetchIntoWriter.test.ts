@@ -1,9 +1,9 @@
-import { Blake3Hasher } from "@napi-rs/blake-hash";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Blake3Hasher } from "@napi-rs/blake-hash";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createHubFetch } from "../../../src/ingest/hub/createHubFetch.js";
 import { fetchIntoWriter } from "../../../src/ingest/hub/fetchIntoWriter.js";

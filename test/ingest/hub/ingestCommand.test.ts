@@ -1,13 +1,13 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { blobPath } from "../../../src/store/objects/blobPath.js";
 import { readCatalog } from "../../../src/store/catalog/readCatalog.js";
+import { blobPath } from "../../../src/store/objects/blobPath.js";
 import type { Catalog } from "../../../src/store/StoreTypes.js";
-import { addFixtureModel, startHubEmulator } from "../../support/hub-emulator/index.js";
 import type { FixtureModel, RunningHubEmulator } from "../../support/hub-emulator/index.js";
+import { addFixtureModel, startHubEmulator } from "../../support/hub-emulator/index.js";
 import { runCli } from "../../support/runCli.js";
 
 let emu: RunningHubEmulator;
@@ -97,7 +97,10 @@ describe("ingestCommand", () => {
 		const r = await ingest([second.name, "--json"]);
 		expect(r.code).toBe(0);
 		const s = JSON.parse(r.stdout);
-		const fetched = emu.hub.requests.filter((q) => q.route === "resolve").map((q) => q.url.split(`/resolve/${second.commits[1]}/`)[1]).sort();
+		const fetched = emu.hub.requests
+			.filter((q) => q.route === "resolve")
+			.map((q) => q.url.split(`/resolve/${second.commits[1]}/`)[1])
+			.sort();
 		expect(fetched).toEqual(["README.md", "config.json"]);
 		expect(s.downloadedFiles).toBe(2);
 		expect(s.dedupedFiles).toBe(8);

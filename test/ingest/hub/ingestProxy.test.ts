@@ -3,13 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { HttpConnection, ProxyRefusedError } from "../../../src/ingest/http/HttpConnection.js";
-import { blobPath } from "../../../src/store/objects/blobPath.js";
 import { readCatalog } from "../../../src/store/catalog/readCatalog.js";
-import { startHubEmulator } from "../../support/hub-emulator/index.js";
+import { blobPath } from "../../../src/store/objects/blobPath.js";
 import type { RunningHubEmulator } from "../../support/hub-emulator/index.js";
+import { startHubEmulator } from "../../support/hub-emulator/index.js";
 import { runCli } from "../../support/runCli.js";
-import { startHttpProxy, type RunningHttpProxy } from "../../support/startHttpProxy.js";
-import { startTlsTerminator, type RunningTlsTerminator } from "../../support/tlsTerminator.js";
+import { type RunningHttpProxy, startHttpProxy } from "../../support/startHttpProxy.js";
+import { type RunningTlsTerminator, startTlsTerminator } from "../../support/tlsTerminator.js";
 
 const MiB = 1024 * 1024;
 const REPO = "org/proxied";
@@ -103,9 +103,15 @@ describe("ingestCommand through an HTTP proxy", () => {
 		expect(JSON.parse(r.stdout)).toMatchObject({ commit, files: 2, downloadedFiles: 2 });
 		await expectIngested();
 		const hubOrigin = new URL(emu.url).origin;
-		expect(proxy.requests.every((l) => l.includes(` ${hubOrigin}/`)), proxy.requests.join("\n")).toBe(true);
+		expect(
+			proxy.requests.every((l) => l.includes(` ${hubOrigin}/`)),
+			proxy.requests.join("\n"),
+		).toBe(true);
 		// Metadata (through the global fetch) went through the proxy...
-		expect(proxy.requests.some((l) => /^GET \S+\/api\/models\/org\/proxied\b/.test(l)), proxy.requests.join("\n")).toBe(true);
+		expect(
+			proxy.requests.some((l) => /^GET \S+\/api\/models\/org\/proxied\b/.test(l)),
+			proxy.requests.join("\n"),
+		).toBe(true);
 		// ...and so did every download request, the big file as several ranged parts.
 		const atHub = resolvesAtHub();
 		const viaProxy = proxy.requests.filter((l) => l.includes("/resolve/"));
@@ -188,7 +194,12 @@ describe("ingestCommand through an HTTP proxy", () => {
 		expect([2, 3]).toContain(r.code);
 		// Either wording: "https proxies are not supported" or "https://...: only http:// proxies are supported".
 		expect(r.stderr).toMatch(/^modelfs: .*(https:?(\/\/)? proxies are not supported|https:\/\/\S+.*only http:\/\/ proxies are supported)/im);
-		expect(r.stderr.trim().split("\n").filter((l) => l.startsWith("modelfs:"))).toHaveLength(1);
+		expect(
+			r.stderr
+				.trim()
+				.split("\n")
+				.filter((l) => l.startsWith("modelfs:")),
+		).toHaveLength(1);
 		expect(r.stderr).not.toMatch(/^\s+at /m);
 		expect(proxy.connects).toEqual([]);
 		expect(proxy.requests).toEqual([]);

@@ -4,10 +4,10 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { HubError } from "../../../src/errors.js";
 import { ingestRepo } from "../../../src/ingest/hub/ingestRepo.js";
-import { blobPath } from "../../../src/store/objects/blobPath.js";
 import { readCatalog } from "../../../src/store/catalog/readCatalog.js";
-import { startHubEmulator } from "../../support/hub-emulator/index.js";
+import { blobPath } from "../../../src/store/objects/blobPath.js";
 import type { RunningHubEmulator } from "../../support/hub-emulator/index.js";
+import { startHubEmulator } from "../../support/hub-emulator/index.js";
 
 const MiB = 1024 * 1024;
 const SIZE = 6 * MiB + 12345;

@@ -1,13 +1,12 @@
-import { spawn } from "node:child_process";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import { readCatalog } from "../../../src/store/catalog/readCatalog.js";
-import { startHubEmulator } from "../../support/hub-emulator/index.js";
-import type { RunningHubEmulator } from "../../support/hub-emulator/index.js";
 import { canMount } from "../../support/canMount.js";
+import type { RunningHubEmulator } from "../../support/hub-emulator/index.js";
+import { startHubEmulator } from "../../support/hub-emulator/index.js";
 import { cliPath, repoRoot, runCli } from "../../support/runCli.js";
 
 const MiB = 1024 * 1024;

@@ -1,16 +1,16 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer, type AddressInfo, type Socket } from "node:net";
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { blobPath } from "../../../src/store/objects/blobPath.js";
 import { readCatalog } from "../../../src/store/catalog/readCatalog.js";
-import { addFixtureModel, startHubEmulator } from "../../support/hub-emulator/index.js";
+import { blobPath } from "../../../src/store/objects/blobPath.js";
 import type { FixtureModel, RunningHubEmulator } from "../../support/hub-emulator/index.js";
+import { addFixtureModel, startHubEmulator } from "../../support/hub-emulator/index.js";
 import { repoRoot, runCli } from "../../support/runCli.js";
-import { startTlsTerminator, type RunningTlsTerminator } from "../../support/tlsTerminator.js";
+import { type RunningTlsTerminator, startTlsTerminator } from "../../support/tlsTerminator.js";
 
 const MiB = 1024 * 1024;
 
@@ -148,12 +148,18 @@ describe("HttpConnection over TLS", () => {
 			const script = join(tmp, "client.mts");
 			await writeFile(script, CLIENT);
 			const out = await new Promise<string>((resolve, reject) => {
-				execFile(process.execPath, ["--import", "tsx", script, front.url, String(size)], { cwd: repoRoot, env: { ...process.env, NODE_EXTRA_CA_CERTS: front.certPath }, timeout: 20_000 }, (err, stdout, stderr) =>
-					err ? reject(new Error(`client failed: ${err.message}\n${stderr}\n${stdout}`)) : resolve(stdout),
+				execFile(
+					process.execPath,
+					["--import", "tsx", script, front.url, String(size)],
+					{ cwd: repoRoot, env: { ...process.env, NODE_EXTRA_CA_CERTS: front.certPath }, timeout: 20_000 },
+					(err, stdout, stderr) => (err ? reject(new Error(`client failed: ${err.message}\n${stderr}\n${stdout}`)) : resolve(stdout)),
 				);
 			});
 			const want = createHash("sha256").update(body).digest("hex");
-			const lines = out.trim().split("\n").map((l) => JSON.parse(l));
+			const lines = out
+				.trim()
+				.split("\n")
+				.map((l) => JSON.parse(l));
 			expect(lines).toEqual([0, 1, 2].map(() => ({ status: 200, n: size, sha256: want })));
 			expect(front.connections).toBe(1);
 		} finally {

@@ -152,7 +152,8 @@ describe("importHfCache", () => {
 		const storeDir = join(dir, "store");
 		const cli = fileURLToPath(new URL("../../../src/cli.ts", import.meta.url));
 		const env = { ...process.env, HOME: dir, TSX_TSCONFIG_PATH: undefined, TMPDIR: dir };
-		const run = (args: string[]) => spawnSync(process.execPath, ["--import", "tsx", cli, ...args], { uid: 65534, gid: 65534, env, encoding: "utf8", cwd: fileURLToPath(new URL("../../..", import.meta.url)) });
+		const run = (args: string[]) =>
+			spawnSync(process.execPath, ["--import", "tsx", cli, ...args], { uid: 65534, gid: 65534, env, encoding: "utf8", cwd: fileURLToPath(new URL("../../..", import.meta.url)) });
 		expect(run(["init", "--store", storeDir]).status).toBe(0);
 		const r = run(["import", join(dir, "cache"), "--store", storeDir, "--json"]);
 		expect(r.stderr).toContain("secret.txt");

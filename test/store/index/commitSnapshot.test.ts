@@ -1,11 +1,11 @@
 import { readdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { commitSnapshot } from "../../../src/store/index/commitSnapshot.js";
-import { openStore } from "../../../src/store/openStore.js";
-import { putFile } from "../../../src/store/objects/putFile.js";
 import { readCatalog } from "../../../src/store/catalog/readCatalog.js";
+import { commitSnapshot } from "../../../src/store/index/commitSnapshot.js";
 import { removeSnapshot } from "../../../src/store/index/removeSnapshot.js";
+import { putFile } from "../../../src/store/objects/putFile.js";
+import { openStore } from "../../../src/store/openStore.js";
 import type { Store } from "../../../src/store/Store.js";
 import type { SnapshotFile } from "../../../src/store/StoreTypes.js";
 import { newStore, tempDir } from "../storeFixtures.js";
@@ -36,7 +36,9 @@ describe("commitSnapshot", () => {
 		const f = await storeFile(store, "a", "a");
 		await commitSnapshot({ store, snapshot: { repo: { type: "model", name: "org/a" }, commit: C1, files: [f] } });
 		const missing: SnapshotFile = { path: "w.safetensors", blake3: "e".repeat(64), size: 3, etag: "f".repeat(64) };
-		await expect(commitSnapshot({ store, snapshot: { repo: { type: "model", name: "org/b" }, commit: C2, files: [f, missing] } })).rejects.toMatchObject({ code: "STORE_MISSING_BLOB" });
+		await expect(commitSnapshot({ store, snapshot: { repo: { type: "model", name: "org/b" }, commit: C2, files: [f, missing] } })).rejects.toMatchObject({
+			code: "STORE_MISSING_BLOB",
+		});
 		expect(store.index!.generation()).toBe(1);
 		expect((await readCatalog({ storeDir: store.dir }))!.repos.map((r) => r.name)).toEqual(["org/a"]);
 	});
@@ -92,7 +94,11 @@ describe("commitSnapshot", () => {
 		const store = await newStore();
 		const a = await storeFile(store, "a", "a");
 		for (let i = 0; i < 8; i++) await commitSnapshot({ store, snapshot: { repo: { type: "model", name: `org/m${i}` }, commit: C1, files: [a] } });
-		expect(readdirSync(join(store.dir, "catalog")).map(Number).sort((x, y) => x - y)).toEqual([4, 5, 6, 7, 8]);
+		expect(
+			readdirSync(join(store.dir, "catalog"))
+				.map(Number)
+				.sort((x, y) => x - y),
+		).toEqual([4, 5, 6, 7, 8]);
 		expect((await readCatalog({ storeDir: store.dir }))!.generation).toBe(8);
 	});
 });

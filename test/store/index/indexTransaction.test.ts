@@ -4,10 +4,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { canMount } from "../../support/canMount.js";
-import { hexKey } from "../../../src/store/index/StoreIndex.js";
 import { indexTransaction } from "../../../src/store/index/indexTransaction.js";
+import { hexKey } from "../../../src/store/index/StoreIndex.js";
 import { openStore } from "../../../src/store/openStore.js";
+import { canMount } from "../../support/canMount.js";
 
 describe.runIf(canMount)("indexTransaction", () => {
 	it("turns a commit that fails on a full disk into STORE_NO_SPACE, with no unhandled rejection", async () => {
@@ -43,7 +43,10 @@ describe.runIf(canMount)("indexTransaction", () => {
 				index.sha256.put(hexKey(i.toString(16).padStart(64, "0")), hexKey("ab".repeat(32)));
 			}
 		};
-		await expect(indexTransaction({ store, label: "a test blob", body })).rejects.toMatchObject({ code: "STORE_NO_SPACE", message: expect.stringMatching(/no space left in the store .* while writing a test blob/) });
+		await expect(indexTransaction({ store, label: "a test blob", body })).rejects.toMatchObject({
+			code: "STORE_NO_SPACE",
+			message: expect.stringMatching(/no space left in the store .* while writing a test blob/),
+		});
 		// lmdb-js rejects its commitError promise in the same turn; give a rejection left unwatched time to surface.
 		await new Promise((resolve) => setTimeout(resolve, 50));
 		expect(unhandled).toEqual([]);

@@ -1,12 +1,12 @@
 import { existsSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { blobPath } from "../../../src/store/objects/blobPath.js";
-import { collectGarbage } from "../../../src/store/maintenance/collectGarbage.js";
 import { commitSnapshot } from "../../../src/store/index/commitSnapshot.js";
 import { findBlob } from "../../../src/store/index/findBlob.js";
-import { putFile } from "../../../src/store/objects/putFile.js";
 import { removeSnapshot } from "../../../src/store/index/removeSnapshot.js";
+import { collectGarbage } from "../../../src/store/maintenance/collectGarbage.js";
+import { blobPath } from "../../../src/store/objects/blobPath.js";
+import { putFile } from "../../../src/store/objects/putFile.js";
 import type { Store } from "../../../src/store/Store.js";
 import { newStore, tempDir } from "../storeFixtures.js";
 
@@ -27,7 +27,10 @@ describe("collectGarbage", () => {
 		const used = await putFile({ store, path: join(dir, "used") });
 		const old = await putFile({ store, path: join(dir, "old") });
 		const young = await putFile({ store, path: join(dir, "young") });
-		await commitSnapshot({ store, snapshot: { repo: { type: "model", name: "org/a" }, commit: C1, files: [{ path: "u", blake3: used.blake3, size: used.size, etag: used.sha1 as string }] } });
+		await commitSnapshot({
+			store,
+			snapshot: { repo: { type: "model", name: "org/a" }, commit: C1, files: [{ path: "u", blake3: used.blake3, size: used.size, etag: used.sha1 as string }] },
+		});
 		age(store, used.blake3, 2 * 3600_000);
 		age(store, old.blake3, 2 * 3600_000);
 

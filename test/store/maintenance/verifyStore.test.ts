@@ -1,11 +1,11 @@
 import { chmodSync, existsSync, readdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { blobPath } from "../../../src/store/objects/blobPath.js";
 import { commitSnapshot } from "../../../src/store/index/commitSnapshot.js";
 import { findBlob } from "../../../src/store/index/findBlob.js";
-import { putFile } from "../../../src/store/objects/putFile.js";
 import { verifyStore } from "../../../src/store/maintenance/verifyStore.js";
+import { blobPath } from "../../../src/store/objects/blobPath.js";
+import { putFile } from "../../../src/store/objects/putFile.js";
 import { newStore, tempDir } from "../storeFixtures.js";
 
 describe("verifyStore", () => {
@@ -56,7 +56,12 @@ describe("verifyStore", () => {
 		chmodSync(blobPath(store.dir, b.blake3), 0o644);
 		writeFileSync(blobPath(store.dir, b.blake3), "bb");
 		const r = await verifyStore({ store });
-		expect(r.problems.map((p) => [p.blake3, p.reason]).sort()).toEqual([[a.blake3, "missing"], [b.blake3, "size"]].sort());
+		expect(r.problems.map((p) => [p.blake3, p.reason]).sort()).toEqual(
+			[
+				[a.blake3, "missing"],
+				[b.blake3, "size"],
+			].sort(),
+		);
 		expect(r.hashed).toBe(0);
 	});
 });

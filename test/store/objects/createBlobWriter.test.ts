@@ -1,11 +1,11 @@
-import { Blake3Hasher } from "@napi-rs/blake-hash";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Blake3Hasher } from "@napi-rs/blake-hash";
 import { describe, expect, it } from "vitest";
+import { findBlob } from "../../../src/store/index/findBlob.js";
 import { blobPath } from "../../../src/store/objects/blobPath.js";
 import { createBlobWriter } from "../../../src/store/objects/createBlobWriter.js";
-import { findBlob } from "../../../src/store/index/findBlob.js";
 import { newStore } from "../storeFixtures.js";
 
 const b3 = (d: Buffer) => new Blake3Hasher().update(d).digest("hex");

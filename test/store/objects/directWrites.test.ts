@@ -1,10 +1,10 @@
-import { Blake3Hasher } from "@napi-rs/blake-hash";
 import { createHash, randomBytes } from "node:crypto";
 import { constants, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statfsSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Blake3Hasher } from "@napi-rs/blake-hash";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { createChunkPool, type ChunkPool } from "../../../src/ingest/hub/createChunkPool.js";
+import { type ChunkPool, createChunkPool } from "../../../src/ingest/hub/createChunkPool.js";
 import type { BlobWriter } from "../../../src/store/objects/BlobWriter.js";
 import { blobPath } from "../../../src/store/objects/blobPath.js";
 import { createBlobWriter } from "../../../src/store/objects/createBlobWriter.js";
@@ -216,4 +216,3 @@ describe("createBlobWriter", () => {
 		expect(r.blake3).toBe(b3(data));
 	});
 });
-

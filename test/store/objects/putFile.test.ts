@@ -1,14 +1,14 @@
-import { Blake3Hasher } from "@napi-rs/blake-hash";
-import { createHash, randomBytes } from "node:crypto";
 import { spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, statfsSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Blake3Hasher } from "@napi-rs/blake-hash";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { canMount } from "../../support/canMount.js";
-import { blobPath } from "../../../src/store/objects/blobPath.js";
 import { findBlob } from "../../../src/store/index/findBlob.js";
-import { openStore } from "../../../src/store/openStore.js";
+import { blobPath } from "../../../src/store/objects/blobPath.js";
 import { putFile } from "../../../src/store/objects/putFile.js";
+import { openStore } from "../../../src/store/openStore.js";
+import { canMount } from "../../support/canMount.js";
 import { startChild } from "../childProcess.js";
 import { newStore, tempDir } from "../storeFixtures.js";
 
