@@ -67,17 +67,17 @@ function serve(manifestPath: string, mountpoint: string): void {
 		},
 		readdir(path: string, cb: (err: number, names?: string[]) => void) {
 			const e = byPath.get(path);
-			if (!e || e.kind !== "dir") return cb(Fuse.ENOENT);
+			if (e?.kind !== "dir") return cb(Fuse.ENOENT);
 			cb(0, children.get(path) ?? []);
 		},
 		readlink(path: string, cb: (err: number, target?: string) => void) {
 			const e = byPath.get(path);
-			if (!e || e.kind !== "symlink") return cb(Fuse.ENOENT);
+			if (e?.kind !== "symlink") return cb(Fuse.ENOENT);
 			cb(0, e.target);
 		},
 		open(path: string, _flags: number, cb: (err: number, fd?: number) => void) {
 			const e = byPath.get(path);
-			if (!e || e.kind !== "file") return cb(Fuse.ENOENT);
+			if (e?.kind !== "file") return cb(Fuse.ENOENT);
 			if (e.content !== undefined) {
 				const fh = nextInline++;
 				inline.set(fh, Buffer.from(e.content, "utf8"));

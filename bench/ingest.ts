@@ -73,7 +73,7 @@ if (values.xfs) {
 	}
 	const image = join(outer, "xfs.img");
 	writeFileSync(image, "");
-	execFileSync("truncate", ["-s", String(Math.ceil((totalBytes * 3) / 2 ** 20 + 512) + "M"), image]);
+	execFileSync("truncate", ["-s", String(`${Math.ceil((totalBytes * 3) / 2 ** 20 + 512)}M`), image]);
 	execFileSync("mkfs.xfs", ["-q", "-m", "reflink=1", image]);
 	xfsMount = join(outer, "mnt");
 	mkdirSync(xfsMount);
@@ -227,7 +227,7 @@ try {
 		);
 	}
 	if (impShm !== null) {
-		console.log(`import with the store on tmpfs / slowest hash: ${(impShm / slowest).toFixed(2)}x` + (ssl !== null ? `; / openssl sha256: ${(impShm / ssl).toFixed(2)}x` : ""));
+		console.log(`import with the store on tmpfs / slowest hash: ${(impShm / slowest).toFixed(2)}x${ssl !== null ? `; / openssl sha256: ${(impShm / ssl).toFixed(2)}x` : ""}`);
 	}
 	if (values.json)
 		writeFileSync(

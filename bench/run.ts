@@ -143,7 +143,7 @@ async function main(): Promise<void> {
 	if (jsonPath) {
 		mkdirSync(dirname(jsonPath), { recursive: true });
 		writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
-		const svgPath = jsonPath.replace(/\.json$/i, "") + ".svg";
+		const svgPath = `${jsonPath.replace(/\.json$/i, "")}.svg`;
 		writeFileSync(svgPath, renderChart({ report }));
 		log(`wrote ${jsonPath} and ${svgPath}`);
 	}

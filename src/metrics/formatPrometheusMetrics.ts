@@ -22,7 +22,10 @@ export function formatPrometheusMetrics(params: FormatPrometheusMetricsParams): 
 	const families = new Map<string, { help: string; type: string; lines: string[] }>();
 	const add = (name: string, type: string, help: string, labels: Record<string, string>, value: number) => {
 		let fam = families.get(name);
-		if (!fam) families.set(name, (fam = { help, type, lines: [] }));
+		if (!fam) {
+			fam = { help, type, lines: [] };
+			families.set(name, fam);
+		}
 		fam.lines.push(`${name}${labelText(labels)} ${formatValue(value)}`);
 	};
 	const addTo = (family: string, suffix: string, labels: Record<string, string>, value: number) => {

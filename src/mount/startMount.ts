@@ -76,7 +76,7 @@ export interface StartedMount {
  */
 export async function startMount(params: StartMountParams): Promise<StartedMount> {
 	if (typeof params?.mountpoint !== "string" || params.mountpoint === "") throw new TypeError("startMount: `mountpoint` is required");
-	if (!params.tree || params.tree.kind !== "dir") throw new TypeError("startMount: `tree` must be a ViewDir");
+	if (params.tree?.kind !== "dir") throw new TypeError("startMount: `tree` must be a ViewDir");
 	if (typeof params.storeDir !== "string" || params.storeDir === "") throw new TypeError("startMount: `storeDir` is required");
 	const threads = params.threads ?? 4;
 	if (!Number.isInteger(threads) || threads < 1 || threads > 16) throw new TypeError("startMount: `threads` must be 1..16");

@@ -17,6 +17,6 @@ export function resolveStoreDir(params: ResolveStoreDirParams): string {
 	const env = params.env ?? process.env;
 	if (params.store) return resolve(params.store);
 	if (env.MODELFS_STORE) return resolve(env.MODELFS_STORE);
-	const dataHome = env.XDG_DATA_HOME && env.XDG_DATA_HOME.startsWith("/") ? env.XDG_DATA_HOME : join(env.HOME || homedir(), ".local", "share");
+	const dataHome = env.XDG_DATA_HOME?.startsWith("/") ? env.XDG_DATA_HOME : join(env.HOME || homedir(), ".local", "share");
 	return join(dataHome, "modelfs");
 }

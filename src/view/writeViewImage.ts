@@ -56,7 +56,7 @@ interface Slot {
  */
 export async function writeViewImage(params: WriteViewImageParams): Promise<ViewImageSummary> {
 	const { root, objectsDir, path } = params;
-	if (!root || root.kind !== "dir") throw new TypeError("writeViewImage: `root` must be a ViewDir");
+	if (root?.kind !== "dir") throw new TypeError("writeViewImage: `root` must be a ViewDir");
 	if (typeof objectsDir !== "string" || !isAbsolute(objectsDir)) {
 		throw new TypeError("writeViewImage: `objectsDir` must be an absolute path");
 	}

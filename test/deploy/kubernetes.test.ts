@@ -6,6 +6,7 @@ import { parseAllDocuments } from "yaml";
 import { readConfig } from "../../src/config/readConfig.js";
 import { repoRoot } from "../support/runCli.js";
 
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML manifests are walked by key paths the test names
 type Obj = any;
 
 const dir = join(repoRoot, "deploy", "kubernetes");

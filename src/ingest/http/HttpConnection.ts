@@ -317,7 +317,8 @@ export class HttpConnection {
 		this.#givenIsSink = false;
 		if (this.#state === "head") {
 			// #scanHead fails a head that fills SCRATCH: this is never empty.
-			return (this.#given = this.#scratch.subarray(this.#fill, SCRATCH));
+			this.#given = this.#scratch.subarray(this.#fill, SCRATCH);
+			return this.#given;
 		}
 		if (this.#state === "body" && !this.#sink && !this.#error) {
 			// Body bytes before readBody(): over TCP none come (the head's read
@@ -329,17 +330,20 @@ export class HttpConnection {
 				this.#scratch.copy(bigger, 0, 0, this.#fill);
 				this.#scratch = bigger;
 			}
-			return (this.#given = this.#scratch.subarray(this.#fill, this.#fill + EARLY_READ));
+			this.#given = this.#scratch.subarray(this.#fill, this.#fill + EARLY_READ);
+			return this.#given;
 		}
 		if (this.#state === "body" && this.#sink && !this.#error && (this.#mode === "length" || this.#mode === "close")) {
 			let m = this.#sink.memory();
 			if (this.#mode === "length" && m.byteLength > this.#remaining) m = m.subarray(0, this.#remaining);
 			if (m.byteLength > 0) {
 				this.#givenIsSink = true;
-				return (this.#given = m);
+				this.#given = m;
+				return this.#given;
 			}
 		}
-		return (this.#given = this.#scratch);
+		this.#given = this.#scratch;
+		return this.#given;
 	}
 
 	#onRead(n: number, buf: Uint8Array): boolean {
@@ -626,11 +630,20 @@ function openTunnel(p: { proxy: URL; target: string; auth: string | null; signal
 				return;
 			}
 			const m = /^HTTP\/1\.[01] (\d{3})/.exec(head.subarray(0, end).toString("latin1"));
-			if (!m) return done(new Error(`the proxy ${proxyName} did not answer CONNECT with HTTP/1.x`));
+			if (!m) {
+				done(new Error(`the proxy ${proxyName} did not answer CONNECT with HTTP/1.x`));
+				return;
+			}
 			const status = Number(m[1]);
-			if (status < 200 || status >= 300) return done(new ProxyRefusedError(proxyName, p.target, status));
+			if (status < 200 || status >= 300) {
+				done(new ProxyRefusedError(proxyName, p.target, status));
+				return;
+			}
 			// The origin speaks only after our TLS hello: nothing may follow the head yet.
-			if (head.byteLength > end + 4) return done(new Error(`the proxy ${proxyName} sent bytes after its CONNECT answer`));
+			if (head.byteLength > end + 4) {
+				done(new Error(`the proxy ${proxyName} sent bytes after its CONNECT answer`));
+				return;
+			}
 			done(null);
 		};
 		sock.on("data", onData);

@@ -2,6 +2,7 @@ import { unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { IndexError, StoreError } from "../../errors.js";
 import { getHashPool } from "../../hash/getHashPool.js";
+import type { HashResult } from "../../hash/HashMessages.js";
 import type { HashStream } from "../../hash/HashPool.js";
 import type { Store } from "../Store.js";
 import type { BlobRecord } from "../StoreTypes.js";
@@ -155,7 +156,7 @@ class StreamBlobWriter implements BlobWriter {
 		this.#check();
 		this.#done = true;
 		openPartials.delete(this.#path);
-		let hashes;
+		let hashes: HashResult;
 		try {
 			await this.#drain();
 			if (this.#error) throw this.#error;

@@ -2,6 +2,7 @@ import { stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { IndexError } from "../../errors.js";
 import { getHashPool } from "../../hash/getHashPool.js";
+import type { HashResult } from "../../hash/HashMessages.js";
 import type { Store } from "../Store.js";
 import type { BlobRecord } from "../StoreTypes.js";
 import { STORE_PATHS } from "../storeFormat.js";
@@ -59,7 +60,7 @@ export async function putFile(params: PutFileParams): Promise<BlobRecord> {
 			sha1 = (await stat(params.path)).size <= SHA1_MAX;
 		}
 	}
-	let hashes;
+	let hashes: HashResult;
 	try {
 		const direct = await directWritesFit(join(store.dir, STORE_PATHS.tmp));
 		hashes = await getHashPool().copyFile({ path: params.path, sha256: !params.trustSha256, sha1, copyTo: tmp, direct, signal: params.signal, onProgress: params.onProgress });
@@ -67,7 +68,7 @@ export async function putFile(params: PutFileParams): Promise<BlobRecord> {
 		await unlink(tmp).catch(() => undefined);
 		throw storeWriteError(store, params.path, err);
 	}
-	if (params.trustSha256) hashes = { ...hashes, sha256: (params.expect?.sha256 as string).toLowerCase() };
+	if (params.trustSha256) hashes = { ...hashes, sha256: String(params.expect?.sha256).toLowerCase() };
 	try {
 		return await installBlob({ store, tmpPath: tmp, hashes, expect: params.expect, label: params.path });
 	} catch (err) {

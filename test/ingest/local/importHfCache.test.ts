@@ -95,12 +95,12 @@ describe("importHfCache", () => {
 		const cache = tempDir();
 		const [repoDir] = makeHfCache(cache, [model("org/llama")]);
 		const snap = join(repoDir, "snapshots", C1);
-		symlinkSync("../../blobs/" + "c".repeat(64), join(snap, "missing.safetensors"));
+		symlinkSync(`../../blobs/${"c".repeat(64)}`, join(snap, "missing.safetensors"));
 		writeFileSync(join(repoDir, "blobs", `${"d".repeat(64)}.incomplete`), "half");
 		// A blob whose content does not match its sha256 name.
 		const liar = Buffer.from("not what the name says");
 		writeFileSync(join(repoDir, "blobs", "e".repeat(64)), liar);
-		symlinkSync("../../blobs/" + "e".repeat(64), join(snap, "liar.bin"));
+		symlinkSync(`../../blobs/${"e".repeat(64)}`, join(snap, "liar.bin"));
 		const skips: string[] = [];
 		const report = await importHfCache({ store, paths: [cache], onSkip: (s) => skips.push(s.reason) });
 		expect(skips.sort()).toEqual(["broken-symlink", "hash-mismatch", "incomplete"]);
@@ -114,7 +114,7 @@ describe("importHfCache", () => {
 		const cache = tempDir();
 		const [repoDir] = makeHfCache(cache, [model("org/llama")]);
 		writeFileSync(join(repoDir, "blobs", "e".repeat(64)), "not what the name says");
-		symlinkSync("../../blobs/" + "e".repeat(64), join(repoDir, "snapshots", C1, "liar.bin"));
+		symlinkSync(`../../blobs/${"e".repeat(64)}`, join(repoDir, "snapshots", C1, "liar.bin"));
 		const report = await importHfCache({ store, paths: [cache], trustNames: true });
 		expect(report.skipped).toEqual([]);
 		expect(report.files).toBe(4);

@@ -43,7 +43,7 @@ async function storeUnder(base: string): Promise<Store> {
 
 /** open(2) flags of this process's file descriptors on files in the store's tmp/ (the hash workers share the fd table). */
 function tmpFileFlags(store: Store): number[] {
-	const tmp = join(store.dir, "tmp") + "/";
+	const tmp = `${join(store.dir, "tmp")}/`;
 	const flags: number[] = [];
 	for (const fd of readdirSync("/proc/self/fd")) {
 		let target: string;
