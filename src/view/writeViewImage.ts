@@ -3,18 +3,15 @@ import { open, rename, rm } from "node:fs/promises";
 import { isAbsolute } from "node:path";
 import { ModelfsError } from "../errors.js";
 import type { ViewDir, ViewNode } from "./ViewTree.js";
+import { type ImageField, VIEW_IMAGE_FORMAT } from "./viewImageFormat.js";
 
-/** Layout constants of native/VIEW_IMAGE.md (version 1). */
-const MAGIC = "MFSVIEW1";
-const VERSION = 1;
-const HEADER_SIZE = 128;
-const INODE_SIZE = 64;
-const DIRENT_SIZE = 16;
+const F = VIEW_IMAGE_FORMAT;
+const H = F.structs.mfs_image_header.fields;
+const I = F.structs.mfs_inode.fields;
+const D = F.structs.mfs_dirent.fields;
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 const S_IFLNK = 0o120000;
-/** Inode flag: the file's bytes are in the string table (no blob). */
-const INODE_INLINE = 1;
 const MAX_INLINE = 1 << 20;
 
 export interface WriteViewImageParams {
@@ -76,20 +73,20 @@ export async function writeViewImage(params: WriteViewImageParams): Promise<View
 	for (let i = 0; i < slots.length; i++) {
 		const { node, parent } = slots[i];
 		const ino = i + 1;
-		const rec = Buffer.alloc(INODE_SIZE);
-		rec.writeUInt32LE(parent, 16);
+		const rec = Buffer.alloc(F.inode_size);
+		put(rec, I.parent, parent);
 		if (node.kind === "dir") {
 			const children = sortChildren(node, ino === 1 ? "/" : node.name);
-			rec.writeUInt32LE(S_IFDIR | 0o555, 0);
-			rec.writeUInt32LE(2 + children.filter((c) => c.kind === "dir").length, 4);
-			rec.writeUInt32LE(dirents.length, 20);
-			rec.writeUInt32LE(children.length, 24);
+			put(rec, I.mode, S_IFDIR | 0o555);
+			put(rec, I.nlink, 2 + children.filter((c) => c.kind === "dir").length);
+			put(rec, I.a, dirents.length);
+			put(rec, I.b, children.length);
 			for (const child of children) {
 				const name = strings.add(child.name, "name");
-				const d = Buffer.alloc(DIRENT_SIZE);
-				d.writeUInt32LE(name.offset, 0);
-				d.writeUInt32LE(name.length, 4);
-				d.writeUInt32LE(slots.length + 1, 8);
+				const d = Buffer.alloc(F.dirent_size);
+				put(d, D.name_off, name.offset);
+				put(d, D.name_len, name.length);
+				put(d, D.ino, slots.length + 1);
 				dirents.push(d);
 				slots.push({ node: child, parent: ino });
 			}
@@ -102,12 +99,12 @@ export async function writeViewImage(params: WriteViewImageParams): Promise<View
 			}
 			if (bytes.length > MAX_INLINE) throw new TypeError(`writeViewImage: inline file ${node.name} is larger than ${MAX_INLINE} bytes`);
 			const ref = strings.addBytes(bytes);
-			rec.writeUInt32LE(S_IFREG | 0o444, 0);
-			rec.writeUInt32LE(1, 4);
-			rec.writeBigUInt64LE(BigInt(bytes.length), 8);
-			rec.writeUInt32LE(ref.offset, 20);
-			rec.writeUInt32LE(ref.length, 24);
-			rec.writeUInt32LE(INODE_INLINE, 28);
+			put(rec, I.mode, S_IFREG | 0o444);
+			put(rec, I.nlink, 1);
+			put(rec, I.size, bytes.length);
+			put(rec, I.a, ref.offset);
+			put(rec, I.b, ref.length);
+			put(rec, I.flags, F.inode_flags.INLINE);
 			files++;
 			fileBytes += bytes.length;
 		} else if (node.kind === "file") {
@@ -117,10 +114,10 @@ export async function writeViewImage(params: WriteViewImageParams): Promise<View
 			if (typeof node.blake3 !== "string" || !/^[0-9a-f]{64}$/.test(node.blake3)) {
 				throw new TypeError(`writeViewImage: file ${node.name} has a bad blake3 digest ${String(node.blake3)}`);
 			}
-			rec.writeUInt32LE(S_IFREG | 0o444, 0);
-			rec.writeUInt32LE(1, 4);
-			rec.writeBigUInt64LE(BigInt(node.size), 8);
-			Buffer.from(node.blake3, "hex").copy(rec, 32);
+			put(rec, I.mode, S_IFREG | 0o444);
+			put(rec, I.nlink, 1);
+			put(rec, I.size, node.size);
+			Buffer.from(node.blake3, "hex").copy(rec, I.blake3.offset);
 			files++;
 			fileBytes += node.size;
 		} else if (node.kind === "symlink") {
@@ -129,34 +126,34 @@ export async function writeViewImage(params: WriteViewImageParams): Promise<View
 			}
 			const target = strings.add(node.target, "target");
 			if (target.length > 4095) throw new TypeError(`writeViewImage: symlink ${node.name}: target too long`);
-			rec.writeUInt32LE(S_IFLNK | 0o777, 0);
-			rec.writeUInt32LE(1, 4);
-			rec.writeBigUInt64LE(BigInt(target.length), 8);
-			rec.writeUInt32LE(target.offset, 20);
-			rec.writeUInt32LE(target.length, 24);
+			put(rec, I.mode, S_IFLNK | 0o777);
+			put(rec, I.nlink, 1);
+			put(rec, I.size, target.length);
+			put(rec, I.a, target.offset);
+			put(rec, I.b, target.length);
 		} else {
 			throw new TypeError(`writeViewImage: unknown node kind ${String((node as { kind?: unknown }).kind)}`);
 		}
 		inodeRecords.push(rec);
 	}
 
-	const inodesOff = HEADER_SIZE;
-	const direntsOff = inodesOff + inodeRecords.length * INODE_SIZE;
-	const stringsOff = direntsOff + dirents.length * DIRENT_SIZE;
+	const inodesOff = F.header_size;
+	const direntsOff = inodesOff + inodeRecords.length * F.inode_size;
+	const stringsOff = direntsOff + dirents.length * F.dirent_size;
 	const stringBytes = strings.toBuffer();
-	const header = Buffer.alloc(HEADER_SIZE);
-	header.write(MAGIC, 0, "latin1");
-	header.writeUInt32LE(VERSION, 8);
-	header.writeUInt32LE(HEADER_SIZE, 12);
-	header.writeUInt32LE(inodeRecords.length, 16);
-	header.writeUInt32LE(dirents.length, 20);
-	header.writeBigUInt64LE(BigInt(inodesOff), 24);
-	header.writeBigUInt64LE(BigInt(direntsOff), 32);
-	header.writeBigUInt64LE(BigInt(stringsOff), 40);
-	header.writeBigUInt64LE(BigInt(stringBytes.length), 48);
-	header.writeUInt32LE(objectsDirRef.offset, 56);
-	header.writeUInt32LE(objectsDirRef.length, 60);
-	header.writeBigInt64LE(BigInt(mtime), 64);
+	const header = Buffer.alloc(F.header_size);
+	header.write(F.magic, H.magic.offset, "latin1");
+	put(header, H.version, F.version);
+	put(header, H.header_size, F.header_size);
+	put(header, H.inode_count, inodeRecords.length);
+	put(header, H.dirent_count, dirents.length);
+	put(header, H.inodes_off, inodesOff);
+	put(header, H.dirents_off, direntsOff);
+	put(header, H.strings_off, stringsOff);
+	put(header, H.strings_size, stringBytes.length);
+	put(header, H.objects_dir_off, objectsDirRef.offset);
+	put(header, H.objects_dir_len, objectsDirRef.length);
+	put(header, H.mtime, mtime);
 	const image = Buffer.concat([header, ...inodeRecords, ...dirents, stringBytes]);
 
 	const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
@@ -177,6 +174,14 @@ export async function writeViewImage(params: WriteViewImageParams): Promise<View
 		});
 	}
 	return { inodes: inodeRecords.length, files, fileBytes, imageBytes: image.length };
+}
+
+/** Writes an integer field of the layout at its offset, in its width (little-endian). */
+function put(buf: Buffer, field: ImageField, value: number): void {
+	if (field.type === "u32") buf.writeUInt32LE(value, field.offset);
+	else if (field.type === "u64") buf.writeBigUInt64LE(BigInt(value), field.offset);
+	else if (field.type === "i64") buf.writeBigInt64LE(BigInt(value), field.offset);
+	else throw new TypeError(`writeViewImage: field at ${field.offset} holds bytes, not an integer`);
 }
 
 /** Children sorted by UTF-8 bytes, with names checked and duplicates refused. */
