@@ -40,6 +40,14 @@ export const EXIT = {
 	interrupted: 130,
 } as const;
 
+/** Options that may be given before the command name; commands that take them declare them too. */
+const GLOBAL_OPTIONS: Array<[string, string]> = [
+	["--store <dir>", "store directory (default: $MODELFS_STORE, else $XDG_DATA_HOME/modelfs)"],
+	["--config <file>", "config file (default: $MODELFS_CONFIG, else /etc/modelfs/config.yaml)"],
+	["--json", "print results as JSON (commands that report something)"],
+	["--quiet", "no progress bars or notes on stderr"],
+];
+
 const commands: Array<() => Command> = [
 	initCommand,
 	importCommand,
@@ -99,6 +107,19 @@ export function buildProgram(): Command {
 		.version(version)
 		.showSuggestionAfterError()
 		.exitOverride();
+	// Options every command understands may come before the command name too
+	// (`modelfs --store X ls`); each command still declares its own (they show
+	// in its --help), and a value given after the command name wins.
+	for (const [flags, description] of GLOBAL_OPTIONS) program.option(flags, description);
+	program.hook("preAction", (_program, action) => {
+		const given = program.opts();
+		for (const option of action.options) {
+			const key = option.attributeName();
+			if (given[key] === undefined) continue;
+			const source = action.getOptionValueSource(key);
+			if (source === undefined || source === "default") action.setOptionValueWithSource(key, given[key], "cli");
+		}
+	});
 	program.addHelpText(
 		"after",
 		"\nExit codes: 0 ok, 1 unexpected, 2 usage, 3 hub/network, 4 store integrity, 5 mount/FUSE/permission, 130 interrupted.\n" +
@@ -112,7 +133,20 @@ export function buildProgram(): Command {
 	return program;
 }
 
+/**
+ * `modelfs ls | head -1`: once the reader of stdout has gone, further output
+ * is dropped instead of ending the run with an EPIPE stack trace; the
+ * command finishes (and flushes the store) as it would have.
+ */
+function dropOutputAfterEpipe(): void {
+	process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+		if (err.code === "EPIPE") return;
+		throw err;
+	});
+}
+
 async function main(argv: string[]): Promise<void> {
+	dropOutputAfterEpipe();
 	const program = buildProgram();
 	// Long commands (import, ingest, verify) install their own SIGINT handler
 	// that aborts their work and throws InterruptedError, so cleanup runs.

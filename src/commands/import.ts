@@ -58,7 +58,13 @@ export function importCommand(): Command {
 			const onSigint = () => abort.abort(new InterruptedError("import interrupted"));
 			process.once("SIGINT", onSigint);
 			process.once("SIGTERM", onSigint);
-			const store = await openStore({ storeDir, write: true, wait: opts.wait, signal: abort.signal });
+			const store = await openStore({
+				storeDir,
+				create: true,
+				wait: opts.wait,
+				signal: abort.signal,
+				onCreated: (dir) => process.stderr.write(`modelfs: created a new store at ${dir}\n`),
+			});
 			const progress = { bar: createByteProgress({ label: "import", total: 0, quiet: opts.quiet }) };
 			const onSkip = (s: ImportSkip) => process.stderr.write(`modelfs: skipped ${s.path}: ${s.reason} (${s.detail})\n`);
 			try {

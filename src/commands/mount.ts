@@ -1,13 +1,12 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { MountError, UsageError } from "../errors.js";
 import { assertCanMount } from "../mount/assertCanMount.js";
-import { type StartedMount, startMount } from "../mount/startMount.js";
+import type { StartedMount } from "../mount/startMount.js";
 import { stopMount } from "../mount/stopMount.js";
+import { mountStoreView } from "../node/mountStoreView.js";
 import { formatBytes } from "../progress/formatBytes.js";
-import { readCatalog } from "../store/catalog/readCatalog.js";
 import { resolveStoreDir } from "../store/resolveStoreDir.js";
-import type { Catalog } from "../store/StoreTypes.js";
-import { buildViewTree, VIEW_LAYOUTS, type ViewLayout } from "../view/buildViewTree.js";
+import { VIEW_LAYOUTS, type ViewLayout } from "../view/buildViewTree.js";
 
 interface MountOptions {
 	layout: ViewLayout;
@@ -16,8 +15,10 @@ interface MountOptions {
 	template?: string;
 	repo: string[];
 	passthrough: boolean;
+	nonempty?: boolean;
 	foreground?: boolean;
 	metricsPort?: number;
+	metricsAddress?: string;
 	threads: number;
 	store?: string;
 	json?: boolean;
@@ -41,9 +42,11 @@ export function mountCommand(): Command {
 		.option("--files", "hf layout: regular files in snapshots/ instead of symlinks to blobs/")
 		.option("--template <template>", "template layout: e.g. {org}/{name}/{revision}/{path}")
 		.option("--repo <repo>", "only this repo (org/name); repeat for more", (v: string, prev: string[]) => [...prev, v], [] as string[])
+		.option("--nonempty", "mount even if <mountpoint> holds files (they stay hidden while the view is mounted)")
 		.option("--no-passthrough", "serve reads from the daemon instead of FUSE passthrough")
 		.option("--foreground", "stay attached until the view is unmounted (for systemd); SIGTERM unmounts")
-		.option("--metrics-port <port>", "serve Prometheus metrics on this TCP port", integer(0, 65535))
+		.option("--metrics-port <port>", "serve Prometheus metrics on this TCP port (0: any free port, printed with --json)", integer(0, 65535))
+		.option("--metrics-address <addr>", "the address metrics listen on, e.g. 127.0.0.1 (default: every address, 0.0.0.0)")
 		.option("--threads <n>", "daemon worker threads, each on its own /dev/fuse fd", integer(1, 16), 4)
 		.option("--store <dir>", "store directory (default: $MODELFS_STORE, else $XDG_DATA_HOME/modelfs)")
 		.option("--json", "print the result as JSON")
@@ -53,13 +56,6 @@ export function mountCommand(): Command {
 			}
 			assertCanMount({ mountpoint });
 			const storeDir = resolveStoreDir({ store: opts.store });
-			let catalog: Catalog | null = await readCatalog({ storeDir });
-			if (catalog === null) {
-				process.stderr.write(`modelfs: the store ${storeDir} has no published catalog yet: the view is empty\n`);
-				catalog = { format: 1, generation: 0, createdAt: new Date().toISOString(), repos: [] };
-			}
-			const view = { layout: opts.layout, prefix: opts.prefix, files: opts.files === true, template: opts.template, repos: opts.repo };
-			const tree = buildViewTree({ catalog, ...view, repos: opts.repo.length > 0 ? opts.repo : undefined });
 			// Foreground: SIGTERM/SIGINT detach the view; the holder then ends.
 			// Listen from before the mount: without a listener a signal while it
 			// starts would end this process and leave the holder and mount behind.
@@ -76,18 +72,23 @@ export function mountCommand(): Command {
 				process.on("SIGINT", onSignal);
 			}
 			try {
-				mounted = await startMount({
-					mountpoint,
-					tree,
+				const view = await mountStoreView({
 					storeDir,
+					mountpoint,
+					layout: opts.layout,
+					prefix: opts.prefix,
+					files: opts.files === true,
+					template: opts.template,
+					repos: opts.repo,
 					passthrough: opts.passthrough,
+					nonempty: opts.nonempty === true,
 					foreground: opts.foreground === true,
 					threads: opts.threads,
 					metricsPort: opts.metricsPort ?? null,
-					view,
-					catalogGeneration: catalog.generation,
+					metricsAddress: opts.metricsAddress,
 					log: (line) => process.stderr.write(`modelfs: ${line}\n`),
 				});
+				mounted = view.mount;
 				// A signal that came while it started.
 				if (stopping) stop(mounted);
 				const summary = {
@@ -95,14 +96,15 @@ export function mountCommand(): Command {
 					files: mounted.image.files,
 					bytes: mounted.image.fileBytes,
 					layout: opts.layout,
+					catalogGeneration: view.generation,
 					holderPid: mounted.holderPid,
 					runtimeDir: mounted.runtimeDir,
-					metricsPort: mounted.metricsPort,
+					metricsPort: view.metricsPort,
 					detachedDeadMount: mounted.detachedDeadMount,
 				};
 				if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
 				else {
-					const metrics = mounted.metricsPort !== null ? `, metrics on :${mounted.metricsPort}` : "";
+					const metrics = view.metricsPort !== null ? `, metrics on :${view.metricsPort}` : "";
 					process.stdout.write(`mounted ${mounted.mountpoint}: ${mounted.image.files} files, ${formatBytes(mounted.image.fileBytes)} (${opts.layout} layout${metrics})\n`);
 				}
 				if (!opts.foreground) return;

@@ -12,14 +12,16 @@ export function overlayCommand(): Command {
 	cmd
 		.command("up", { isDefault: true })
 		.description("mount overlayfs at <target> with the view as lowerdir; what <target> held moves into the upper layer and stays visible")
-		.argument("<target>", "the backend's cache folder (created if missing), e.g. ~/spark-vllm-docker/cache")
+		.argument("<target>", "the backend's cache folder, e.g. ~/spark-vllm-docker/cache")
 		.requiredOption("--lower <dir>", "the view to show underneath (a `modelfs mount` mount point, or a subfolder of it)")
+		.option("--create", "create <target> if it does not exist (without it a missing target is an error)")
+		.option("--any-lower", "accept a --lower that is not in a live modelfs view (a plain folder)")
 		.option("--upper <dir>", "node-local writable layer (default: <state dir>/overlay/<hash of target>/upper)")
 		.option("--work <dir>", "overlayfs work folder, on the same filesystem as --upper (default: beside the default upper)")
 		.option("--state-dir <dir>", "modelfs's node-local state folder (default: $MODELFS_STATE_DIR, else /var/lib/modelfs)")
 		.option("--json", "print the result as JSON")
-		.action(async (target: string, opts: { lower: string; upper?: string; work?: string; stateDir?: string; json?: boolean }) => {
-			const r = await overlayUp({ target, lower: opts.lower, upper: opts.upper, work: opts.work, stateDir: opts.stateDir });
+		.action(async (target: string, opts: { lower: string; create?: boolean; anyLower?: boolean; upper?: string; work?: string; stateDir?: string; json?: boolean }) => {
+			const r = await overlayUp({ target, create: opts.create, lower: opts.lower, anyLower: opts.anyLower, upper: opts.upper, work: opts.work, stateDir: opts.stateDir });
 			if (opts.json) {
 				process.stdout.write(`${JSON.stringify(r)}\n`);
 				return;

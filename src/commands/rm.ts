@@ -14,8 +14,9 @@ export function rmCommand(): Command {
 		.argument("<repo>", "org/name[@revision]")
 		.option("--repo-type <type>", "model or dataset (default: a model, else a dataset of that name)")
 		.option("--wait", "wait for another writer to finish instead of failing")
+		.option("--json", "print {repo, type, removed: [commits]} as JSON")
 		.option("--store <dir>", "store directory (default: $MODELFS_STORE, else $XDG_DATA_HOME/modelfs)")
-		.action(async (spec: string, opts: { store?: string; repoType?: string; wait?: boolean }) => {
+		.action(async (spec: string, opts: { store?: string; repoType?: string; wait?: boolean; json?: boolean }) => {
 			if (opts.repoType !== undefined && opts.repoType !== "model" && opts.repoType !== "dataset")
 				throw new UsageError("USAGE_REPO_TYPE", `--repo-type must be model or dataset, got ${opts.repoType}`);
 			const { name, type, revision } = parseRepoSpec(spec, opts.repoType as "model" | "dataset" | undefined);
@@ -25,7 +26,8 @@ export function rmCommand(): Command {
 				const catalog = await readCatalog({ storeDir });
 				const repo = findCatalogRepo(catalog?.repos ?? [], name, type, storeDir);
 				const { removed } = await removeSnapshot({ store, repo: { type: repo.type, name: repo.name }, revision });
-				for (const c of removed) process.stdout.write(`removed ${repo.type === "dataset" ? "datasets/" : ""}${repo.name}@${c}\n`);
+				if (opts.json) process.stdout.write(`${JSON.stringify({ repo: repo.name, type: repo.type, removed })}\n`);
+				else for (const c of removed) process.stdout.write(`removed ${repo.type === "dataset" ? "datasets/" : ""}${repo.name}@${c}\n`);
 			} finally {
 				await store.close();
 			}

@@ -17,8 +17,13 @@ export function umountCommand(): Command {
 			},
 			10,
 		)
-		.action(async (mountpoint: string, opts: { lazy?: boolean; timeout: number }) => {
+		.option("--json", "print {mountpoint, wasDead, stillRunning} as JSON")
+		.action(async (mountpoint: string, opts: { lazy?: boolean; timeout: number; json?: boolean }) => {
 			const stopped = await stopMount({ mountpoint, lazy: opts.lazy === true, timeoutMs: opts.timeout * 1000 });
+			if (opts.json) {
+				process.stdout.write(`${JSON.stringify(stopped)}\n`);
+				return;
+			}
 			if (stopped.stillRunning.length > 0) {
 				process.stderr.write(`modelfs: ${stopped.mountpoint} detached; its daemon ends when the last open file closes\n`);
 			}

@@ -44,6 +44,8 @@ export interface BackendConfigFile {
 	upper?: string;
 	/** @default beside the default upper */
 	work?: string;
+	/** Create `target` when it does not exist (else a missing target is an error). @default false */
+	create?: boolean;
 }
 
 /** The config after checks and defaults: every path absolute, every backend's lowerdir worked out. */
@@ -75,4 +77,5 @@ export interface BackendConfig {
 	lower: string;
 	upper?: string;
 	work?: string;
+	create: boolean;
 }

@@ -95,7 +95,8 @@ function checkConfig(raw: unknown, path: string): ModelfsConfig {
 	for (const [i, b] of (backendsRaw as unknown[]).entries()) {
 		if (b === null || typeof b !== "object") fail(path, `backends[${i}] must be a mapping`);
 		const o = b as Record<string, unknown>;
-		for (const k of Object.keys(o)) if (!["name", "target", "view", "prefix", "upper", "work"].includes(k)) fail(path, `backends[${i}]: unknown key ${JSON.stringify(k)}`);
+		for (const k of Object.keys(o))
+			if (!["name", "target", "view", "prefix", "upper", "work", "create"].includes(k)) fail(path, `backends[${i}]: unknown key ${JSON.stringify(k)}`);
 		const name = str(o.name, `backends[${i}].name`)!;
 		if (backends.some((x) => x.name === name)) fail(path, `two backends are named ${name}`);
 		const viewName =
@@ -103,6 +104,19 @@ function checkConfig(raw: unknown, path: string): ModelfsConfig {
 			(views.length === 1 ? views[0].name : fail(path, `backend ${name}: say which view it reads (view: <name>), there are ${views.length}`));
 		if (!views.some((v) => v.name === viewName)) fail(path, `backend ${name}: no view named ${viewName}`);
 		const target = abs(str(o.target, `backend ${name}: target`)!);
+		if (o.create !== undefined && typeof o.create !== "boolean") fail(path, `backend ${name}: create must be true or false`);
+		const prefixGiven = o.prefix !== undefined;
+		const view = views.find((v) => v.name === viewName)!;
+		// A backend that says nothing of its prefix under a view that has one
+		// would get the models at its folder's root: most likely a forgotten
+		// `prefix: huggingface/hub`, so it must be said either way.
+		if (!prefixGiven && viewPrefixGiven.get(viewName) && view.prefix !== "") {
+			fail(
+				path,
+				`backend ${name} gives no prefix, but view ${viewName} has prefix ${JSON.stringify(view.prefix)}`,
+				`say where the backend wants the hub: prefix: ${view.prefix} (models at ${target}/${view.prefix}), or prefix: "" (models at ${target} itself)`,
+			);
+		}
 		if (backends.some((x) => x.target === target)) fail(path, `backend ${name}: target ${target} is already used by another backend`);
 		backends.push({
 			name,
@@ -112,6 +126,7 @@ function checkConfig(raw: unknown, path: string): ModelfsConfig {
 			lower: "",
 			upper: o.upper === undefined ? undefined : abs(str(o.upper, `backend ${name}: upper`)!),
 			work: o.work === undefined ? undefined : abs(str(o.work, `backend ${name}: work`)!),
+			create: o.create === true,
 		});
 	}
 

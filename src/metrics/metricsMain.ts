@@ -26,7 +26,7 @@ const port = Number(arg("--port"));
 const mountpoint = arg("--mountpoint") ?? "";
 const holderPid = Number(arg("--holder-pid"));
 try {
-	const server = await serveMetrics({ port, mountpoints: [mountpoint], runRoot: arg("--run-root") });
+	const server = await serveMetrics({ port, host: arg("--address"), mountpoints: [mountpoint], runRoot: arg("--run-root") });
 	const address = server.address();
 	report(`ok ${typeof address === "object" && address ? address.port : port}`);
 	const timer = setInterval(() => {

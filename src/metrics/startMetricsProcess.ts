@@ -10,6 +10,8 @@ import { readReadyLine } from "../system/readReadyLine.js";
 export interface StartMetricsProcessParams {
 	/** TCP port; 0 picks a free one. */
 	port: number;
+	/** The address to listen on. @default "0.0.0.0" */
+	address?: string;
 	/** The view it reports on. */
 	mountpoint: string;
 	/** The mount's holder: the metrics process ends when it is gone. */
@@ -35,6 +37,7 @@ export async function startMetricsProcess(p: StartMetricsProcessParams): Promise
 	const loader = extname(here) === ".ts" ? ["--import", "tsx"] : [];
 	const args = [...loader, script, "--port", String(p.port), "--mountpoint", p.mountpoint, "--holder-pid", String(p.holderPid)];
 	if (p.runRoot) args.push("--run-root", p.runRoot);
+	if (p.address) args.push("--address", p.address);
 	const logFd = openSync(p.logPath, "a", 0o644);
 	let child: ChildProcess;
 	try {

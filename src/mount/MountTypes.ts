@@ -19,7 +19,6 @@ export interface MountRecord {
 	files: number;
 	fileBytes: number;
 	startedAt: string;
-	metricsPort: number | null;
 }
 
 /** One modelfs view found in /proc/self/mountinfo. */

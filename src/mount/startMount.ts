@@ -1,13 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, openSync, readFileSync } from "node:fs";
-import { mkdir, readFile, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { constants as osConstants } from "node:os";
 import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { MountError, type MountErrorCode, StoreError } from "../errors.js";
-import { serveMetrics } from "../metrics/serveMetrics.js";
-import { startMetricsProcess } from "../metrics/startMetricsProcess.js";
 import { isProcessAlive } from "../system/isProcessAlive.js";
 import { probeMountpoint } from "../system/probeMountpoint.js";
 import { readMountinfo } from "../system/readMountinfo.js";
@@ -28,6 +26,11 @@ export interface StartMountParams {
 	tree: ViewDir;
 	/** The store; blobs are read from `<storeDir>/objects`. */
 	storeDir: string;
+	/**
+	 * Mount over a folder that holds files (they are hidden while the view is
+	 * mounted). Without it such a mountpoint is refused. @default false
+	 */
+	nonempty?: boolean;
 	/** Use FUSE passthrough when the kernel allows it. @default true */
 	passthrough?: boolean;
 	/**
@@ -37,8 +40,6 @@ export interface StartMountParams {
 	foreground?: boolean;
 	/** Worker threads, each on its own /dev/fuse fd. @default 4 */
 	threads?: number;
-	/** Serve Prometheus metrics on this TCP port. @default null (none) */
-	metricsPort?: number | null;
 	/** Layout options recorded in mount.json for `modelfs status`. @default {} */
 	view?: Record<string, unknown>;
 	/** Catalog generation the tree was built from. @default null */
@@ -58,7 +59,6 @@ export interface StartedMount {
 	image: ViewImageSummary;
 	/** A dead mount (ENOTCONN) was found at the mountpoint and detached first. */
 	detachedDeadMount: boolean;
-	metricsPort: number | null;
 	/**
 	 * Resolves with the holder's exit code when it ends. Only meaningful
 	 * while this process lives (always, with `foreground`).
@@ -80,10 +80,6 @@ export async function startMount(params: StartMountParams): Promise<StartedMount
 	if (typeof params.storeDir !== "string" || params.storeDir === "") throw new TypeError("startMount: `storeDir` is required");
 	const threads = params.threads ?? 4;
 	if (!Number.isInteger(threads) || threads < 1 || threads > 16) throw new TypeError("startMount: `threads` must be 1..16");
-	const metricsPort = params.metricsPort ?? null;
-	if (metricsPort !== null && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) {
-		throw new TypeError("startMount: `metricsPort` must be 0..65535");
-	}
 	const log = params.log ?? (() => {});
 	const timeoutMs = params.timeoutMs ?? 30_000;
 	const mountpoint = resolve(params.mountpoint);
@@ -100,6 +96,7 @@ export async function startMount(params: StartMountParams): Promise<StartedMount
 	let mounted = false;
 	try {
 		const detachedDeadMount = await clearMountpoint(mountpoint, params.runRoot, log);
+		if (params.nonempty !== true) await requireEmpty(mountpoint);
 		const imagePath = join(runtimeDir, "view.img");
 		const image = await writeViewImage({ root: params.tree, objectsDir, path: imagePath });
 		const record: MountRecord = {
@@ -113,7 +110,6 @@ export async function startMount(params: StartMountParams): Promise<StartedMount
 			files: image.files,
 			fileBytes: image.fileBytes,
 			startedAt: new Date().toISOString(),
-			metricsPort,
 		};
 		await writeFile(join(runtimeDir, "mount.json.tmp"), `${JSON.stringify(record, null, "\t")}\n`);
 		await rename(join(runtimeDir, "mount.json.tmp"), join(runtimeDir, "mount.json"));
@@ -149,19 +145,6 @@ export async function startMount(params: StartMountParams): Promise<StartedMount
 			throw err;
 		}
 
-		let stopMetrics = () => {};
-		let boundPort: number | null = null;
-		if (metricsPort !== null) {
-			if (params.foreground) {
-				const server = await serveMetrics({ port: metricsPort, mountpoints: [mountpoint], runRoot: params.runRoot });
-				const address = server.address();
-				boundPort = typeof address === "object" && address ? address.port : metricsPort;
-				stopMetrics = () => server.close();
-				exited.then(stopMetrics, stopMetrics);
-			} else {
-				boundPort = await startMetricsProcess({ port: metricsPort, mountpoint, holderPid, runtimeDir, runRoot: params.runRoot, logPath, timeoutMs });
-			}
-		}
 		if (!params.foreground) child.unref();
 		mounted = true;
 		return {
@@ -170,7 +153,6 @@ export async function startMount(params: StartMountParams): Promise<StartedMount
 			holderPid,
 			image,
 			detachedDeadMount,
-			metricsPort: boundPort,
 			exited,
 			stop: () => {
 				if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
@@ -192,6 +174,17 @@ async function checkStore(objectsDir: string): Promise<void> {
 	}
 	throw new StoreError("STORE_NOT_FOUND", `no store objects folder at ${objectsDir}`, {
 		hint: "create the store with `modelfs init`, or point --store / MODELFS_STORE at it",
+	});
+}
+
+/** A view mounted over files hides them: most likely the wrong folder. */
+async function requireEmpty(mountpoint: string): Promise<void> {
+	const names = await readdir(mountpoint);
+	if (names.length === 0) return;
+	throw new MountError("MOUNT_NOT_EMPTY", `mountpoint ${mountpoint} is not empty (${names.length} entries, e.g. ${names.slice(0, 3).join(", ")}): the view would hide them`, {
+		path: mountpoint,
+		errno: "ENOTEMPTY",
+		hint: "mount on an empty folder, or pass --nonempty to hide what is there while the view is mounted",
 	});
 }
 

@@ -1,10 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import type { ViewConfig } from "../config/ModelfsConfig.js";
 import { listModelfsMounts } from "../mount/listModelfsMounts.js";
-import { startMount } from "../mount/startMount.js";
-import { readCatalog } from "../store/catalog/readCatalog.js";
-import type { Catalog } from "../store/StoreTypes.js";
-import { buildViewTree } from "../view/buildViewTree.js";
+import { mountStoreView } from "./mountStoreView.js";
 
 export interface MountConfiguredViewParams {
 	view: ViewConfig;
@@ -43,22 +40,25 @@ export async function mountConfiguredView(params: MountConfiguredViewParams): Pr
 			generation: existing.record?.catalogGeneration ?? null,
 		};
 	}
-	let catalog: Catalog | null = await readCatalog({ storeDir });
-	if (catalog === null) {
-		params.log?.(`the store ${storeDir} has no published catalog yet: view ${view.name} is empty`);
-		catalog = { format: 1, generation: 0, createdAt: new Date().toISOString(), repos: [] };
-	}
-	const options = { layout: view.layout, prefix: view.prefix, files: view.files, template: view.template, repos: view.repos };
-	const tree = buildViewTree({ catalog, ...options, repos: view.repos && view.repos.length > 0 ? view.repos : undefined });
 	await mkdir(view.mountpoint, { recursive: true });
-	const mounted = await startMount({
-		mountpoint: view.mountpoint,
-		tree,
+	const mounted = await mountStoreView({
 		storeDir,
+		mountpoint: view.mountpoint,
+		name: view.name,
+		layout: view.layout,
+		prefix: view.prefix,
+		files: view.files,
+		template: view.template,
+		repos: view.repos,
 		runRoot: params.runRoot,
-		view: { name: view.name, ...options },
-		catalogGeneration: catalog.generation,
 		log: params.log,
 	});
-	return { name: view.name, mountpoint: mounted.mountpoint, alreadyMounted: false, files: mounted.image.files, bytes: mounted.image.fileBytes, generation: catalog.generation };
+	return {
+		name: view.name,
+		mountpoint: mounted.mount.mountpoint,
+		alreadyMounted: false,
+		files: mounted.mount.image.files,
+		bytes: mounted.mount.image.fileBytes,
+		generation: mounted.generation,
+	};
 }

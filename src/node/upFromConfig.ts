@@ -72,7 +72,7 @@ export async function upFromConfig(params: UpFromConfigParams): Promise<UpResult
 				params.log?.(`backend ${b.name}: its overlay stands on the previous mount of view ${b.view}: mounting it again`);
 				await overlayDown({ target: b.target, stateDir: config.stateDir });
 			}
-			const r = await overlayUp({ target: b.target, lower: b.lower, upper: b.upper, work: b.work, stateDir: config.stateDir });
+			const r = await overlayUp({ target: b.target, create: b.create, lower: b.lower, upper: b.upper, work: b.work, stateDir: config.stateDir });
 			result.backends.push({ name: b.name, ...r });
 		} catch (err) {
 			result.failed.push({ name: b.name, error: err as Error });
@@ -116,7 +116,8 @@ async function refreshView(params: { view: ViewConfig; config: ModelfsConfig; ru
 		}
 		await stopMount({ mountpoint: view.mountpoint, runRoot: params.runRoot });
 	} catch (err) {
-		for (const b of downed.reverse()) await overlayUp({ target: b.target, lower: b.lower, upper: b.upper, work: b.work, stateDir: config.stateDir }).catch(() => undefined);
+		for (const b of downed.reverse())
+			await overlayUp({ target: b.target, create: b.create, lower: b.lower, upper: b.upper, work: b.work, stateDir: config.stateDir }).catch(() => undefined);
 		throw err;
 	}
 	return users;

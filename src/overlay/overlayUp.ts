@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, realpath, rm, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { MountError, UsageError } from "../errors.js";
+import { type MountinfoEntry, readMountinfo } from "../system/readMountinfo.js";
 import { listOverlayMounts } from "./listOverlayMounts.js";
 import { mountOverlay } from "./mountOverlay.js";
 import { moveTree } from "./moveTree.js";
@@ -10,10 +11,22 @@ import { runMountTool } from "./runMountTool.js";
 import { writeOverlayState } from "./writeOverlayState.js";
 
 export interface OverlayUpParams {
-	/** The backend's cache folder; created if missing. Its contents are kept (moved into upper). */
+	/** The backend's cache folder. Its contents are kept (moved into upper). */
 	target: string;
-	/** The read-only view (or any folder) shown underneath: overlayfs's lowerdir. */
+	/**
+	 * Create `target` when it does not exist. Without it a missing target is
+	 * an error: a typo in a backend's path must not mount a fresh folder
+	 * nobody reads. @default false
+	 */
+	create?: boolean;
+	/** The read-only view shown underneath (overlayfs's lowerdir): a live modelfs view's mount point or a folder in it. */
 	lower: string;
+	/**
+	 * Accept a lower that is not inside a live modelfs view (a plain folder).
+	 * Without it such a lower is refused: an empty folder or a view
+	 * mountpoint with nothing mounted would hide the backend's models. @default false
+	 */
+	anyLower?: boolean;
 	/** The writable layer. @default <state dir>/overlay/<hash of target>/upper */
 	upper?: string;
 	/** overlayfs's work folder, on the same filesystem as upper. @default beside the default upper */
@@ -41,9 +54,8 @@ export interface OverlayUpResult {
 export async function overlayUp(params: OverlayUpParams): Promise<OverlayUpResult> {
 	if (typeof params.target !== "string" || params.target === "") throw new TypeError("overlayUp: `target` is required");
 	if (typeof params.lower !== "string" || params.lower === "") throw new TypeError("overlayUp: `lower` is required");
-	const lower = await checkedLower(resolve(params.lower));
-	await mkdir(resolve(params.target), { recursive: true });
-	const target = await realpath(resolve(params.target));
+	const lower = await checkedLower(resolve(params.lower), params.anyLower === true);
+	const target = await existingTarget(resolve(params.target), params.create === true);
 	const empty: MoveResult = { files: 0, bytes: 0, duplicates: 0, conflicts: [], whiteouts: 0 };
 
 	const mounted = (await listOverlayMounts({ target })).at(-1);
@@ -122,11 +134,27 @@ export async function overlayUp(params: OverlayUpParams): Promise<OverlayUpResul
 	return { target, lower, upper, work, alreadyMounted: false, moved };
 }
 
-async function checkedLower(lower: string): Promise<string> {
+async function existingTarget(target: string, create: boolean): Promise<string> {
+	try {
+		if (create) await mkdir(target, { recursive: true });
+		const real = await realpath(target);
+		if (!(await stat(real)).isDirectory()) throw new UsageError("OVERLAY_BAD_PATH", `the target ${target} is not a folder`, { hint: "give the backend's cache folder" });
+		return real;
+	} catch (err) {
+		if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+		throw new UsageError("OVERLAY_NO_TARGET", `the target ${target} does not exist`, {
+			hint: "check the path (a typo would mount a folder no backend reads); to make it, pass --create (create: true for a backend in the config)",
+		});
+	}
+}
+
+async function checkedLower(lower: string, anyLower: boolean): Promise<string> {
 	try {
 		const s = await stat(lower);
 		if (!s.isDirectory()) throw new UsageError("OVERLAY_BAD_LOWER", `--lower ${lower} is not a folder`, { hint: "give the view's mount point, e.g. /run/modelfs/hf" });
-		return await realpath(lower);
+		const real = await realpath(lower);
+		if (!anyLower) await requireView(real);
+		return real;
 	} catch (err) {
 		const code = (err as NodeJS.ErrnoException).code;
 		if (code === "ENOENT") throw new UsageError("OVERLAY_BAD_LOWER", `--lower ${lower} does not exist`, { hint: "mount the view first: modelfs mount <mountpoint>" });
@@ -134,6 +162,17 @@ async function checkedLower(lower: string): Promise<string> {
 			throw new MountError("VIEW_DEAD", `the view at ${lower} is not answering (its daemon died)`, { path: lower, errno: code, hint: `mount it again: modelfs mount ${lower}` });
 		throw err;
 	}
+}
+
+/** The mount `lower` lies in must be a modelfs view (the stat above showed it answers). */
+async function requireView(lower: string): Promise<void> {
+	const containing = (await readMountinfo())
+		.filter((m) => m.mountpoint === lower || inside(lower, m.mountpoint))
+		.reduce<MountinfoEntry | null>((best, m) => (best === null || m.mountpoint.length >= best.mountpoint.length ? m : best), null);
+	if (containing?.fstype === "fuse.modelfs") return;
+	throw new UsageError("OVERLAY_LOWER_NOT_VIEW", `--lower ${lower} is not in a modelfs view (it is on ${containing?.fstype ?? "?"} mounted at ${containing?.mountpoint ?? "?"})`, {
+		hint: "mount the view first (modelfs mount <mountpoint>) and give its mount point; pass --any-lower to put a plain folder underneath on purpose",
+	});
 }
 
 function inside(child: string, parent: string): boolean {

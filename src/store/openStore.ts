@@ -21,6 +21,8 @@ export interface OpenStoreParams {
 	wait?: boolean;
 	/** Create the store if it does not exist (`modelfs init`); implies `write`. @default false */
 	create?: boolean;
+	/** With `create`: told once, with the store directory, when the store did not exist and was just made. @default none */
+	onCreated?: (storeDir: string) => void;
 	/** Stops waiting for the lock. */
 	signal?: AbortSignal;
 }
@@ -55,10 +57,11 @@ async function readMeta(dir: string): Promise<StoreMeta> {
 	return meta;
 }
 
-async function createStore(dir: string): Promise<void> {
+/** Makes the store's folders and format file; true when the store did not exist before. */
+async function createStore(dir: string): Promise<boolean> {
 	await mkdir(dir, { recursive: true });
 	for (const sub of SUBDIRS) await mkdir(join(dir, sub), { recursive: true });
-	if (existsSync(join(dir, STORE_PATHS.meta))) return;
+	if (existsSync(join(dir, STORE_PATHS.meta))) return false;
 	const meta: StoreMeta = { format: STORE_FORMAT, createdAt: new Date().toISOString() };
 	const tmp = tmpName(dir, "meta");
 	const fh = await open(tmp, "wx", 0o644);
@@ -70,6 +73,7 @@ async function createStore(dir: string): Promise<void> {
 	}
 	await rename(tmp, join(dir, STORE_PATHS.meta));
 	await fsyncDir(dir);
+	return true;
 }
 
 /**
@@ -114,7 +118,7 @@ export async function openStore(params: OpenStoreParams): Promise<Store> {
 	const write = params.write === true || params.create === true;
 	if (params.create) {
 		try {
-			await createStore(dir);
+			if (await createStore(dir)) params.onCreated?.(dir);
 		} catch (err) {
 			const code = (err as NodeJS.ErrnoException).code;
 			if (code === "EROFS" || code === "EACCES" || code === "EPERM") writable(err);

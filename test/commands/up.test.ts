@@ -34,8 +34,8 @@ async function setup() {
 			"views:",
 			`  - {name: hf, mountpoint: ${view}}`,
 			"backends:",
-			`  - {name: vllm, target: ${docker}, prefix: huggingface/hub}`,
-			`  - {name: host, target: ${host}}`,
+			`  - {name: vllm, target: ${docker}, prefix: huggingface/hub, create: true}`,
+			`  - {name: host, target: ${host}, prefix: "", create: true}`,
 			"",
 		].join("\n"),
 	);
@@ -182,7 +182,7 @@ describe.runIf(canMount)("modelfs up", () => {
 	it("names an unknown --only and a missing config", async () => {
 		const root = realpathSync(tempDir());
 		const config = join(root, "modelfs.yaml");
-		writeFileSync(config, `store: ${join(root, "store")}\nviews: [{name: hf, mountpoint: ${join(root, "view")}}]\nbackends: [{name: vllm, target: ${join(root, "cache")}}]\n`);
+		writeFileSync(config, `store: ${join(root, "store")}\nviews: [{name: hf, mountpoint: ${join(root, "view")}}]\nbackends: [{name: vllm, target: ${join(root, "cache")}, create: true}]\n`);
 		const env = { MODELFS_RUN_DIR: join(root, "run") };
 		const r = await runCli(["up", "--config", config, "--only", "sglang"], { env });
 		expect(r.code).toBe(2);

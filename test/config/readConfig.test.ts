@@ -54,6 +54,22 @@ describe("readConfig", () => {
 		expect(c.backends[0]).toMatchObject({ view: "v", lower: join(dir, "view"), target: join(dir, "cache") });
 	});
 
+	it("refuses a backend that gives no prefix under a view that has one, naming both; prefix: \"\" says it on purpose", async () => {
+		const silent = configFile(`store: /s\nviews: [{name: hf, mountpoint: /m, prefix: huggingface/hub}]\nbackends: [{name: vllm, target: /t}]\n`);
+		await expect(readConfig({ path: silent })).rejects.toMatchObject({
+			code: "CONFIG_INVALID",
+			message: expect.stringContaining('backend vllm gives no prefix, but view hf has prefix "huggingface/hub"'),
+			hint: expect.stringContaining("prefix: huggingface/hub"),
+		});
+		const explicit = configFile(`store: /s\nviews: [{name: hf, mountpoint: /m, prefix: huggingface/hub}]\nbackends: [{name: host, target: /t, prefix: ""}]\n`);
+		expect((await readConfig({ path: explicit })).backends[0].lower).toBe("/m/huggingface/hub");
+	});
+
+	it("reads create: true for a backend, false by default", async () => {
+		const c = await readConfig({ path: configFile(`store: /s\nviews: [{name: v, mountpoint: /m}]\nbackends: [{name: a, target: /a, create: true}, {name: b, target: /b}]\n`) });
+		expect(c.backends.map((b) => b.create)).toEqual([true, false]);
+	});
+
 	it("refuses a backend whose prefix the view cannot serve", async () => {
 		const path = configFile(`store: /s\nviews: [{name: hf, mountpoint: /m, prefix: hub}]\nbackends: [{name: b, target: /t, prefix: huggingface/hub}]\n`);
 		await expect(readConfig({ path })).rejects.toMatchObject({ code: "CONFIG_INVALID", message: expect.stringContaining("backend b") });

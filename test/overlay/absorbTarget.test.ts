@@ -32,7 +32,7 @@ describe.runIf(canMount)("absorbTarget", () => {
 		writeHubCache({ dir: target, repo: "org/m", files: FILES, commit });
 		writeFileSync(join(target, "models--org--m", "blobs", "local-only"), bytes("mine", 5000));
 		const before = treeDigest(target);
-		const up = await overlayUp({ target, lower, stateDir });
+		const up = await overlayUp({ target, lower, anyLower: true, stateDir });
 		const dry = await absorbTarget({ target, storeDir, stateDir, dryRun: true });
 		expect(dry.freedBytes).toBe(FILES.reduce((n, f) => n + f.bytes.length, 0));
 		expect(statSync(join(up.upper, "models--org--m", "blobs", sha256(FILES[1].bytes))).size).toBe(2 << 20);
@@ -53,7 +53,7 @@ describe.runIf(canMount)("absorbTarget", () => {
 
 	it("keeps a local file whose content differs from the view's at the same path", async () => {
 		const { storeDir, lower, target, stateDir, commit } = await setup();
-		const up = await overlayUp({ target, lower, stateDir });
+		const up = await overlayUp({ target, lower, anyLower: true, stateDir });
 		// Writing through the snapshot symlink copies the blob up and changes it: same name, other bytes.
 		writeFileSync(join(target, "models--org--m", "snapshots", commit, "config.json"), '{"x":2}');
 		const r = await absorbTarget({ target, storeDir, stateDir });
@@ -64,7 +64,7 @@ describe.runIf(canMount)("absorbTarget", () => {
 
 	it("puts back copies the view cannot show through an opaque folder, so nothing disappears", async () => {
 		const { storeDir, lower, target, stateDir } = await setup();
-		await overlayUp({ target, lower, stateDir });
+		await overlayUp({ target, lower, anyLower: true, stateDir });
 		// Delete and recreate the blobs folder through the overlay: upper's blobs/ becomes opaque.
 		const blobs = join(target, "models--org--m", "blobs");
 		const saved = FILES.map((f) => ({ name: sha256(f.bytes), bytes: readFileSync(join(blobs, sha256(f.bytes))) }));

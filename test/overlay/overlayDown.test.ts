@@ -13,7 +13,7 @@ describe.runIf(canMount)("overlayDown", () => {
 		const { lower, target, stateDir } = setup();
 		seedOldContents(target);
 		const before = treeDigest(target);
-		await overlayUp({ target, lower, stateDir });
+		await overlayUp({ target, lower, anyLower: true, stateDir });
 		writeFileSync(join(target, "new-file"), "written while mounted");
 		// A deletion through the overlay of a view file becomes a whiteout in upper: it must not come back as a device.
 		const snapshotDir = join(target, "models--org--model", "snapshots");
@@ -37,12 +37,12 @@ describe.runIf(canMount)("overlayDown", () => {
 		const { lower, target, stateDir } = setup();
 		seedOldContents(target);
 		const before = treeDigest(target);
-		await overlayUp({ target, lower, stateDir });
+		await overlayUp({ target, lower, anyLower: true, stateDir });
 		const down = await overlayDown({ target, stateDir });
 		expect(down.wasMounted).toBe(true);
 		expect(readdirSync(target)).toEqual([]);
 		expect((await overlayDown({ target, stateDir })).wasMounted).toBe(false);
-		await overlayUp({ target, lower, stateDir });
+		await overlayUp({ target, lower, anyLower: true, stateDir });
 		const through = treeDigest(target);
 		for (const [p, d] of Object.entries(before)) expect(through[p], p).toBe(d);
 	});
@@ -50,11 +50,11 @@ describe.runIf(canMount)("overlayDown", () => {
 	it("puts aside, never deletes, an older different copy when the folder and upper disagree", async () => {
 		const { lower, target, stateDir } = setup();
 		writeFileSync(join(target, "settings.json"), "old");
-		const up = await overlayUp({ target, lower, stateDir });
+		const up = await overlayUp({ target, lower, anyLower: true, stateDir });
 		await overlayDown({ target, stateDir });
 		// Written to the bare folder while the overlay was down.
 		writeFileSync(join(target, "settings.json"), "newer");
-		const again = await overlayUp({ target, lower, stateDir });
+		const again = await overlayUp({ target, lower, anyLower: true, stateDir });
 		expect(again.moved.conflicts).toEqual(["settings.json"]);
 		expect(readFileSync(join(target, "settings.json"), "utf8")).toBe("newer");
 		const conflicts = join(up.upper, "..", "conflicts");

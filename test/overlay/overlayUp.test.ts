@@ -14,7 +14,7 @@ describe.runIf(canMount)("overlayUp", () => {
 		const { lower, target, stateDir, commit } = setup();
 		seedOldContents(target);
 		const before = treeDigest(target);
-		const r = await overlayUp({ target, lower, stateDir });
+		const r = await overlayUp({ target, lower, anyLower: true, stateDir });
 		expect(r.alreadyMounted).toBe(false);
 		expect(r.moved.files).toBe(Object.values(before).filter((v) => v !== "dir").length);
 		expect(isMountPoint(target)).toBe(true);
@@ -30,23 +30,23 @@ describe.runIf(canMount)("overlayUp", () => {
 
 	it("is idempotent: a second up with the same lower changes nothing", async () => {
 		const { lower, target, stateDir } = setup();
-		await overlayUp({ target, lower, stateDir });
-		const again = await overlayUp({ target, lower, stateDir });
+		await overlayUp({ target, lower, anyLower: true, stateDir });
+		const again = await overlayUp({ target, lower, anyLower: true, stateDir });
 		expect(again.alreadyMounted).toBe(true);
 		expect(await listOverlayMounts({ target })).toHaveLength(1);
 	});
 
 	it("refuses a second up with a different lower", async () => {
 		const { root, lower, target, stateDir } = setup();
-		await overlayUp({ target, lower, stateDir });
+		await overlayUp({ target, lower, anyLower: true, stateDir });
 		mkdirSync(join(root, "other"));
-		await expect(overlayUp({ target, lower: join(root, "other"), stateDir })).rejects.toMatchObject({ code: "OVERLAY_TARGET_MOUNTED" });
+		await expect(overlayUp({ target, lower: join(root, "other"), anyLower: true, stateDir })).rejects.toMatchObject({ code: "OVERLAY_TARGET_MOUNTED" });
 	});
 
 	it("sends hub lock, incomplete, no_exist and compile-cache writes to upper only", async () => {
 		const { lower, target, stateDir } = setup();
 		const before = treeDigest(lower);
-		const r = await overlayUp({ target, lower, stateDir });
+		const r = await overlayUp({ target, lower, anyLower: true, stateDir });
 		const repo = join(target, "models--org--model");
 		mkdirSync(join(target, ".locks", "models--org--model"), { recursive: true });
 		writeFileSync(join(target, ".locks", "models--org--model", "abc.lock"), "");
@@ -64,7 +64,7 @@ describe.runIf(canMount)("overlayUp", () => {
 
 	it("makes flock on a lock file through the overlay exclude a second process", async () => {
 		const { lower, target, stateDir } = setup();
-		await overlayUp({ target, lower, stateDir });
+		await overlayUp({ target, lower, anyLower: true, stateDir });
 		const lock = join(target, ".locks", "models--org--model", "x.lock");
 		mkdirSync(join(lock, ".."), { recursive: true });
 		writeFileSync(lock, "");
@@ -88,7 +88,7 @@ describe.runIf(canMount)("overlayUp", () => {
 		mkdirSync(tmpfs);
 		execFileSync("mount", ["-t", "tmpfs", "-o", "size=64m", "tmpfs", tmpfs]);
 		unmountOnFinish(tmpfs);
-		const r = await overlayUp({ target, lower, stateDir, upper: join(tmpfs, "upper"), work: join(tmpfs, "work") });
+		const r = await overlayUp({ target, lower, anyLower: true, stateDir, upper: join(tmpfs, "upper"), work: join(tmpfs, "work") });
 		expect(r.moved.files).toBeGreaterThan(0);
 		const through = treeDigest(target);
 		for (const [p, d] of Object.entries(before)) expect(through[p], p).toBe(d);
@@ -105,13 +105,13 @@ describe.runIf(canMount)("overlayUp", () => {
 		mkdirSync(tmpfs);
 		execFileSync("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", tmpfs]);
 		unmountOnFinish(tmpfs);
-		await expect(overlayUp({ target, lower, stateDir, upper: join(tmpfs, "upper"), work: join(root, "work") })).rejects.toMatchObject({ code: "OVERLAY_UPPER_WORK_FS" });
+		await expect(overlayUp({ target, lower, anyLower: true, stateDir, upper: join(tmpfs, "upper"), work: join(root, "work") })).rejects.toMatchObject({ code: "OVERLAY_UPPER_WORK_FS" });
 		expect(treeDigest(target)).toEqual(before);
 	});
 
 	it("names a missing lower", async () => {
 		const { root, target, stateDir } = setup();
-		await expect(overlayUp({ target, lower: join(root, "nope"), stateDir })).rejects.toMatchObject({ code: "OVERLAY_BAD_LOWER" });
+		await expect(overlayUp({ target, lower: join(root, "nope"), anyLower: true, stateDir })).rejects.toMatchObject({ code: "OVERLAY_BAD_LOWER" });
 	});
 });
 
