@@ -44,6 +44,7 @@ export type UsageErrorCode =
 	| "SNAPSHOT_PATH_DUPLICATE"
 	| "SNAPSHOT_PATH_INVALID"
 	| "TOKEN_INVALID"
+	| "UP_BACKEND_INVALID"
 	| "USAGE_DURATION"
 	| "USAGE_IMPORT_AS"
 	| "USAGE_REPO_TYPE"
@@ -130,6 +131,7 @@ export type MountErrorCode =
 	| "OVERLAY_TARGET_MOUNTED"
 	| "REFRESH_FOREIGN_OVERLAY"
 	| "STATUS_NOT_UP"
+	| "UP_FAILED"
 	| "VIEW_DEAD";
 
 /** Codes of a plain ModelfsError: modelfs's own node-local files (overlay state, view image, stats file) in a state it cannot use (exit 1). */

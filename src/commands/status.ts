@@ -54,6 +54,9 @@ function render(s: Status): string {
 		lines.push(
 			`backend ${name}  ${b.target}  ${b.mounted ? "mounted" : "not mounted"}  lower ${b.lower ?? "-"}  upper ${b.upper ?? "-"}  files served ${b.filesServed ?? "-"}  upper ${b.upperFiles ?? 0} files ${sizeOrDash(b.upperBytes)}`,
 		);
+		if (b.upperUnreadable.length > 0) {
+			lines.push(`  could not read ${b.upperUnreadable.length} folder(s) of the upper layer (e.g. ${b.upperUnreadable[0]}): permission denied; run as root for the whole figure`);
+		}
 	}
 	return `${lines.join("\n")}\n`;
 }

@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { defaultConfigPath } from "../config/defaultConfigPath.js";
 import { readConfig } from "../config/readConfig.js";
-import { MountError } from "../errors.js";
+import { ModelfsError, MountError, UsageError } from "../errors.js";
 import { downFromConfig } from "../node/downFromConfig.js";
 import { type UpResult, upFromConfig } from "../node/upFromConfig.js";
 
@@ -73,12 +73,16 @@ function print(r: UpResult, json: boolean): void {
 	for (const f of r.failed) process.stdout.write(`backend ${f.name}: FAILED: ${f.error.message}\n`);
 }
 
-/** The error `up` ends with when some backend failed (exit 5), naming them. */
-function failureOf(r: UpResult): MountError | null {
+/**
+ * The error `up` ends with when some backend failed, naming them: a usage
+ * error (exit 2) when every failure was one (a missing target, a bad path),
+ * else a mount error (exit 5).
+ */
+function failureOf(r: UpResult): ModelfsError | null {
 	if (r.failed.length === 0) return null;
-	const first = r.failed[0].error as MountError;
-	return new MountError(first.code ?? "UP_FAILED", `${r.failed.length} backend(s) not up: ${r.failed.map((f) => `${f.name} (${f.error.message})`).join("; ")}`, {
-		cause: first,
-		hint: first.hint ?? "fix the folder named above and run modelfs up again (it is idempotent)",
-	});
+	const first = r.failed[0].error;
+	const message = `${r.failed.length} backend(s) not up: ${r.failed.map((f) => `${f.name} (${f.error.message})`).join("; ")}`;
+	const hint = (first instanceof ModelfsError ? first.hint : undefined) ?? "fix the folder named above and run modelfs up again (it is idempotent)";
+	if (r.failed.every((f) => f.error instanceof UsageError)) return new UsageError("UP_BACKEND_INVALID", message, { cause: first, hint });
+	return new MountError("UP_FAILED", message, { cause: first, hint });
 }

@@ -55,6 +55,8 @@ export interface BackendStatus {
 	/** Files and disk use of the upper layer: what this node keeps locally. */
 	upperFiles: number | null;
 	upperBytes: number | null;
+	/** Folders of the upper layer this user could not read (run as root for the whole figure). */
+	upperUnreadable: string[];
 }
 
 export interface Status {
@@ -137,6 +139,7 @@ export async function collectStatus(params: CollectStatusParams): Promise<Status
 			filesServed: o === undefined ? null : (viewOf(lower)?.files ?? null),
 			upperFiles: measure?.files ?? null,
 			upperBytes: measure?.bytes ?? null,
+			upperUnreadable: measure?.unreadable ?? [],
 		};
 	};
 	for (const b of config?.backends ?? []) status.backends.push(await backendStatus(b.name, b.target));

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { readdir, readFile, readlink, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -30,6 +30,19 @@ describe.runIf(canMount)("mountCommand", () => {
 				expect(await readlink(join(dir, "snapshots", commit, path))).toMatch(/^(\.\.\/)+blobs\/[0-9a-f]{64}$/);
 			}
 		}
+	});
+
+	it("refuses a mountpoint that holds files unless --nonempty, naming the flag", async () => {
+		const s = await makeCliStore();
+		writeFileSync(join(s.mnt, "left-over.txt"), "someone's file");
+		const r = await runCli(["mount", s.mnt], { env: s.env });
+		expect(r.code).toBe(5);
+		expect(r.stderr).toContain(`modelfs: mountpoint ${s.mnt} is not empty`);
+		expect(r.stderr).toContain("--nonempty");
+		expect(isMountPoint(s.mnt)).toBe(false);
+		const forced = await runCli(["mount", s.mnt, "--nonempty"], { env: s.env });
+		expect(forced.code, forced.stderr).toBe(0);
+		expect(isMountPoint(s.mnt)).toBe(true);
 	});
 
 	it("takes the layout options: --layout flat --repo --prefix", async () => {

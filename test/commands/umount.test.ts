@@ -21,6 +21,9 @@ describe.runIf(canMount)("umountCommand", () => {
 		expect(isProcessAlive(m?.holderPid as number)).toBe(false);
 		expect(isProcessAlive(m?.daemonPid as number)).toBe(false);
 		expect(() => readFileSync(join(m?.runtimeDir as string, "mount.json"))).toThrow();
+		expect((await runCli(["mount", s.mnt], { env: s.env })).code).toBe(0);
+		const json = await runCli(["umount", s.mnt, "--json"], { env: s.env });
+		expect(JSON.parse(json.stdout)).toMatchObject({ mountpoint: s.mnt, wasDead: false, stillRunning: [] });
 		const again = await runCli(["umount", s.mnt], { env: s.env });
 		expect(again.code).toBe(5);
 		expect(again.stderr).toContain(`no modelfs view is mounted at ${s.mnt}`);

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it, onTestFinished } from "vitest";
@@ -179,10 +179,30 @@ describe.runIf(canMount)("modelfs up", () => {
 		expect((await runCli(["down", "--config", config], { env })).code).toBe(0);
 	});
 
+	it("refuses a backend target that does not exist unless create: true, and mounts nothing on it", async () => {
+		const root = realpathSync(tempDir());
+		const config = join(root, "modelfs.yaml");
+		const typo = join(root, "spark-vllm-dokcer", "cache");
+		writeFileSync(config, `store: ${join(root, "store")}\nviews: [{name: hf, mountpoint: ${join(root, "view")}}]\nbackends: [{name: vllm, target: ${typo}}]\n`);
+		const env = { MODELFS_RUN_DIR: join(root, "run") };
+		onTestFinished(async () => {
+			await runCli(["down", "--config", config], { env });
+		});
+		expect((await runCli(["init", "--store", join(root, "store")])).code).toBe(0);
+		const r = await runCli(["up", "--config", config], { env });
+		expect(r.code, r.stderr).toBe(2);
+		expect(r.stderr).toContain(`vllm (the target ${typo} does not exist)`);
+		expect(r.stderr).toContain("create: true");
+		expect(existsSync(typo)).toBe(false);
+	});
+
 	it("names an unknown --only and a missing config", async () => {
 		const root = realpathSync(tempDir());
 		const config = join(root, "modelfs.yaml");
-		writeFileSync(config, `store: ${join(root, "store")}\nviews: [{name: hf, mountpoint: ${join(root, "view")}}]\nbackends: [{name: vllm, target: ${join(root, "cache")}, create: true}]\n`);
+		writeFileSync(
+			config,
+			`store: ${join(root, "store")}\nviews: [{name: hf, mountpoint: ${join(root, "view")}}]\nbackends: [{name: vllm, target: ${join(root, "cache")}, create: true}]\n`,
+		);
 		const env = { MODELFS_RUN_DIR: join(root, "run") };
 		const r = await runCli(["up", "--config", config, "--only", "sglang"], { env });
 		expect(r.code).toBe(2);

@@ -54,7 +54,7 @@ describe("readConfig", () => {
 		expect(c.backends[0]).toMatchObject({ view: "v", lower: join(dir, "view"), target: join(dir, "cache") });
 	});
 
-	it("refuses a backend that gives no prefix under a view that has one, naming both; prefix: \"\" says it on purpose", async () => {
+	it('refuses a backend that gives no prefix under a view that has one, naming both; prefix: "" says it on purpose', async () => {
 		const silent = configFile(`store: /s\nviews: [{name: hf, mountpoint: /m, prefix: huggingface/hub}]\nbackends: [{name: vllm, target: /t}]\n`);
 		await expect(readConfig({ path: silent })).rejects.toMatchObject({
 			code: "CONFIG_INVALID",

@@ -105,7 +105,9 @@ describe.runIf(canMount)("overlayUp", () => {
 		mkdirSync(tmpfs);
 		execFileSync("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", tmpfs]);
 		unmountOnFinish(tmpfs);
-		await expect(overlayUp({ target, lower, anyLower: true, stateDir, upper: join(tmpfs, "upper"), work: join(root, "work") })).rejects.toMatchObject({ code: "OVERLAY_UPPER_WORK_FS" });
+		await expect(overlayUp({ target, lower, anyLower: true, stateDir, upper: join(tmpfs, "upper"), work: join(root, "work") })).rejects.toMatchObject({
+			code: "OVERLAY_UPPER_WORK_FS",
+		});
 		expect(treeDigest(target)).toEqual(before);
 	});
 
