@@ -1,4 +1,5 @@
-import type { BlockDeviceStats, MountStats } from "../mount/MountTypes.js";
+import type { MountStats } from "../mount/MountTypes.js";
+import type { BlockDeviceStats } from "../system/readBlockDeviceStats.js";
 
 export interface MetricsSample {
 	mountpoint: string;

@@ -79,36 +79,3 @@ export interface MountStats {
 		count: number;
 	};
 }
-
-/** Counters of the block device the store is on (/sys/block/<dev>/stat). */
-export interface BlockDeviceStats {
-	/** e.g. `nvme0n1p1`, `vda`. */
-	device: string;
-	/** The whole disk when `device` is a partition, else the same. */
-	disk: string;
-	majorMinor: string;
-	readsCompleted: number;
-	readsMerged: number;
-	readBytes: number;
-	readTimeMs: number;
-	writesCompleted: number;
-	writesMerged: number;
-	writtenBytes: number;
-	writeTimeMs: number;
-	ioInProgress: number;
-	ioTimeMs: number;
-	weightedIoTimeMs: number;
-	/** NVMe / NVMe-oF controllers behind the disk (empty otherwise). */
-	nvmeControllers: NvmeController[];
-}
-
-export interface NvmeController {
-	/** e.g. `nvme0`. */
-	name: string;
-	/** `live`, `connecting`, `resetting`, `deleting`, `dead`... */
-	state: string | null;
-	/** `pcie`, `tcp`, `rdma`, `fc`, `loop`. */
-	transport: string | null;
-	address: string | null;
-	model: string | null;
-}

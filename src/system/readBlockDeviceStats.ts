@@ -1,6 +1,38 @@
 import { access, readdir, readFile, realpath, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import type { BlockDeviceStats, NvmeController } from "../mount/MountTypes.js";
+
+/** Counters of the block device the store is on (/sys/block/<dev>/stat). */
+export interface BlockDeviceStats {
+	/** e.g. `nvme0n1p1`, `vda`. */
+	device: string;
+	/** The whole disk when `device` is a partition, else the same. */
+	disk: string;
+	majorMinor: string;
+	readsCompleted: number;
+	readsMerged: number;
+	readBytes: number;
+	readTimeMs: number;
+	writesCompleted: number;
+	writesMerged: number;
+	writtenBytes: number;
+	writeTimeMs: number;
+	ioInProgress: number;
+	ioTimeMs: number;
+	weightedIoTimeMs: number;
+	/** NVMe / NVMe-oF controllers behind the disk (empty otherwise). */
+	nvmeControllers: NvmeController[];
+}
+
+export interface NvmeController {
+	/** e.g. `nvme0`. */
+	name: string;
+	/** `live`, `connecting`, `resetting`, `deleting`, `dead`... */
+	state: string | null;
+	/** `pcie`, `tcp`, `rdma`, `fc`, `loop`. */
+	transport: string | null;
+	address: string | null;
+	model: string | null;
+}
 
 export interface ReadBlockDeviceStatsParams {
 	/** A path on the filesystem whose device to read (the store's objects folder). */
