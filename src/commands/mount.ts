@@ -100,6 +100,7 @@ export function mountCommand(): Command {
 					holderPid: mounted.holderPid,
 					runtimeDir: mounted.runtimeDir,
 					metricsPort: view.metricsPort,
+					skipped: view.skipped,
 					detachedDeadMount: mounted.detachedDeadMount,
 				};
 				if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

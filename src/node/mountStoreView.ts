@@ -5,6 +5,7 @@ import { type StartedMount, startMount } from "../mount/startMount.js";
 import { readCatalog } from "../store/catalog/readCatalog.js";
 import type { Catalog } from "../store/StoreTypes.js";
 import { buildViewTree, type ViewLayout } from "../view/buildViewTree.js";
+import type { ViewSkip } from "../view/ViewTree.js";
 
 export interface MountStoreViewParams {
 	/** The store the view shows. */
@@ -47,6 +48,8 @@ export interface MountedStoreView {
 	generation: number;
 	/** The port metrics are served on, or null. */
 	metricsPort: number | null;
+	/** Catalog entries the view cannot show and left out (each also logged). */
+	skipped: ViewSkip[];
 }
 
 /**
@@ -64,7 +67,9 @@ export async function mountStoreView(params: MountStoreViewParams): Promise<Moun
 	}
 	const layout = params.layout ?? "hf";
 	const options = { layout, prefix: params.prefix ?? "", files: params.files === true, template: params.template, repos: params.repos ?? [] };
-	const tree = buildViewTree({ catalog, ...options, repos: options.repos.length > 0 ? options.repos : undefined });
+	const skipped: ViewSkip[] = [];
+	const tree = buildViewTree({ catalog, ...options, repos: options.repos.length > 0 ? options.repos : undefined, onSkip: (s) => skipped.push(s) });
+	for (const s of skipped) log(`the view leaves out ${s.repo}${s.commit ? `@${s.commit}` : ""}${s.path ? `:${s.path}` : ""}: ${s.reason}`);
 	const mount = await startMount({
 		mountpoint: params.mountpoint,
 		tree,
@@ -79,14 +84,14 @@ export async function mountStoreView(params: MountStoreViewParams): Promise<Moun
 		log,
 	});
 	const port = params.metricsPort ?? null;
-	if (port === null) return { mount, generation: catalog.generation, metricsPort: null };
+	if (port === null) return { mount, generation: catalog.generation, metricsPort: null, skipped };
 	if (params.foreground) {
 		// In the foreground this process lives as long as the mount: it serves the port itself.
 		const server = await serveMetrics({ port, host: params.metricsAddress, mountpoints: [mount.mountpoint], runRoot: params.runRoot });
 		const address = server.address();
 		const stop = () => server.close();
 		mount.exited.then(stop, stop);
-		return { mount, generation: catalog.generation, metricsPort: typeof address === "object" && address ? address.port : port };
+		return { mount, generation: catalog.generation, metricsPort: typeof address === "object" && address ? address.port : port, skipped };
 	}
 	const bound = await startMetricsProcess({
 		port,
@@ -98,5 +103,5 @@ export async function mountStoreView(params: MountStoreViewParams): Promise<Moun
 		logPath: join(mount.runtimeDir, "daemon.log"),
 		timeoutMs: 30_000,
 	});
-	return { mount, generation: catalog.generation, metricsPort: bound };
+	return { mount, generation: catalog.generation, metricsPort: bound, skipped };
 }

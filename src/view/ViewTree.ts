@@ -53,3 +53,19 @@ export interface ViewSymlink {
 	/** Relative target, e.g. ../../blobs/<etag>. */
 	target: string;
 }
+
+/**
+ * An entry of the catalog a view leaves out because it cannot show it (a
+ * name over 255 bytes, `..`, NUL, one blob name for two contents): the rest
+ * of the view is built and served; the skip is counted and logged.
+ */
+export interface ViewSkip {
+	/** `org/name` (datasets: `datasets/org/name`). */
+	repo: string;
+	/** The snapshot, when the entry is one of its files or refs. */
+	commit?: string;
+	/** The file path or ref in the snapshot, when it is one entry of it. */
+	path?: string;
+	/** Why it cannot be shown. */
+	reason: string;
+}

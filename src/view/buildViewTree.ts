@@ -5,7 +5,7 @@ import { hfLayout } from "./hfLayout.js";
 import { selectRepos } from "./selectRepos.js";
 import { splitViewPath } from "./splitViewPath.js";
 import { templateLayout } from "./templateLayout.js";
-import type { ViewDir } from "./ViewTree.js";
+import type { ViewDir, ViewSkip } from "./ViewTree.js";
 import { ViewTreeBuilder } from "./ViewTreeBuilder.js";
 
 /** The layouts a view can have. */
@@ -32,6 +32,12 @@ export interface BuildViewTreeParams {
 	template?: string;
 	/** Only these repos (`org/name`, `models/org/name`, `datasets/org/name`). @default every repo */
 	repos?: string[];
+	/**
+	 * Told of every catalog entry the view cannot show (a name over 255
+	 * bytes, `..`, NUL, a blob name standing for two contents). Such an entry
+	 * is left out; the rest of the view is built. @default none
+	 */
+	onSkip?: (skip: ViewSkip) => void;
 }
 
 /**
@@ -56,8 +62,9 @@ export function buildViewTree(params: BuildViewTreeParams): ViewDir {
 	// An empty catalog still mounts: the prefix folders exist, so an overlay
 	// on top has its hub folder from the start.
 	builder.addDir(prefix);
-	if (layout === "hf") hfLayout({ repos, builder, prefix, files: params.files });
-	else if (layout === "flat") flatLayout({ repos, builder, prefix });
-	else templateLayout({ repos, builder, prefix, template: params.template ?? "" });
+	const onSkip = params.onSkip ?? (() => undefined);
+	if (layout === "hf") hfLayout({ repos, builder, prefix, files: params.files, onSkip });
+	else if (layout === "flat") flatLayout({ repos, builder, prefix, onSkip });
+	else templateLayout({ repos, builder, prefix, template: params.template ?? "", onSkip });
 	return builder.toTree();
 }

@@ -1,6 +1,8 @@
 import type { CatalogRepo } from "../store/StoreTypes.js";
 import { catalogSegments } from "./catalogSegments.js";
 import { newestSnapshot } from "./newestSnapshot.js";
+import { skipUnshowable } from "./skipUnshowable.js";
+import type { ViewSkip } from "./ViewTree.js";
 import type { ViewTreeBuilder } from "./ViewTreeBuilder.js";
 
 export interface FlatLayoutParams {
@@ -10,6 +12,8 @@ export interface FlatLayoutParams {
 	builder: ViewTreeBuilder;
 	/** Segments of the view prefix. */
 	prefix: readonly string[];
+	/** Told of every entry the view cannot show (and leaves out). */
+	onSkip: (skip: ViewSkip) => void;
 }
 
 /**
@@ -22,12 +26,29 @@ export function flatLayout(params: FlatLayoutParams): void {
 	for (const repo of params.repos) {
 		const newest = newestSnapshot({ repo });
 		if (newest === null) continue;
-		const root = [...prefix, ...(repo.type === "dataset" ? ["datasets"] : []), ...catalogSegments({ value: repo.name, what: "repo name" })];
-		builder.addDir(root);
-		const where = `${repo.name}@${newest.snapshot.commit}`;
+		const label = `${repo.type === "dataset" ? "datasets/" : ""}${repo.name}`;
+		let root: string[] | null = null;
+		skipUnshowable({
+			at: { repo: label },
+			onSkip: params.onSkip,
+			add: () => {
+				root = [...prefix, ...(repo.type === "dataset" ? ["datasets"] : []), ...catalogSegments({ value: repo.name, what: "repo name" })];
+				builder.addDir(root);
+			},
+		});
+		if (root === null) continue;
+		const dir: string[] = root;
+		const commit = newest.snapshot.commit;
+		const where = `${repo.name}@${commit}`;
 		for (const file of newest.snapshot.files) {
-			const segments = catalogSegments({ value: file.path, what: `file path in ${where}` });
-			builder.addLeaf([...root, ...segments], { kind: "file", name: segments[segments.length - 1], size: file.size, blake3: file.blake3 });
+			skipUnshowable({
+				at: { repo: label, commit, path: file.path },
+				onSkip: params.onSkip,
+				add: () => {
+					const segments = catalogSegments({ value: file.path, what: `file path in ${where}` });
+					builder.addLeaf([...dir, ...segments], { kind: "file", name: segments[segments.length - 1], size: file.size, blake3: file.blake3 });
+				},
+			});
 		}
 	}
 }

@@ -1,7 +1,9 @@
 import { IndexError } from "../errors.js";
-import type { CatalogRepo } from "../store/StoreTypes.js";
+import type { CatalogRepo, SnapshotFile } from "../store/StoreTypes.js";
 import { catalogSegments } from "./catalogSegments.js";
 import { repoFolderName } from "./repoFolderName.js";
+import { skipUnshowable } from "./skipUnshowable.js";
+import type { ViewSkip } from "./ViewTree.js";
 import type { ViewTreeBuilder } from "./ViewTreeBuilder.js";
 
 export interface HfLayoutParams {
@@ -17,6 +19,8 @@ export interface HfLayoutParams {
 	 * @default false
 	 */
 	files?: boolean;
+	/** Told of every entry the view cannot show (and leaves out). */
+	onSkip: (skip: ViewSkip) => void;
 }
 
 /**
@@ -37,50 +41,64 @@ export function hfLayout(params: HfLayoutParams): void {
 	const files = params.files ?? false;
 	for (const repo of params.repos) {
 		if (repo.snapshots.length === 0) continue;
+		const label = `${repo.type === "dataset" ? "datasets/" : ""}${repo.name}`;
+		skipUnshowable({ at: { repo: label }, onSkip: params.onSkip, add: () => addRepo(repo, label) });
+	}
+
+	function addRepo(repo: CatalogRepo, label: string): void {
 		catalogSegments({ value: repo.name, what: "repo name" });
 		const root = [...prefix, repoFolderName({ type: repo.type, name: repo.name })];
 		const blobEtags = new Map<string, string>();
+		const shown = new Set<string>();
 		for (const snapshot of repo.snapshots) {
+			skipUnshowable({
+				at: { repo: label, commit: snapshot.commit },
+				onSkip: params.onSkip,
+				add: () => {
+					const commit = catalogSegments({ value: snapshot.commit, what: `commit of ${repo.name}`, nested: false })[0];
+					builder.addDir([...root, "snapshots", commit]);
+					shown.add(snapshot.commit);
+				},
+			});
+			if (!shown.has(snapshot.commit)) continue;
 			const where = `${repo.name}@${snapshot.commit}`;
-			const commit = catalogSegments({ value: snapshot.commit, what: `commit of ${repo.name}`, nested: false })[0];
-			builder.addDir([...root, "snapshots", commit]);
 			for (const file of snapshot.files) {
-				const segments = catalogSegments({ value: file.path, what: `file path in ${where}` });
-				const etag = catalogSegments({ value: file.etag, what: `etag of ${where}:${file.path}`, nested: false })[0];
-				const name = segments[segments.length - 1];
-				const at = [...root, "snapshots", commit, ...segments];
-				if (files) {
-					builder.addLeaf(at, { kind: "file", name, size: file.size, blake3: file.blake3 });
-					continue;
-				}
-				const known = blobEtags.get(etag);
-				if (known !== undefined && known !== file.blake3) {
-					throw new IndexError(
-						"CATALOG_ETAG_CONFLICT",
-						`${repo.name}: blob name ${etag} stands for two different contents (${known} and ${file.blake3}, at ${where}:${file.path})`,
-						{
-							hint: "the catalog is corrupt; run `modelfs verify` and re-ingest that repo",
-						},
-					);
-				}
-				blobEtags.set(etag, file.blake3);
-				builder.addLeaf([...root, "blobs", etag], { kind: "file", name: etag, size: file.size, blake3: file.blake3 });
-				// snapshots/<commit>/<dirs...>/<name> -> ../../ + one ../ per dir.
-				const up = "../".repeat(2 + segments.length - 1);
-				builder.addLeaf(at, { kind: "symlink", name, target: `${up}blobs/${etag}` });
+				skipUnshowable({ at: { repo: label, commit: snapshot.commit, path: file.path }, onSkip: params.onSkip, add: () => addFile(root, snapshot.commit, where, file, blobEtags) });
 			}
 		}
-		const shown = new Set(repo.snapshots.map((s) => s.commit));
 		builder.addDir([...root, "refs"]);
 		for (const [ref, commit] of Object.entries(repo.refs)) {
 			if (!shown.has(commit)) continue;
-			const segments = catalogSegments({ value: ref, what: `ref name of ${repo.name}` });
-			builder.addLeaf([...root, "refs", ...segments], {
-				kind: "file",
-				name: segments[segments.length - 1],
-				size: Buffer.byteLength(commit, "utf8"),
-				content: commit,
+			skipUnshowable({
+				at: { repo: label, commit, path: `refs/${ref}` },
+				onSkip: params.onSkip,
+				add: () => {
+					const segments = catalogSegments({ value: ref, what: `ref name of ${repo.name}` });
+					builder.addLeaf([...root, "refs", ...segments], { kind: "file", name: segments[segments.length - 1], size: Buffer.byteLength(commit, "utf8"), content: commit });
+				},
 			});
 		}
+	}
+
+	function addFile(root: string[], commit: string, where: string, file: SnapshotFile, blobEtags: Map<string, string>): void {
+		const segments = catalogSegments({ value: file.path, what: `file path in ${where}` });
+		const etag = catalogSegments({ value: file.etag, what: `etag of ${where}:${file.path}`, nested: false })[0];
+		const name = segments[segments.length - 1];
+		const at = [...root, "snapshots", commit, ...segments];
+		if (files) {
+			builder.addLeaf(at, { kind: "file", name, size: file.size, blake3: file.blake3 });
+			return;
+		}
+		const known = blobEtags.get(etag);
+		if (known !== undefined && known !== file.blake3) {
+			throw new IndexError("CATALOG_ETAG_CONFLICT", `blob name ${etag} stands for two different contents (${known} and ${file.blake3}, at ${where}:${file.path})`, {
+				hint: "the catalog is corrupt; run `modelfs verify` and re-ingest that repo",
+			});
+		}
+		blobEtags.set(etag, file.blake3);
+		builder.addLeaf([...root, "blobs", etag], { kind: "file", name: etag, size: file.size, blake3: file.blake3 });
+		// snapshots/<commit>/<dirs...>/<name> -> ../../ + one ../ per dir.
+		const up = "../".repeat(2 + segments.length - 1);
+		builder.addLeaf(at, { kind: "symlink", name, target: `${up}blobs/${etag}` });
 	}
 }

@@ -26,5 +26,11 @@ export function splitViewPath(params: SplitViewPathParams): string[] {
 			});
 		}
 	}
+	const long = segments.find((s) => Buffer.byteLength(s, "utf8") > 255);
+	if (long !== undefined) {
+		throw new UsageError(code, `${what} has a folder or file name of ${Buffer.byteLength(long, "utf8")} bytes (names are at most 255 bytes): ${long.slice(0, 40)}...`, {
+			hint: "use shorter names",
+		});
+	}
 	return segments;
 }

@@ -3,7 +3,9 @@ import type { CatalogRepo, SnapshotFile } from "../store/StoreTypes.js";
 import { catalogSegments } from "./catalogSegments.js";
 import { newestSnapshot } from "./newestSnapshot.js";
 import { repoFolderName } from "./repoFolderName.js";
+import { skipUnshowable } from "./skipUnshowable.js";
 import { splitViewPath } from "./splitViewPath.js";
+import type { ViewSkip } from "./ViewTree.js";
 import type { ViewTreeBuilder } from "./ViewTreeBuilder.js";
 
 export interface TemplateLayoutParams {
@@ -15,6 +17,8 @@ export interface TemplateLayoutParams {
 	prefix: readonly string[];
 	/** The path template, e.g. `{org}/{name}/{revision}/{path}`. See TEMPLATE_PLACEHOLDERS. */
 	template: string;
+	/** Told of every entry the view cannot show (and leaves out). */
+	onSkip: (skip: ViewSkip) => void;
 }
 
 /** The placeholders a `--template` may use, with what each expands to (README text). */
@@ -46,7 +50,10 @@ export function templateLayout(params: TemplateLayoutParams): void {
 	const { builder, prefix, template } = params;
 	const used = parseTemplate(template);
 	for (const repo of params.repos) {
-		catalogSegments({ value: repo.name, what: "repo name" });
+		const label = `${repo.type === "dataset" ? "datasets/" : ""}${repo.name}`;
+		let ok = false;
+		skipUnshowable({ at: { repo: label }, onSkip: params.onSkip, add: () => void (catalogSegments({ value: repo.name, what: "repo name" }), (ok = true)) });
+		if (!ok) continue;
 		const slash = repo.name.indexOf("/");
 		const base: Record<string, string> = {
 			repo: repo.name,
@@ -58,14 +65,29 @@ export function templateLayout(params: TemplateLayoutParams): void {
 		};
 		for (const { revision, snapshot } of revisionsFor(repo, used)) {
 			const where = `${repo.name}@${snapshot.commit}`;
-			catalogSegments({ value: snapshot.commit, what: `commit of ${repo.name}`, nested: false });
-			if (revision !== null) catalogSegments({ value: revision, what: `ref name of ${repo.name}` });
+			let names = false;
+			skipUnshowable({
+				at: { repo: label, commit: snapshot.commit },
+				onSkip: params.onSkip,
+				add: () => {
+					catalogSegments({ value: snapshot.commit, what: `commit of ${repo.name}`, nested: false });
+					if (revision !== null) catalogSegments({ value: revision, what: `ref name of ${repo.name}` });
+					names = true;
+				},
+			});
+			if (!names) continue;
 			for (const file of snapshot.files) {
-				catalogSegments({ value: file.path, what: `file path in ${where}` });
-				catalogSegments({ value: file.etag, what: `etag of ${where}:${file.path}`, nested: false });
-				const values = { ...base, revision: revision ?? snapshot.commit, commit: snapshot.commit, path: file.path, etag: file.etag, blake3: file.blake3 };
-				const segments = splitViewPath({ path: expand(template, values), what: `--template expanded for ${where}:${file.path}`, code: "VIEW_BAD_TEMPLATE" });
-				builder.addLeaf([...prefix, ...segments], fileNode(segments[segments.length - 1], file));
+				skipUnshowable({
+					at: { repo: label, commit: snapshot.commit, path: file.path },
+					onSkip: params.onSkip,
+					add: () => {
+						catalogSegments({ value: file.path, what: `file path in ${where}` });
+						catalogSegments({ value: file.etag, what: `etag of ${where}:${file.path}`, nested: false });
+						const values = { ...base, revision: revision ?? snapshot.commit, commit: snapshot.commit, path: file.path, etag: file.etag, blake3: file.blake3 };
+						const segments = splitViewPath({ path: expand(template, values), what: `--template expanded for ${where}:${file.path}`, code: "VIEW_BAD_TEMPLATE" });
+						builder.addLeaf([...prefix, ...segments], fileNode(segments[segments.length - 1], file));
+					},
+				});
 			}
 		}
 	}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { IndexError, UsageError } from "../../src/errors.js";
+import { UsageError } from "../../src/errors.js";
 import { buildViewTree } from "../../src/view/buildViewTree.js";
 import type { ViewDir, ViewNode } from "../../src/view/ViewTree.js";
 import { walkViewTree } from "../../src/view/walkViewTree.js";
@@ -177,15 +177,33 @@ describe("buildViewTree", () => {
 		expect(() => buildViewTree({ catalog, layout: "template", template: "{types}/{repo}/{path}" })).not.toThrow();
 	});
 
-	it("refuses catalog names that would escape the view", () => {
-		for (const path of ["../etc/passwd", "/abs", "a//b", "a/./b"]) {
-			const catalog = makeCatalog([makeRepo({ name: "o/m", refs: { main: "c" }, snapshots: { c: [{ path, content: "x" }] } })]);
+	it("leaves out, and reports, catalog entries it cannot show (escaping paths, names over 255 bytes, bad refs, bad repo names); the rest is served", () => {
+		const long = `${"x".repeat(256)}.safetensors`;
+		for (const path of ["../etc/passwd", "/abs", "a//b", "a/./b", long, `dir/${long}`]) {
+			const catalog = makeCatalog([
+				makeRepo({ name: "o/m", refs: { main: "c" }, snapshots: { c: [{ path, content: "x" }, { path: "config.json", content: "{}" }] } }),
+				makeRepo({ name: "o/other", refs: { main: "d" }, snapshots: { d: [{ path: "w.bin", content: "w" }] } }),
+			]);
 			for (const layout of ["hf", "flat"] as const) {
-				expect(() => buildViewTree({ catalog, layout }), `${layout} ${path}`).toThrow(IndexError);
+				const skips: Array<{ repo: string; commit?: string; path?: string; reason: string }> = [];
+				const tree = buildViewTree({ catalog, layout, onSkip: (s) => skips.push(s) });
+				expect(skips, `${layout} ${path}`).toEqual([{ repo: "o/m", commit: hex("commit:c", 40), path, reason: expect.stringMatching(/cannot be shown|255 bytes/) }]);
+				const paths = Object.keys(listing(tree));
+				expect(paths.some((p) => p.endsWith("config.json")), `${layout} keeps the good file`).toBe(true);
+				expect(paths.some((p) => p.endsWith("w.bin")), `${layout} keeps the other repo`).toBe(true);
+				expect(paths.some((p) => p.includes("etc") || p.includes("xxxx")), `${layout} leaves ${path} out`).toBe(false);
 			}
 		}
-		const badRef = makeCatalog([makeRepo({ name: "o/m", refs: { "../../x": "c" }, snapshots: { c: [{ path: "f", content: "x" }] } })]);
-		expect(() => buildViewTree({ catalog: badRef, layout: "hf" })).toThrow(expect.objectContaining({ code: "CATALOG_BAD_PATH" }));
+		const badRef = makeCatalog([makeRepo({ name: "o/m", refs: { main: "c", "../../x": "c" }, snapshots: { c: [{ path: "f", content: "x" }] } })]);
+		const refSkips: string[] = [];
+		const refTree = buildViewTree({ catalog: badRef, layout: "hf", onSkip: (s) => refSkips.push(`${s.repo} ${s.path}`) });
+		expect(refSkips).toEqual(["o/m refs/../../x"]);
+		expect(find(refTree, "models--o--m/refs/main")).toMatchObject({ content: hex("commit:c", 40) });
+		const badRepo = makeCatalog([makeRepo({ name: "o/..", snapshots: { c: [{ path: "f", content: "x" }] } }), makeRepo({ name: "o/ok", snapshots: { c: [{ path: "f", content: "x" }] } })]);
+		const repoSkips: string[] = [];
+		const repoTree = buildViewTree({ catalog: badRepo, layout: "hf", onSkip: (s) => repoSkips.push(s.repo) });
+		expect(repoSkips).toEqual(["o/.."]);
+		expect(find(repoTree, "models--o--ok")).toBeDefined();
 	});
 
 	it("refuses a bad prefix, an unknown layout and options of another layout", () => {
