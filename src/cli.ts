@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 /**
  * The modelfs command line. This file only registers the commands (one file
@@ -28,6 +29,7 @@ import { umountCommand } from "./commands/umount.js";
 import { upCommand } from "./commands/up.js";
 import { verifyCommand } from "./commands/verify.js";
 import { HubError, IndexError, InterruptedError, ModelfsError, MountError, StoreError, UsageError } from "./errors.js";
+import { redactSecrets } from "./system/redactSecrets.js";
 
 /** Exit codes, documented in README.md. */
 export const EXIT = {
@@ -81,18 +83,41 @@ function exitCodeFor(err: unknown): number {
 	return EXIT.unexpected;
 }
 
-function report(err: unknown): void {
+/**
+ * The access tokens this run knows (HF_TOKEN, --token, the file named by
+ * --token-file): whatever an error carries, they are never printed.
+ */
+function knownSecrets(argv: string[]): string[] {
+	const secrets = [process.env.HF_TOKEN, process.env.HUGGING_FACE_HUB_TOKEN].filter((s): s is string => typeof s === "string");
+	for (let i = 0; i < argv.length; i++) {
+		const [flag, inline] = argv[i].split(/=(.*)/s, 2);
+		const value = inline ?? argv[i + 1];
+		if (value === undefined) continue;
+		if (flag === "--token") secrets.push(value);
+		if (flag === "--token-file") {
+			try {
+				secrets.push(readFileSync(value, "utf8").trim());
+			} catch {
+				// The command itself says what is wrong with the file.
+			}
+		}
+	}
+	return secrets;
+}
+
+function report(err: unknown, secrets: string[]): void {
+	const say = (text: string) => process.stderr.write(redactSecrets({ text, secrets }));
 	const debug = process.env.MODELFS_DEBUG === "1";
 	if (err instanceof ModelfsError) {
-		process.stderr.write(`modelfs: ${err.message}\n`);
-		if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
-		if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
-		if (debug && err.cause) process.stderr.write(`cause: ${String((err.cause as Error)?.stack ?? err.cause)}\n`);
+		say(`modelfs: ${err.message}\n`);
+		if (err.hint) say(`hint: ${err.hint}\n`);
+		if (debug && err.stack) say(`${err.stack}\n`);
+		if (debug && err.cause) say(`cause: ${String((err.cause as Error)?.stack ?? err.cause)}\n`);
 		return;
 	}
 	const message = err instanceof Error ? err.message : String(err);
-	process.stderr.write(`modelfs: unexpected error: ${message}\n`);
-	process.stderr.write(debug && err instanceof Error && err.stack ? `${err.stack}\n` : "hint: run again with MODELFS_DEBUG=1 for the stack trace and report it\n");
+	say(`modelfs: unexpected error: ${message}\n`);
+	say(debug && err instanceof Error && err.stack ? `${err.stack}\n` : "hint: run again with MODELFS_DEBUG=1 for the stack trace and report it\n");
 }
 
 export function buildProgram(): Command {
@@ -158,7 +183,7 @@ async function main(argv: string[]): Promise<void> {
 			process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
 			return;
 		}
-		report(err);
+		report(err, knownSecrets(argv));
 		process.exitCode = exitCodeFor(err);
 	}
 }
