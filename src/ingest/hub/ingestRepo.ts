@@ -1,16 +1,16 @@
-import { stat } from "node:fs/promises";
-import { join } from "node:path";
 import { downloadFile } from "@huggingface/hub";
 import pLimit from "p-limit";
 import { HubError, InterruptedError, ModelfsError, UsageError } from "../../errors.js";
 import { commitSnapshot } from "../../store/index/commitSnapshot.js";
+import { compareSnapshot } from "../../store/index/compareSnapshot.js";
 import { findBlob } from "../../store/index/findBlob.js";
+import { mergeSnapshotFiles } from "../../store/index/mergeSnapshotFiles.js";
 import type { BlobWriter } from "../../store/objects/BlobWriter.js";
 import { createBlobWriter } from "../../store/objects/createBlobWriter.js";
+import { partialDownloadSize } from "../../store/objects/partialDownloadSize.js";
 import { openStore } from "../../store/openStore.js";
 import type { Store } from "../../store/Store.js";
 import type { BlobRecord, RepoId, SnapshotFile } from "../../store/StoreTypes.js";
-import { PARTIAL_PREFIX, STORE_PATHS } from "../../store/storeFormat.js";
 import { type ChunkPool, createChunkPool } from "./createChunkPool.js";
 import type { HubFetch } from "./createHubFetch.js";
 import { createHubFetch } from "./createHubFetch.js";
@@ -135,8 +135,8 @@ export async function ingestRepo(params: IngestRepoParams): Promise<IngestSummar
 			let partialBytes = 0;
 			if (store) {
 				for (const g of toFetch) {
-					const st = await stat(join(store.dir, STORE_PATHS.tmp, `${PARTIAL_PREFIX}${resumeKeyOf(g.file)}`)).catch(() => null);
-					if (st) partialBytes += Math.min(st.size, g.file.size);
+					const kept = await partialDownloadSize({ store, resumeKey: resumeKeyOf(g.file) });
+					if (kept !== null) partialBytes += Math.min(kept, g.file.size);
 				}
 			}
 			return {
@@ -198,11 +198,12 @@ export async function ingestRepo(params: IngestRepoParams): Promise<IngestSummar
 			for (const f of g.paths) snapshotFiles.push({ path: f.path, blake3: blob.blake3, size: f.size, etag: f.etag });
 		}
 		const filtered = (params.include?.length ?? 0) + (params.exclude?.length ?? 0) > 0;
-		const merged = filtered ? mergeWithStored(writable, params.repo, remote.commit, snapshotFiles) : snapshotFiles;
+		// With --include/--exclude the run adds to what an earlier ingest of the commit stored.
+		const merged = filtered ? mergeSnapshotFiles({ store: writable, repo: params.repo, commit: remote.commit, files: snapshotFiles }) : snapshotFiles;
 		const refs: Record<string, string> = revision === remote.commit ? {} : { [revision]: remote.commit };
 		// A re-ingest that changes nothing leaves the index (and its generation,
 		// which views and readers follow) alone.
-		if (!sameAsStored(writable, params.repo, remote.commit, merged, refs)) {
+		if (compareSnapshot({ store: writable, repo: params.repo, commit: remote.commit, files: merged, refs }) !== "same") {
 			await commitSnapshot({ store: writable, snapshot: { repo: params.repo, commit: remote.commit, files: merged }, refs });
 		}
 		const seconds = (Date.now() - started) / 1000;
@@ -249,28 +250,6 @@ function groupByContent(files: RemoteFile[], store: Store | null): Group[] {
 		byKey.set(key, { file: f, paths: [f], key, existing: existing && existing.size === f.size ? existing : null });
 	}
 	return [...byKey.values()];
-}
-
-function sameAsStored(store: Store, repo: RepoId, commit: string, files: SnapshotFile[], refs: Record<string, string>): boolean {
-	const index = store.index;
-	const old = index?.snapshots.get([repo.type, repo.name, commit]);
-	if (!index || !old || old.files.length !== files.length) return false;
-	const byPath = new Map(old.files.map((f) => [f.path, f]));
-	for (const f of files) {
-		const o = byPath.get(f.path);
-		if (!o || o.blake3 !== f.blake3 || o.size !== f.size || o.etag !== f.etag) return false;
-	}
-	const storedRefs = index.repos.get([repo.type, repo.name])?.refs ?? {};
-	return Object.entries(refs).every(([ref, c]) => storedRefs[ref] === c);
-}
-
-/** An ingest with --include/--exclude adds to what an earlier ingest of the same commit stored. */
-function mergeWithStored(store: Store, repo: RepoId, commit: string, files: SnapshotFile[]): SnapshotFile[] {
-	const old = store.index?.snapshots.get([repo.type, repo.name, commit]);
-	if (!old) return files;
-	const byPath = new Map(old.files.map((f) => [f.path, f]));
-	for (const f of files) byPath.set(f.path, f);
-	return [...byPath.values()];
 }
 
 async function fetchGroup(p: {
