@@ -2,19 +2,16 @@ import { HubError, InterruptedError } from "../../errors.js";
 import type { BlobWriter } from "../../store/objects/BlobWriter.js";
 import type { BodySink } from "../http/HttpConnection.js";
 import { type ChunkPool, createChunkPool } from "./createChunkPool.js";
-import type { HubFetch, HubRequestContext, RangeBody } from "./createHubFetch.js";
+import type { HubFetch, RangeBody } from "./createHubFetch.js";
 import { TransientHubError } from "./TransientHubError.js";
 import type { RetryPolicy } from "./withRetries.js";
 import { withRetries } from "./withRetries.js";
 
 export interface FetchIntoWriterParams {
-	/**
-	 * Where the bytes come from: `{ url }` is fetched with ranged GETs
-	 * received straight into shared chunks (HubFetch.openRange); a Blob (what @huggingface/hub's
-	 * downloadFile returns: slice().stream() is a ranged fetch) is read
-	 * through the fetch given to createHubFetch.
-	 */
-	source: { url: string; accessToken?: string } | Blob;
+	/** The file's resolve URL, fetched with ranged GETs received straight into shared chunks (HubFetch.openRange). */
+	url: string;
+	/** `hf_...`; sent to the hub's origin only. */
+	accessToken?: string;
 	/** Receives the bytes from `writer.resumedBytes` to `size`, in order. */
 	writer: BlobWriter;
 	size: number;
@@ -37,7 +34,7 @@ export interface FetchIntoWriterParams {
 	idleTimeoutMs?: number;
 	retry?: RetryPolicy;
 	signal?: AbortSignal;
-	/** Memory for `{ url }` downloads; share one between the files of a run. @default a pool for this call */
+	/** Memory the bytes are received into; share one between the files of a run. @default a pool for this call */
 	chunks?: ChunkPool;
 	/** Bytes received (for the progress bar). */
 	onBytes?: (n: number) => void;
@@ -47,10 +44,10 @@ export interface FetchIntoWriterParams {
 /** Bytes the part at the write position may hold before its reader waits for the writer. */
 const HEAD_BUFFER = 8 * 1024 * 1024;
 
-/** Received bytes waiting for the writer; `release` gives a pooled chunk back. */
+/** Received bytes waiting for the writer; `release` gives the pooled chunk back. */
 interface Queued {
 	data: Uint8Array;
-	release?: () => void;
+	release: () => void;
 }
 
 interface Part {
@@ -61,7 +58,7 @@ interface Part {
 	/** Received but not yet handed to the writer. */
 	queue: Queued[];
 	queuedBytes: number;
-	/** The pooled chunk a `{ url }` download is receiving into, and how much of it is filled. */
+	/** The pooled chunk the part's request is receiving into, and how much of it is filled. */
 	cur: Uint8Array | null;
 	fill: number;
 	done: boolean;
@@ -76,7 +73,7 @@ interface Part {
  * after some bytes continues from where it stopped.
  */
 export async function fetchIntoWriter(params: FetchIntoWriterParams): Promise<{ bytes: number }> {
-	const { source, writer, size, hubFetch } = params;
+	const { writer, size, hubFetch } = params;
 	const partSize = params.partSize ?? 16 * 1024 * 1024;
 	const maxParts = Math.max(1, params.parts ?? 4);
 	const idleMs = params.idleTimeoutMs ?? 60_000;
@@ -127,7 +124,6 @@ export async function fetchIntoWriter(params: FetchIntoWriterParams): Promise<{ 
 		const idle = new AbortController();
 		const onStop = (): void => idle.abort(stop.signal.reason);
 		stop.signal.addEventListener("abort", onStop, { once: true });
-		const ctx: HubRequestContext = { what: params.what, signal: idle.signal };
 		// One timer per request, not one per chunk: it checks when data last came.
 		let last = Date.now();
 		const timer = setInterval(
@@ -138,6 +134,8 @@ export async function fetchIntoWriter(params: FetchIntoWriterParams): Promise<{ 
 		);
 		const offset = part.start + part.received;
 		let skip = 0;
+		/** A 200 to a ranged GET: the server ignored Range and sends the whole file. */
+		let rangeIgnored = false;
 		/**
 		 * Of `n` bytes that just arrived: how many to drop (a server that ignores
 		 * Range sends the whole file: the bytes before our offset) and how many
@@ -147,14 +145,14 @@ export async function fetchIntoWriter(params: FetchIntoWriterParams): Promise<{ 
 		const clip = (n: number): { drop: number; keep: number } => {
 			last = Date.now();
 			let drop = 0;
-			if (ctx.rangeIgnored && skip < offset) {
+			if (rangeIgnored && skip < offset) {
 				drop = Math.min(n, offset - skip);
 				skip += drop;
 			}
 			const room = part.end - part.start - part.received;
 			let keep = n - drop;
 			if (keep > room) {
-				if (!ctx.rangeIgnored) throw new HubError("HUB_BAD_RESPONSE", `${params.what}: the hub sent more bytes than the range ${offset}-${part.end - 1} holds`);
+				if (!rangeIgnored) throw new HubError("HUB_BAD_RESPONSE", `${params.what}: the hub sent more bytes than the range ${offset}-${part.end - 1} holds`);
 				keep = room;
 			}
 			part.received += keep;
@@ -163,84 +161,53 @@ export async function fetchIntoWriter(params: FetchIntoWriterParams): Promise<{ 
 			return { drop, keep };
 		};
 		/** True once a whole-file body has given this part all its bytes. */
-		const partFilledFromWholeFile = (): boolean => ctx.rangeIgnored === true && part.received === part.end - part.start;
-		/** Takes one chunk; false means "stop reading until the writer catches up". */
-		const take = (raw: Uint8Array): boolean => {
-			const { drop, keep } = clip(raw.byteLength);
-			if (keep === 0) return true;
-			part.queue.push({ data: raw.subarray(drop, drop + keep) });
-			part.queuedBytes += keep;
-			poke();
-			// A part ahead of the write position waits in memory (bounded by its
-			// size); the part being written stops reading while the writer is behind.
-			return !(parts[head] === part && part.queuedBytes > HEAD_BUFFER);
-		};
+		const partFilledFromWholeFile = (): boolean => rangeIgnored && part.received === part.end - part.start;
 		const behind = (): boolean => parts[head] === part && part.queuedBytes > HEAD_BUFFER && !stop.signal.aborted;
 		try {
-			if (source instanceof Blob) {
-				const stream = hubFetch.run(ctx, () => source.slice(offset, part.end).stream());
-				const reader = stream.getReader();
-				try {
-					for (;;) {
-						let r: ReadableStreamReadResult<Uint8Array>;
-						try {
-							r = await reader.read();
-						} catch (err) {
-							throw failureOf(ctx, err, stop.signal, params.what);
-						}
-						if (r.done) break;
-						if (!take(r.value)) while (behind()) await nextPoke();
-						if (partFilledFromWholeFile()) break;
+			let body: RangeBody;
+			try {
+				body = await hubFetch.openRange({ url: params.url, accessToken: params.accessToken, start: offset, end: part.end, what: params.what, signal: idle.signal });
+			} catch (err) {
+				throw failureOf(err, stop.signal, idle.signal, params.what);
+			}
+			rangeIgnored = body.status === 200;
+			let cutShort = false;
+			const sink: BodySink = {
+				memory: () => {
+					if (part.cur === null) {
+						part.cur = chunks.take();
+						part.fill = 0;
 					}
-				} finally {
-					reader.releaseLock();
-					await stream.cancel().catch(() => undefined);
-				}
-			} else {
-				let body: RangeBody;
-				try {
-					body = await hubFetch.openRange({ url: source.url, accessToken: source.accessToken, start: offset, end: part.end, ctx });
-				} catch (err) {
-					throw failureOf(ctx, err, stop.signal, params.what);
-				}
-				let cutShort = false;
-				const sink: BodySink = {
-					memory: () => {
-						if (part.cur === null) {
-							part.cur = chunks.take();
-							part.fill = 0;
-						}
-						return part.cur.subarray(part.fill);
-					},
-					landed: (n) => {
-						const cur = part.cur as Uint8Array;
-						const { drop, keep } = clip(n);
-						if (keep === 0) return true;
-						if (drop > 0) cur.copyWithin(part.fill, part.fill + drop, part.fill + drop + keep);
-						part.fill += keep;
-						if (part.fill === cur.byteLength) queueChunk(part);
-						if (partFilledFromWholeFile() && part.end < size) {
-							// The whole file came for this part: it has its bytes, drop the rest.
-							cutShort = true;
-							body.cancel();
-							return false;
-						}
-						// The part being written stops reading while the writer is behind;
-						// a part ahead of it waits in memory (bounded by its size).
-						if (!behind()) return true;
-						void nextPoke().then(resumeWhenCaughtUp);
+					return part.cur.subarray(part.fill);
+				},
+				landed: (n) => {
+					const cur = part.cur as Uint8Array;
+					const { drop, keep } = clip(n);
+					if (keep === 0) return true;
+					if (drop > 0) cur.copyWithin(part.fill, part.fill + drop, part.fill + drop + keep);
+					part.fill += keep;
+					if (part.fill === cur.byteLength) queueChunk(part);
+					if (partFilledFromWholeFile() && part.end < size) {
+						// The whole file came for this part: it has its bytes, drop the rest.
+						cutShort = true;
+						body.cancel();
 						return false;
-					},
-				};
-				const resumeWhenCaughtUp = (): void => {
-					if (behind()) void nextPoke().then(resumeWhenCaughtUp);
-					else body.resume();
-				};
-				try {
-					await body.read(sink);
-				} catch (err) {
-					if (!cutShort) throw failureOf(ctx, err, stop.signal, params.what);
-				}
+					}
+					// The part being written stops reading while the writer is behind;
+					// a part ahead of it waits in memory (bounded by its size).
+					if (!behind()) return true;
+					void nextPoke().then(resumeWhenCaughtUp);
+					return false;
+				},
+			};
+			const resumeWhenCaughtUp = (): void => {
+				if (behind()) void nextPoke().then(resumeWhenCaughtUp);
+				else body.resume();
+			};
+			try {
+				await body.read(sink);
+			} catch (err) {
+				if (!cutShort) throw failureOf(err, stop.signal, idle.signal, params.what);
 			}
 			if (part.received < part.end - part.start) {
 				throw new TransientHubError("HUB_SHORT_BODY", `${params.what}: the connection ended after ${part.start + part.received} of ${part.end} bytes`, {
@@ -300,8 +267,7 @@ export async function fetchIntoWriter(params: FetchIntoWriterParams): Promise<{ 
 				const q = part.queue.shift() as Queued;
 				part.queuedBytes -= q.data.byteLength;
 				poke();
-				if (q.release) await writer.writeShared(q.data, q.release);
-				else await writer.write(q.data);
+				await writer.writeShared(q.data, q.release);
 				continue;
 			}
 			if (part.done) {
@@ -320,11 +286,10 @@ export async function fetchIntoWriter(params: FetchIntoWriterParams): Promise<{ 
 	return { bytes };
 }
 
-function failureOf(ctx: HubRequestContext, err: unknown, stop: AbortSignal, what: string): unknown {
+function failureOf(err: unknown, stop: AbortSignal, request: AbortSignal, what: string): unknown {
 	if (stop.aborted) return stop.reason instanceof Error ? stop.reason : new InterruptedError();
-	if (ctx.failure) return ctx.failure;
 	if (err instanceof HubError) return err;
-	if (ctx.signal?.aborted) {
+	if (request.aborted) {
 		return new TransientHubError("HUB_TIMEOUT", `${what}: no data received for too long`, { cause: err, hint: "check the network, then run again: the download resumes" });
 	}
 	const cause = (err as { cause?: { code?: string; message?: string } })?.cause;

@@ -1,4 +1,3 @@
-import { downloadFile } from "@huggingface/hub";
 import pLimit from "p-limit";
 import { HubError, InterruptedError, ModelfsError, UsageError } from "../../errors.js";
 import { commitSnapshot } from "../../store/index/commitSnapshot.js";
@@ -46,8 +45,6 @@ export interface IngestRepoParams {
 	/** A request that receives nothing for this long is retried. @default 60000 */
 	idleTimeoutMs?: number;
 	retry?: RetryPolicy;
-	/** Injected fetch (tests). @default globalThis.fetch */
-	fetch?: typeof fetch;
 	/** Ctrl-C: stops downloads, keeps partial files for the next run. */
 	signal?: AbortSignal;
 	/** Told once the plan is known: bytes that will be fetched. */
@@ -98,7 +95,6 @@ export async function ingestRepo(params: IngestRepoParams): Promise<IngestSummar
 		revision,
 		hubUrl: params.hubUrl,
 		tokenGiven: params.accessToken !== undefined,
-		fetch: params.fetch,
 		signal: params.signal,
 	});
 	const remote = await listSnapshotFiles({
@@ -269,24 +265,7 @@ async function fetchGroup(p: {
 	const what = `${params.repo.name}@${remote.commit}:${f.path}`;
 	const segs = f.path.split("/").map(encodeURIComponent).join("/");
 	const url = `${params.hubUrl}/${params.repo.type === "dataset" ? "datasets/" : ""}${params.repo.name}/resolve/${remote.commit}/${segs}`;
-	// An injected fetch (tests, proxies) gets every request, bytes included,
-	// through @huggingface/hub's downloadFile (slice().stream() is a ranged
-	// fetch); otherwise the bytes are received straight into shared chunks,
-	// which costs far less CPU per byte (see HubFetch.openRange). The listing already gave size and
-	// oid, so neither path sends a probe request per file.
-	const source = params.fetch
-		? await downloadFile({
-				repo: params.repo,
-				path: f.path,
-				revision: remote.commit,
-				hubUrl: params.hubUrl,
-				accessToken: params.accessToken,
-				fetch: p.hubFetch.fetch,
-				xet: false,
-				downloadInfo: { size: f.size, etag: f.etag, url },
-			})
-		: { url, accessToken: params.accessToken };
-	if (!source) throw new TypeError(`downloadFile returned nothing for ${what}`);
+	// The listing already gave size and oid: no probe request per file.
 	const expect = f.lfs ? { size: f.size, sha256: f.sha256 as string } : { size: f.size, sha1: f.sha1 as string };
 	for (let attempt = 1; ; attempt++) {
 		const writer = await openWriter(p.store, f, what, p.signal);
@@ -296,7 +275,8 @@ async function fetchGroup(p: {
 		}
 		try {
 			await fetchIntoWriter({
-				source,
+				url,
+				accessToken: params.accessToken,
 				writer,
 				size: f.size,
 				hubFetch: p.hubFetch,
