@@ -87,7 +87,6 @@ export async function ingestRepo(params: IngestRepoParams): Promise<IngestSummar
 			hint: "copy a token from https://huggingface.co/settings/tokens",
 		});
 	}
-	const started = Date.now();
 	const revision = params.revision ?? "main";
 	const log = params.log ?? (() => undefined);
 	const hubFetch = createHubFetch({
@@ -119,6 +118,9 @@ export async function ingestRepo(params: IngestRepoParams): Promise<IngestSummar
 	const store = params.dryRun
 		? await openForDryRun(params.storeDir)
 		: await openStore({ storeDir: params.storeDir, write: true, create: true, wait: params.wait, signal: params.signal });
+	// The clock for bytesPerSecond starts once the writer lock is held: with
+	// --wait, the time spent waiting for another writer is no download time.
+	const started = Date.now();
 	try {
 		const groups = groupByContent(files, store);
 		const toFetch = groups.filter((g) => g.existing === null);
