@@ -177,7 +177,7 @@ export function createHubFetch(params: CreateHubFetchParams): HubFetch {
 		const what = req.what ?? repoLabel;
 		let url = new URL(req.url);
 		const origin = url.origin;
-		// A request's own signal already follows the run's (fetchIntoWriter
+		// A request's own signal already follows the run's (streamPart
 		// links them); listening on the run's signal too would add one listener
 		// per request in flight to it.
 		const signal = req.signal ?? params.signal;
