@@ -1,7 +1,6 @@
 import { Command, Option } from "commander";
 import { InterruptedError, UsageError } from "../errors.js";
-import { createEnvProxyDispatcher } from "../ingest/http/createEnvProxyDispatcher.js";
-import { proxyForUrl } from "../ingest/http/proxyForUrl.js";
+import { installEnvProxyDispatcher } from "../ingest/http/installEnvProxyDispatcher.js";
 import { hubEndpoint } from "../ingest/hub/hubEndpoint.js";
 import type { IngestDryRun, IngestSummary } from "../ingest/hub/IngestTypes.js";
 import { ingestRepo } from "../ingest/hub/ingestRepo.js";
@@ -63,28 +62,6 @@ function printDryRun(d: IngestDryRun): void {
 	process.stdout.write(`in store:    ${files(d.inStoreFiles)}, ${formatBytes(d.inStoreBytes)} (${d.inStoreBytes} bytes)\n`);
 }
 
-/**
- * Sends the hub API requests (Node's fetch, which ignores proxy variables)
- * through the proxy the environment names, as the downloads go
- * (createConnectionPool reads the same variables). A proxy URL that cannot
- * work is refused up front, not found out per request.
- */
-async function useEnvProxy(): Promise<void> {
-	const vars = ["https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"];
-	if (!vars.some((v) => process.env[v])) return;
-	// Every variable set is checked, whatever NO_PROXY says of the hub.
-	const env = { ...process.env, no_proxy: "", NO_PROXY: "" };
-	for (const u of ["https://hub.invalid/", "http://hub.invalid/"]) {
-		try {
-			proxyForUrl(new URL(u), env);
-		} catch (err) {
-			throw new UsageError("PROXY_INVALID", (err as Error).message, { hint: "set HTTPS_PROXY / HTTP_PROXY to http://[user:password@]host:port" });
-		}
-	}
-	const { setGlobalDispatcher } = await import("undici");
-	setGlobalDispatcher(await createEnvProxyDispatcher());
-}
-
 /** `modelfs ingest <repo>`: prepopulates the store from the Hugging Face Hub (HF_ENDPOINT, HF_TOKEN). */
 export function ingestCommand(): Command {
 	return new Command("ingest")
@@ -115,7 +92,7 @@ export function ingestCommand(): Command {
 			const token = opts.token ?? (process.env.HF_TOKEN || undefined);
 			const storeDir = resolveStoreDir({ store: opts.store });
 			const hubUrl = hubEndpoint();
-			await useEnvProxy();
+			await installEnvProxyDispatcher();
 			const abort = new AbortController();
 			const onSignal = (): void => abort.abort(new InterruptedError());
 			process.once("SIGINT", onSignal);

@@ -1,6 +1,11 @@
 import type { Dispatcher } from "undici";
 import { proxyForUrl } from "./proxyForUrl.js";
 
+export interface CreateEnvProxyDispatcherParams {
+	/** Where HTTPS_PROXY, HTTP_PROXY and NO_PROXY are read, per request. @default process.env */
+	env?: NodeJS.ProcessEnv;
+}
+
 /**
  * An undici dispatcher for Node's fetch (the hub API calls) that sends each
  * request through the proxy proxyForUrl names for its origin, or directly:
@@ -8,7 +13,8 @@ import { proxyForUrl } from "./proxyForUrl.js";
  * CIDRs). undici's own EnvHttpProxyAgent reads the same variables with
  * slightly different NO_PROXY rules and warns that it is experimental.
  */
-export async function createEnvProxyDispatcher(env: NodeJS.ProcessEnv = process.env): Promise<Dispatcher> {
+export async function createEnvProxyDispatcher(params: CreateEnvProxyDispatcherParams = {}): Promise<Dispatcher> {
+	const env = params.env ?? process.env;
 	// Loaded only when a proxy is set: undici is large, and most runs need none of it.
 	const { Agent, Dispatcher: DispatcherBase, ProxyAgent } = await import("undici");
 	const direct = new Agent();

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { HubError, InterruptedError, stripCredentials } from "../../errors.js";
 import type { RepoId } from "../../store/StoreTypes.js";
 import { createConnectionPool } from "../http/createConnectionPool.js";
@@ -7,18 +6,6 @@ import { TransientHubError } from "./TransientHubError.js";
 
 /** Sent with every download request, as huggingface_hub sends its own. */
 const USER_AGENT = "modelfs";
-
-/** Per-request state, set with HubFetch.run around one library call. */
-export interface HubRequestContext {
-	/** What is being fetched, for messages: `org/name@<sha>:<path>`. */
-	what?: string;
-	/** Aborts this request only (idle timeout, a sibling part failed). */
-	signal?: AbortSignal;
-	/** Set to the error the wrapper threw, because WebBlob.stream() keeps only its message. */
-	failure?: unknown;
-	/** Set when a ranged request got a full 200 body (a server that ignores Range). */
-	rangeIgnored?: boolean;
-}
 
 export interface CreateHubFetchParams {
 	/** The repo every request is about (named in messages). */
@@ -29,8 +16,6 @@ export interface CreateHubFetchParams {
 	hubUrl: string;
 	/** Whether an access token is sent (changes what 401/403/404 mean). */
 	tokenGiven: boolean;
-	/** The underlying fetch. @default globalThis.fetch */
-	fetch?: typeof fetch;
 	/** The run's signal (Ctrl-C): an abort becomes InterruptedError. */
 	signal?: AbortSignal;
 }
@@ -43,7 +28,10 @@ export interface RangeRequest {
 	end: number;
 	/** Sent as `Authorization: Bearer`; dropped when a redirect leaves the origin. */
 	accessToken?: string;
-	ctx: HubRequestContext;
+	/** What is being fetched, for messages: `org/name@<sha>:<path>`. @default the repo */
+	what?: string;
+	/** Aborts this request only (idle timeout, a sibling part failed). @default the run's signal */
+	signal?: AbortSignal;
 }
 
 /** The body of a ranged GET, not read yet. */
@@ -61,14 +49,15 @@ export interface RangeBody {
 }
 
 export interface HubFetch {
-	/** Give this to @huggingface/hub as `fetch`. */
-	fetch: typeof fetch;
-	/** Runs `fn` (which starts a request synchronously or awaits one) with a request context. */
-	run<T>(ctx: HubRequestContext, fn: () => T): T;
+	/**
+	 * A fetch to give @huggingface/hub for its API calls (model info, file
+	 * listings) about `what` (named in messages). @default what: the repo
+	 */
+	apiFetch(what?: string): typeof fetch;
 	/**
 	 * GETs one byte range and returns its body, to be read into memory the
-	 * caller gives (see HttpConnection). The bytes of a download go this way
-	 * rather than through fetch or node:http: on a 2-core node those cost
+	 * caller gives (see HttpConnection). Every byte of a download goes this
+	 * way rather than through fetch or node:http: on a 2-core node those cost
 	 * five times the CPU per byte received (measured), CPU the hash workers
 	 * need. Same error mapping; follows redirects (the hub sends LFS files
 	 * to a CDN), sending the token only to the hub's own origin.
@@ -79,39 +68,30 @@ export interface HubFetch {
 }
 
 /**
- * A fetch for @huggingface/hub that turns every failure into a HubError
- * with a stable code, the repo named and the URL stripped of credentials, at
- * the point where the response (status, X-Error-Code, Retry-After) is still
- * visible: the library's own HubApiError drops those headers. Transient
- * failures are TransientHubError, for withRetries.
+ * The hub client of one ingest: a fetch wrapper for @huggingface/hub's API
+ * calls and a ranged GET for the bytes, both turning every failure into a
+ * HubError with a stable code, the repo named and the URL stripped of
+ * credentials, at the point where the response (status, X-Error-Code,
+ * Retry-After) is still visible: the library's own HubApiError drops those
+ * headers. Transient failures are TransientHubError, for withRetries.
  */
 export function createHubFetch(params: CreateHubFetchParams): HubFetch {
-	const base = params.fetch ?? globalThis.fetch;
-	const als = new AsyncLocalStorage<HubRequestContext>();
 	const repoLabel = `${params.repo.type === "dataset" ? "dataset " : ""}${params.repo.name}`;
 
-	const hubFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-		const ctx = als.getStore();
-		const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
-		const signals = [params.signal, ctx?.signal, init?.signal ?? undefined].filter((s): s is AbortSignal => s !== undefined);
-		const headers = new Headers(init?.headers);
-		const ranged = headers.has("range");
-		let res: Response;
-		try {
-			res = await base(input, { ...init, signal: signals.length > 0 ? AbortSignal.any(signals) : undefined });
-		} catch (err) {
-			const e = params.signal?.aborted ? new InterruptedError() : networkError(err, url, ctx?.what ?? repoLabel, ctx?.signal);
-			if (ctx) ctx.failure = e;
-			throw e;
-		}
-		if (!res.ok) {
-			const e = await responseError(res, url, ctx?.what ?? repoLabel);
-			if (ctx) ctx.failure = e;
-			throw e;
-		}
-		if (ranged && res.status === 200 && ctx) ctx.rangeIgnored = true;
-		return res;
-	};
+	const apiFetch =
+		(what: string = repoLabel): typeof fetch =>
+		async (input, init) => {
+			const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+			const signals = [params.signal, init?.signal ?? undefined].filter((s): s is AbortSignal => s !== undefined);
+			let res: Response;
+			try {
+				res = await globalThis.fetch(input, { ...init, signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0] });
+			} catch (err) {
+				throw params.signal?.aborted ? new InterruptedError() : networkError(err, url, what, undefined);
+			}
+			if (!res.ok) throw await responseError(res, url, what);
+			return res;
+		};
 
 	async function responseError(res: Response, url: string, what: string): Promise<HubError> {
 		const status = res.status;
@@ -194,14 +174,13 @@ export function createHubFetch(params: CreateHubFetchParams): HubFetch {
 	const pool = createConnectionPool();
 
 	async function openRange(req: RangeRequest): Promise<RangeBody> {
-		const { ctx } = req;
-		const what = ctx.what ?? repoLabel;
+		const what = req.what ?? repoLabel;
 		let url = new URL(req.url);
 		const origin = url.origin;
-		// The request's own signal already follows the run's (fetchIntoWriter
+		// A request's own signal already follows the run's (streamPart
 		// links them); listening on the run's signal too would add one listener
 		// per request in flight to it.
-		const signal = ctx.signal ?? params.signal;
+		const signal = req.signal ?? params.signal;
 		for (let hop = 0; ; hop++) {
 			const headers: Record<string, string> = { Range: `bytes=${req.start}-${req.end - 1}`, "Accept-Encoding": "identity", "User-Agent": USER_AGENT };
 			if (req.accessToken && url.origin === origin) headers.Authorization = `Bearer ${req.accessToken}`;
@@ -210,9 +189,7 @@ export function createHubFetch(params: CreateHubFetchParams): HubFetch {
 			try {
 				({ conn, head } = await pool.request(url, { method: "GET", target: `${url.pathname}${url.search}`, headers }, signal));
 			} catch (err) {
-				const e = params.signal?.aborted ? new InterruptedError() : networkError(err, url.href, what, ctx.signal);
-				ctx.failure = e;
-				throw e;
+				throw params.signal?.aborted ? new InterruptedError() : networkError(err, url.href, what, req.signal);
 			}
 			const status = head.status;
 			const location = head.headers.get("location");
@@ -231,12 +208,8 @@ export function createHubFetch(params: CreateHubFetchParams): HubFetch {
 				}
 				const h = new Headers();
 				for (const [k, v] of head.headers) h.set(k, v);
-				const e = await responseError(new Response([204, 205, 304].includes(status) ? null : text, { status, headers: h }), url.href, what);
-				ctx.failure = e;
-				throw e;
+				throw await responseError(new Response([204, 205, 304].includes(status) ? null : text, { status, headers: h }), url.href, what);
 			}
-			// A 200 to a ranged GET is the whole file (the server ignored Range).
-			if (status === 200) ctx.rangeIgnored = true;
 			const c = conn;
 			return {
 				status,
@@ -262,8 +235,7 @@ export function createHubFetch(params: CreateHubFetchParams): HubFetch {
 	}
 
 	return {
-		fetch: hubFetch as typeof fetch,
-		run: (ctx, fn) => als.run(ctx, fn),
+		apiFetch,
 		openRange,
 		close: () => pool.close(),
 	};

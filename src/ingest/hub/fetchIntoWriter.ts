@@ -1,20 +1,17 @@
-import { HubError, InterruptedError } from "../../errors.js";
 import type { BlobWriter } from "../../store/objects/BlobWriter.js";
-import type { BodySink } from "../http/HttpConnection.js";
 import { type ChunkPool, createChunkPool } from "./createChunkPool.js";
-import type { HubFetch, HubRequestContext, RangeBody } from "./createHubFetch.js";
-import { TransientHubError } from "./TransientHubError.js";
+import type { HubFetch } from "./createHubFetch.js";
+import { drainParts } from "./drainParts.js";
+import type { FilePart } from "./PartTypes.js";
+import { planParts } from "./planParts.js";
+import { streamPart } from "./streamPart.js";
 import type { RetryPolicy } from "./withRetries.js";
-import { withRetries } from "./withRetries.js";
 
 export interface FetchIntoWriterParams {
-	/**
-	 * Where the bytes come from: `{ url }` is fetched with ranged GETs
-	 * received straight into shared chunks (HubFetch.openRange); a Blob (what @huggingface/hub's
-	 * downloadFile returns: slice().stream() is a ranged fetch) is read
-	 * through the fetch given to createHubFetch.
-	 */
-	source: { url: string; accessToken?: string } | Blob;
+	/** The file's resolve URL, fetched with ranged GETs received straight into shared chunks (HubFetch.openRange). */
+	url: string;
+	/** `hf_...`; sent to the hub's origin only. */
+	accessToken?: string;
 	/** Receives the bytes from `writer.resumedBytes` to `size`, in order. */
 	writer: BlobWriter;
 	size: number;
@@ -37,297 +34,51 @@ export interface FetchIntoWriterParams {
 	idleTimeoutMs?: number;
 	retry?: RetryPolicy;
 	signal?: AbortSignal;
-	/** Memory for `{ url }` downloads; share one between the files of a run. @default a pool for this call */
+	/** Memory the bytes are received into; share one between the files of a run. @default a pool for this call */
 	chunks?: ChunkPool;
 	/** Bytes received (for the progress bar). */
 	onBytes?: (n: number) => void;
 	onRetry?: (message: string) => void;
 }
 
-/** Bytes the part at the write position may hold before its reader waits for the writer. */
-const HEAD_BUFFER = 8 * 1024 * 1024;
-
-/** Received bytes waiting for the writer; `release` gives a pooled chunk back. */
-interface Queued {
-	data: Uint8Array;
-	release?: () => void;
-}
-
-interface Part {
-	start: number;
-	end: number;
-	/** Bytes received so far (buffered or written). */
-	received: number;
-	/** Received but not yet handed to the writer. */
-	queue: Queued[];
-	queuedBytes: number;
-	/** The pooled chunk a `{ url }` download is receiving into, and how much of it is filled. */
-	cur: Uint8Array | null;
-	fill: number;
-	done: boolean;
-}
-
 /**
- * Downloads the rest of one file into a BlobWriter. A large file is fetched
- * as several ranged requests at once (to fill a fast link with one file);
- * the part at the write position streams straight into the writer while the
- * parts after it wait in memory, so bytes reach the writer in order and a
- * killed run leaves a clean prefix to resume from. A request that fails
- * after some bytes continues from where it stopped.
+ * Downloads the rest of one file into a BlobWriter: planParts cuts it into
+ * ranged requests from the resume point, streamPart fetches each (several at
+ * once, to fill a fast link with one file), and drainParts hands their bytes
+ * to the writer in order, so a killed run leaves a clean prefix to resume
+ * from. A request that fails after some bytes continues from where it stopped.
  */
 export async function fetchIntoWriter(params: FetchIntoWriterParams): Promise<{ bytes: number }> {
-	const { source, writer, size, hubFetch } = params;
-	const partSize = params.partSize ?? 16 * 1024 * 1024;
-	const maxParts = Math.max(1, params.parts ?? 4);
-	const idleMs = params.idleTimeoutMs ?? 60_000;
-	const chunks = params.chunks ?? createChunkPool();
+	const { writer, size } = params;
 	const from = writer.resumedBytes;
 	if (from > size) throw new TypeError(`fetchIntoWriter: ${params.what}: resumed ${from} bytes of a ${size}-byte file`);
-	if (from === size) return { bytes: 0 };
-	const remaining = size - from;
-	const count = remaining > partSize * 1.5 && maxParts > 1 ? Math.ceil(remaining / partSize) : 1;
-	const parts: Part[] = [];
-	for (let i = 0; i < count; i++) {
-		const start = from + i * partSize;
-		parts.push({ start, end: i === count - 1 ? size : start + partSize, received: 0, queue: [], queuedBytes: 0, cur: null, fill: 0, done: false });
-	}
-	const stop = new AbortController();
-	const onOuterAbort = (): void => stop.abort(new InterruptedError());
-	params.signal?.addEventListener("abort", onOuterAbort, { once: true });
-	let head = 0;
-	const waiters = new Set<() => void>();
-	const poke = (): void => {
-		for (const w of waiters) w();
-		waiters.clear();
-	};
-	const nextPoke = (): Promise<void> => new Promise((resolve) => waiters.add(resolve));
+	const chunks = params.chunks ?? createChunkPool();
+	const parts: FilePart[] = planParts({ from, size, partSize: params.partSize, parts: params.parts }).map((r) => ({ ...r, received: 0, queue: [], queuedBytes: 0, done: false }));
 	let bytes = 0;
-
-	async function fetchPart(index: number): Promise<void> {
-		const part = parts[index];
-		let before = part.received;
-		await withRetries(
-			{
-				...params.retry,
-				signal: stop.signal,
-				madeProgress: () => {
-					const moved = part.received > before;
-					before = part.received;
-					return moved;
+	await drainParts({
+		parts,
+		writer,
+		maxParts: params.parts,
+		signal: params.signal,
+		fetchPart: (part, flow, signal) =>
+			streamPart({
+				part,
+				flow,
+				signal,
+				size,
+				url: params.url,
+				accessToken: params.accessToken,
+				hubFetch: params.hubFetch,
+				chunks,
+				what: params.what,
+				idleTimeoutMs: params.idleTimeoutMs,
+				retry: params.retry,
+				onBytes: (n) => {
+					bytes += n;
+					params.onBytes?.(n);
 				},
-				onRetry: (err, _attempt, delay) => params.onRetry?.(`${err.message}; retrying in ${(delay / 1000).toFixed(1)} s`),
-			},
-			() => streamRange(part),
-		);
-		part.done = true;
-		poke();
-	}
-
-	async function streamRange(part: Part): Promise<void> {
-		const idle = new AbortController();
-		const onStop = (): void => idle.abort(stop.signal.reason);
-		stop.signal.addEventListener("abort", onStop, { once: true });
-		const ctx: HubRequestContext = { what: params.what, signal: idle.signal };
-		// One timer per request, not one per chunk: it checks when data last came.
-		let last = Date.now();
-		const timer = setInterval(
-			() => {
-				if (Date.now() - last > idleMs) idle.abort(new DOMException("idle", "TimeoutError"));
-			},
-			Math.max(10, Math.min(idleMs / 4, 5000)),
-		);
-		const offset = part.start + part.received;
-		let skip = 0;
-		/**
-		 * Of `n` bytes that just arrived: how many to drop (a server that ignores
-		 * Range sends the whole file: the bytes before our offset) and how many
-		 * to keep (at most what the part still lacks; more is an error, unless
-		 * the whole file is coming, when the caller stops reading).
-		 */
-		const clip = (n: number): { drop: number; keep: number } => {
-			last = Date.now();
-			let drop = 0;
-			if (ctx.rangeIgnored && skip < offset) {
-				drop = Math.min(n, offset - skip);
-				skip += drop;
-			}
-			const room = part.end - part.start - part.received;
-			let keep = n - drop;
-			if (keep > room) {
-				if (!ctx.rangeIgnored) throw new HubError("HUB_BAD_RESPONSE", `${params.what}: the hub sent more bytes than the range ${offset}-${part.end - 1} holds`);
-				keep = room;
-			}
-			part.received += keep;
-			bytes += keep;
-			params.onBytes?.(keep);
-			return { drop, keep };
-		};
-		/** True once a whole-file body has given this part all its bytes. */
-		const partFilledFromWholeFile = (): boolean => ctx.rangeIgnored === true && part.received === part.end - part.start;
-		/** Takes one chunk; false means "stop reading until the writer catches up". */
-		const take = (raw: Uint8Array): boolean => {
-			const { drop, keep } = clip(raw.byteLength);
-			if (keep === 0) return true;
-			part.queue.push({ data: raw.subarray(drop, drop + keep) });
-			part.queuedBytes += keep;
-			poke();
-			// A part ahead of the write position waits in memory (bounded by its
-			// size); the part being written stops reading while the writer is behind.
-			return !(parts[head] === part && part.queuedBytes > HEAD_BUFFER);
-		};
-		const behind = (): boolean => parts[head] === part && part.queuedBytes > HEAD_BUFFER && !stop.signal.aborted;
-		try {
-			if (source instanceof Blob) {
-				const stream = hubFetch.run(ctx, () => source.slice(offset, part.end).stream());
-				const reader = stream.getReader();
-				try {
-					for (;;) {
-						let r: ReadableStreamReadResult<Uint8Array>;
-						try {
-							r = await reader.read();
-						} catch (err) {
-							throw failureOf(ctx, err, stop.signal, params.what);
-						}
-						if (r.done) break;
-						if (!take(r.value)) while (behind()) await nextPoke();
-						if (partFilledFromWholeFile()) break;
-					}
-				} finally {
-					reader.releaseLock();
-					await stream.cancel().catch(() => undefined);
-				}
-			} else {
-				let body: RangeBody;
-				try {
-					body = await hubFetch.openRange({ url: source.url, accessToken: source.accessToken, start: offset, end: part.end, ctx });
-				} catch (err) {
-					throw failureOf(ctx, err, stop.signal, params.what);
-				}
-				let cutShort = false;
-				const sink: BodySink = {
-					memory: () => {
-						if (part.cur === null) {
-							part.cur = chunks.take();
-							part.fill = 0;
-						}
-						return part.cur.subarray(part.fill);
-					},
-					landed: (n) => {
-						const cur = part.cur as Uint8Array;
-						const { drop, keep } = clip(n);
-						if (keep === 0) return true;
-						if (drop > 0) cur.copyWithin(part.fill, part.fill + drop, part.fill + drop + keep);
-						part.fill += keep;
-						if (part.fill === cur.byteLength) queueChunk(part);
-						if (partFilledFromWholeFile() && part.end < size) {
-							// The whole file came for this part: it has its bytes, drop the rest.
-							cutShort = true;
-							body.cancel();
-							return false;
-						}
-						// The part being written stops reading while the writer is behind;
-						// a part ahead of it waits in memory (bounded by its size).
-						if (!behind()) return true;
-						void nextPoke().then(resumeWhenCaughtUp);
-						return false;
-					},
-				};
-				const resumeWhenCaughtUp = (): void => {
-					if (behind()) void nextPoke().then(resumeWhenCaughtUp);
-					else body.resume();
-				};
-				try {
-					await body.read(sink);
-				} catch (err) {
-					if (!cutShort) throw failureOf(ctx, err, stop.signal, params.what);
-				}
-			}
-			if (part.received < part.end - part.start) {
-				throw new TransientHubError("HUB_SHORT_BODY", `${params.what}: the connection ended after ${part.start + part.received} of ${part.end} bytes`, {
-					hint: "run again: the download resumes",
-				});
-			}
-		} finally {
-			// Bytes received are part of the prefix a retry continues after.
-			queueChunk(part);
-			clearInterval(timer);
-			stop.signal.removeEventListener("abort", onStop);
-		}
-	}
-
-	/** Hands the filled part of the part's chunk to its queue. */
-	function queueChunk(part: Part): void {
-		const cur = part.cur;
-		if (cur === null) return;
-		const fill = part.fill;
-		part.cur = null;
-		part.fill = 0;
-		if (fill === 0) {
-			chunks.give(cur);
-			return;
-		}
-		part.queue.push({ data: cur.subarray(0, fill), release: () => chunks.give(cur) });
-		part.queuedBytes += fill;
-		poke();
-	}
-
-	let failure: unknown = null;
-	const fail = (err: unknown): void => {
-		if (failure === null) failure = err;
-		stop.abort(err);
-		poke();
-	};
-	const tasks = new Set<Promise<void>>();
-	let next = 0;
-	// Start parts in order, never more than `maxParts` ahead of the write position.
-	const startMore = (): void => {
-		while (failure === null && next < parts.length && tasks.size < maxParts && next < head + maxParts) {
-			const t: Promise<void> = fetchPart(next++)
-				.catch(fail)
-				.finally(() => {
-					tasks.delete(t);
-					poke();
-				});
-			tasks.add(t);
-		}
-	};
-	try {
-		// Hand parts to the writer in order as their bytes arrive.
-		while (head < parts.length && failure === null) {
-			startMore();
-			const part = parts[head];
-			if (part.queue.length > 0) {
-				const q = part.queue.shift() as Queued;
-				part.queuedBytes -= q.data.byteLength;
-				poke();
-				if (q.release) await writer.writeShared(q.data, q.release);
-				else await writer.write(q.data);
-				continue;
-			}
-			if (part.done) {
-				head++;
-				continue;
-			}
-			await nextPoke();
-		}
-	} catch (err) {
-		fail(err);
-	} finally {
-		params.signal?.removeEventListener("abort", onOuterAbort);
-	}
-	await Promise.all(tasks);
-	if (failure !== null) throw failure;
+				onRetry: params.onRetry,
+			}),
+	});
 	return { bytes };
-}
-
-function failureOf(ctx: HubRequestContext, err: unknown, stop: AbortSignal, what: string): unknown {
-	if (stop.aborted) return stop.reason instanceof Error ? stop.reason : new InterruptedError();
-	if (ctx.failure) return ctx.failure;
-	if (err instanceof HubError) return err;
-	if (ctx.signal?.aborted) {
-		return new TransientHubError("HUB_TIMEOUT", `${what}: no data received for too long`, { cause: err, hint: "check the network, then run again: the download resumes" });
-	}
-	const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
-	const detail = cause?.code ?? cause?.message ?? (err as Error)?.message ?? String(err);
-	return new TransientHubError("HUB_NETWORK", `network error fetching ${what} (${detail})`, { cause: err, hint: "check the network, then run again: the download resumes" });
 }

@@ -1,16 +1,15 @@
-import { stat } from "node:fs/promises";
-import { join } from "node:path";
-import { downloadFile } from "@huggingface/hub";
 import pLimit from "p-limit";
 import { HubError, InterruptedError, ModelfsError, UsageError } from "../../errors.js";
 import { commitSnapshot } from "../../store/index/commitSnapshot.js";
+import { compareSnapshot } from "../../store/index/compareSnapshot.js";
 import { findBlob } from "../../store/index/findBlob.js";
+import { mergeSnapshotFiles } from "../../store/index/mergeSnapshotFiles.js";
 import type { BlobWriter } from "../../store/objects/BlobWriter.js";
 import { createBlobWriter } from "../../store/objects/createBlobWriter.js";
+import { partialDownloadSize } from "../../store/objects/partialDownloadSize.js";
 import { openStore } from "../../store/openStore.js";
 import type { Store } from "../../store/Store.js";
 import type { BlobRecord, RepoId, SnapshotFile } from "../../store/StoreTypes.js";
-import { PARTIAL_PREFIX, STORE_PATHS } from "../../store/storeFormat.js";
 import { type ChunkPool, createChunkPool } from "./createChunkPool.js";
 import type { HubFetch } from "./createHubFetch.js";
 import { createHubFetch } from "./createHubFetch.js";
@@ -46,8 +45,6 @@ export interface IngestRepoParams {
 	/** A request that receives nothing for this long is retried. @default 60000 */
 	idleTimeoutMs?: number;
 	retry?: RetryPolicy;
-	/** Injected fetch (tests). @default globalThis.fetch */
-	fetch?: typeof fetch;
 	/** Ctrl-C: stops downloads, keeps partial files for the next run. */
 	signal?: AbortSignal;
 	/** Told once the plan is known: bytes that will be fetched. */
@@ -90,7 +87,6 @@ export async function ingestRepo(params: IngestRepoParams): Promise<IngestSummar
 			hint: "copy a token from https://huggingface.co/settings/tokens",
 		});
 	}
-	const started = Date.now();
 	const revision = params.revision ?? "main";
 	const log = params.log ?? (() => undefined);
 	const hubFetch = createHubFetch({
@@ -98,7 +94,6 @@ export async function ingestRepo(params: IngestRepoParams): Promise<IngestSummar
 		revision,
 		hubUrl: params.hubUrl,
 		tokenGiven: params.accessToken !== undefined,
-		fetch: params.fetch,
 		signal: params.signal,
 	});
 	const remote = await listSnapshotFiles({
@@ -123,6 +118,9 @@ export async function ingestRepo(params: IngestRepoParams): Promise<IngestSummar
 	const store = params.dryRun
 		? await openForDryRun(params.storeDir)
 		: await openStore({ storeDir: params.storeDir, write: true, create: true, wait: params.wait, signal: params.signal });
+	// The clock for bytesPerSecond starts once the writer lock is held: with
+	// --wait, the time spent waiting for another writer is no download time.
+	const started = Date.now();
 	try {
 		const groups = groupByContent(files, store);
 		const toFetch = groups.filter((g) => g.existing === null);
@@ -135,8 +133,8 @@ export async function ingestRepo(params: IngestRepoParams): Promise<IngestSummar
 			let partialBytes = 0;
 			if (store) {
 				for (const g of toFetch) {
-					const st = await stat(join(store.dir, STORE_PATHS.tmp, `${PARTIAL_PREFIX}${resumeKeyOf(g.file)}`)).catch(() => null);
-					if (st) partialBytes += Math.min(st.size, g.file.size);
+					const kept = await partialDownloadSize({ store, resumeKey: resumeKeyOf(g.file) });
+					if (kept !== null) partialBytes += Math.min(kept, g.file.size);
 				}
 			}
 			return {
@@ -198,11 +196,12 @@ export async function ingestRepo(params: IngestRepoParams): Promise<IngestSummar
 			for (const f of g.paths) snapshotFiles.push({ path: f.path, blake3: blob.blake3, size: f.size, etag: f.etag });
 		}
 		const filtered = (params.include?.length ?? 0) + (params.exclude?.length ?? 0) > 0;
-		const merged = filtered ? mergeWithStored(writable, params.repo, remote.commit, snapshotFiles) : snapshotFiles;
+		// With --include/--exclude the run adds to what an earlier ingest of the commit stored.
+		const merged = filtered ? mergeSnapshotFiles({ store: writable, repo: params.repo, commit: remote.commit, files: snapshotFiles }) : snapshotFiles;
 		const refs: Record<string, string> = revision === remote.commit ? {} : { [revision]: remote.commit };
 		// A re-ingest that changes nothing leaves the index (and its generation,
 		// which views and readers follow) alone.
-		if (!sameAsStored(writable, params.repo, remote.commit, merged, refs)) {
+		if (compareSnapshot({ store: writable, repo: params.repo, commit: remote.commit, files: merged, refs }) !== "same") {
 			await commitSnapshot({ store: writable, snapshot: { repo: params.repo, commit: remote.commit, files: merged }, refs });
 		}
 		const seconds = (Date.now() - started) / 1000;
@@ -251,28 +250,6 @@ function groupByContent(files: RemoteFile[], store: Store | null): Group[] {
 	return [...byKey.values()];
 }
 
-function sameAsStored(store: Store, repo: RepoId, commit: string, files: SnapshotFile[], refs: Record<string, string>): boolean {
-	const index = store.index;
-	const old = index?.snapshots.get([repo.type, repo.name, commit]);
-	if (!index || !old || old.files.length !== files.length) return false;
-	const byPath = new Map(old.files.map((f) => [f.path, f]));
-	for (const f of files) {
-		const o = byPath.get(f.path);
-		if (!o || o.blake3 !== f.blake3 || o.size !== f.size || o.etag !== f.etag) return false;
-	}
-	const storedRefs = index.repos.get([repo.type, repo.name])?.refs ?? {};
-	return Object.entries(refs).every(([ref, c]) => storedRefs[ref] === c);
-}
-
-/** An ingest with --include/--exclude adds to what an earlier ingest of the same commit stored. */
-function mergeWithStored(store: Store, repo: RepoId, commit: string, files: SnapshotFile[]): SnapshotFile[] {
-	const old = store.index?.snapshots.get([repo.type, repo.name, commit]);
-	if (!old) return files;
-	const byPath = new Map(old.files.map((f) => [f.path, f]));
-	for (const f of files) byPath.set(f.path, f);
-	return [...byPath.values()];
-}
-
 async function fetchGroup(p: {
 	params: IngestRepoParams;
 	hubFetch: HubFetch;
@@ -290,24 +267,7 @@ async function fetchGroup(p: {
 	const what = `${params.repo.name}@${remote.commit}:${f.path}`;
 	const segs = f.path.split("/").map(encodeURIComponent).join("/");
 	const url = `${params.hubUrl}/${params.repo.type === "dataset" ? "datasets/" : ""}${params.repo.name}/resolve/${remote.commit}/${segs}`;
-	// An injected fetch (tests, proxies) gets every request, bytes included,
-	// through @huggingface/hub's downloadFile (slice().stream() is a ranged
-	// fetch); otherwise the bytes are received straight into shared chunks,
-	// which costs far less CPU per byte (see HubFetch.openRange). The listing already gave size and
-	// oid, so neither path sends a probe request per file.
-	const source = params.fetch
-		? await downloadFile({
-				repo: params.repo,
-				path: f.path,
-				revision: remote.commit,
-				hubUrl: params.hubUrl,
-				accessToken: params.accessToken,
-				fetch: p.hubFetch.fetch,
-				xet: false,
-				downloadInfo: { size: f.size, etag: f.etag, url },
-			})
-		: { url, accessToken: params.accessToken };
-	if (!source) throw new TypeError(`downloadFile returned nothing for ${what}`);
+	// The listing already gave size and oid: no probe request per file.
 	const expect = f.lfs ? { size: f.size, sha256: f.sha256 as string } : { size: f.size, sha1: f.sha1 as string };
 	for (let attempt = 1; ; attempt++) {
 		const writer = await openWriter(p.store, f, what, p.signal);
@@ -317,7 +277,8 @@ async function fetchGroup(p: {
 		}
 		try {
 			await fetchIntoWriter({
-				source,
+				url,
+				accessToken: params.accessToken,
 				writer,
 				size: f.size,
 				hubFetch: p.hubFetch,

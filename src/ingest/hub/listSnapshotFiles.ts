@@ -44,14 +44,11 @@ export async function listSnapshotFiles(params: ListSnapshotFilesParams): Promis
 	};
 	const label = `${repo.type === "dataset" ? "dataset " : ""}${repo.name}`;
 	const commit = await withRetries(retry, async () => {
+		const fetch = hubFetch.apiFetch(`${label}@${revision}`);
 		const info =
 			repo.type === "dataset"
-				? await hubFetch.run({ what: `${label}@${revision}` }, () =>
-						datasetInfo({ name: repo.name, revision, hubUrl, accessToken, fetch: hubFetch.fetch, additionalFields: ["sha"] }),
-					)
-				: await hubFetch.run({ what: `${label}@${revision}` }, () =>
-						modelInfo({ name: repo.name, revision, hubUrl, accessToken, fetch: hubFetch.fetch, additionalFields: ["sha"] }),
-					);
+				? await datasetInfo({ name: repo.name, revision, hubUrl, accessToken, fetch, additionalFields: ["sha"] })
+				: await modelInfo({ name: repo.name, revision, hubUrl, accessToken, fetch, additionalFields: ["sha"] });
 		return (info as { sha?: unknown }).sha;
 	});
 	if (typeof commit !== "string" || !SHA1.test(commit)) {
@@ -60,13 +57,12 @@ export async function listSnapshotFiles(params: ListSnapshotFilesParams): Promis
 		});
 	}
 	const where = `${label}@${commit}`;
-	const entries = await withRetries(retry, () =>
-		hubFetch.run({ what: `the file list of ${where}` }, async () => {
-			const out: ListFileEntry[] = [];
-			for await (const e of listFiles({ repo, revision: commit, recursive: true, hubUrl, accessToken, fetch: hubFetch.fetch })) out.push(e);
-			return out;
-		}),
-	);
+	const entries = await withRetries(retry, async () => {
+		const fetch = hubFetch.apiFetch(`the file list of ${where}`);
+		const out: ListFileEntry[] = [];
+		for await (const e of listFiles({ repo, revision: commit, recursive: true, hubUrl, accessToken, fetch })) out.push(e);
+		return out;
+	});
 	const files: RemoteFile[] = [];
 	const seen = new Set<string>();
 	for (const e of entries) {

@@ -51,7 +51,7 @@ describe("fetchIntoWriter", () => {
 		const hubFetch = createHubFetch({ repo: { type: "model", name: "org/m" }, revision: "main", hubUrl: url, tokenGiven: false });
 		const writer = await createBlobWriter({ store, size: SIZE });
 		try {
-			await fetchIntoWriter({ source: { url }, writer, size: SIZE, hubFetch, what: "org/m:f", partSize, parts: 4, retry: { attempts: 1, baseDelayMs: 1 } });
+			await fetchIntoWriter({ url, writer, size: SIZE, hubFetch, what: "org/m:f", partSize, parts: 4, retry: { attempts: 1, baseDelayMs: 1 } });
 			const blob = await writer.commit({ size: SIZE });
 			expect(blob.blake3).toBe(blake3(data));
 		} catch (err) {

@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readCatalog } from "../../../src/store/catalog/readCatalog.js";
 import { blobPath } from "../../../src/store/objects/blobPath.js";
+import { openStore } from "../../../src/store/openStore.js";
 import type { Catalog } from "../../../src/store/StoreTypes.js";
+import { startChild } from "../../store/childProcess.js";
 import type { FixtureModel, RunningHubEmulator } from "../../support/hub-emulator/index.js";
 import { addFixtureModel, startHubEmulator } from "../../support/hub-emulator/index.js";
 import { runCli } from "../../support/runCli.js";
@@ -120,6 +122,29 @@ describe("ingestCommand", () => {
 		for (const f of snap.files) {
 			expect((await readFile(blobPath(storeDir, f.blake3))).equals(await emu.hub.content({ repo: "org/sharded", path: f.path })), f.path).toBe(true);
 		}
+	});
+
+	it("with --wait, waits for the writer lock and reports a speed from the download time alone", async () => {
+		await (await openStore({ storeDir, create: true })).close();
+		const holder = startChild(["hold", storeDir]);
+		expect(await holder.line).toBe("locked");
+		const run = ingest([model.name, "--wait", "--json"]);
+		// Hold the lock until the second ingest has listed the files, and a while longer.
+		while (!emu.hub.requests.some((q) => q.route === "tree")) await new Promise((r) => setTimeout(r, 20));
+		const listed = Date.now();
+		await new Promise((r) => setTimeout(r, 3000));
+		const released = Date.now();
+		holder.child.stdin!.end();
+		const r = await run;
+		const ended = Date.now();
+		expect(r.code).toBe(0);
+		const s = JSON.parse(r.stdout);
+		expect(s).toMatchObject({ downloadedFiles: 10, downloadedBytes: s.totalBytes });
+		// The clock started once the lock was taken, after the holder let go.
+		expect(s.seconds * 1000).toBeLessThanOrEqual(ended - released);
+		expect(s.seconds * 1000).toBeLessThan(released - listed);
+		expect(s.bytesPerSecond).toBe(s.downloadedBytes / s.seconds);
+		await holder.exit;
 	});
 
 	it("ingests an older commit by sha without moving any ref", async () => {

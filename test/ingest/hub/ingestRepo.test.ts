@@ -8,36 +8,44 @@ import { readCatalog } from "../../../src/store/catalog/readCatalog.js";
 import { blobPath } from "../../../src/store/objects/blobPath.js";
 import type { RunningHubEmulator } from "../../support/hub-emulator/index.js";
 import { startHubEmulator } from "../../support/hub-emulator/index.js";
+import { type RawHttpServer, startRawHttpServer } from "../../support/startRawHttpServer.js";
 
 const MiB = 1024 * 1024;
 const SIZE = 6 * MiB + 12345;
 let emu: RunningHubEmulator;
+let front: RawHttpServer;
 let tmp: string;
 
 beforeEach(async () => {
 	tmp = await mkdtemp(join(tmpdir(), "modelfs-ingestrepo-"));
 	emu = await startHubEmulator({});
 	await emu.hub.commit({ repo: "org/parts", files: { "w.safetensors": { generate: { seed: "parts", size: SIZE } }, "config.json": "{}\n" } });
+	// A hub that sends every request on to another origin (the emulator), as
+	// the hub sends LFS files to its CDN.
+	front = await startRawHttpServer((sock, req) => {
+		const target = /^GET (\S+) HTTP\/1\.1\r\n/.exec(req.text)?.[1] ?? "/";
+		sock.write(`HTTP/1.1 302 Found\r\nLocation: ${emu.url}${target}\r\nContent-Length: 0\r\n\r\n`);
+	});
 });
 afterEach(async () => {
+	await front.close();
 	await emu.close();
 	await rm(tmp, { recursive: true, force: true });
 });
 
-// Both byte paths: node:http ranges (default) and @huggingface/hub's
-// downloadFile Blob through an injected fetch.
+// Both ways the bytes come, over real HTTP through the same client: from the
+// hub itself, and from the other origin the hub redirects them to.
 describe.each([
-	["node:http ranges", undefined],
-	["downloadFile blob with an injected fetch", globalThis.fetch],
-])("ingestRepo (%s)", (_name, fetchImpl) => {
+	["straight from the hub", () => emu.url],
+	["redirected to a CDN", () => front.url.origin],
+])("ingestRepo (%s)", (_name, hubUrl) => {
 	const common = () => ({
 		repo: { type: "model" as const, name: "org/parts" },
 		storeDir: join(tmp, "store"),
-		hubUrl: emu.url,
+		hubUrl: hubUrl(),
 		partSize: MiB,
 		parts: 4,
 		retry: { baseDelayMs: 5 },
-		fetch: fetchImpl,
 	});
 
 	it("fetches a large file as parallel ranges and appends them in order, even when the first part is slowest", async () => {
@@ -81,5 +89,25 @@ describe.each([
 		const s = await ingestRepo({ ...common(), log: (l) => notes.push(l) });
 		expect(notes.join("\n")).toMatch(/do not match the hub's digest/);
 		expect(s.downloadedBytes).toBeGreaterThanOrEqual(2 * SIZE);
+	});
+});
+
+describe("ingestRepo redirected to a CDN", () => {
+	it("sends the token to the hub but not to the other origin the bytes are redirected to", async () => {
+		const s = await ingestRepo({
+			repo: { type: "model", name: "org/parts" },
+			storeDir: join(tmp, "store"),
+			hubUrl: front.url.origin,
+			accessToken: "hf_cdntest",
+			partSize: MiB,
+			retry: { baseDelayMs: 5 },
+		});
+		expect(s.downloadedBytes).toBe(SIZE + 3);
+		const resolves = front.requests.filter((r) => r.text.includes("/resolve/"));
+		expect(resolves).toHaveLength(8);
+		expect(resolves.every((r) => r.text.includes("\r\nAuthorization: Bearer hf_cdntest\r\n"))).toBe(true);
+		const atCdn = emu.hub.requests.filter((r) => r.route === "resolve");
+		expect(atCdn).toHaveLength(8);
+		expect(atCdn.some((r) => r.authorized)).toBe(false);
 	});
 });

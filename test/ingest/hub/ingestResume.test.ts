@@ -72,6 +72,9 @@ describe("ingestCommand resume", () => {
 		const kept = await partialSize();
 		expect(kept).toBeGreaterThan(8 * MiB);
 		expect(await readCatalog({ storeDir }).then((c) => c?.repos.find((r) => r.name === REPO) ?? null)).toBeNull();
+		// The dry run sees what the next run will continue from.
+		const dry = await runCli(["ingest", REPO, "--store", storeDir, "--dry-run", "--json"], { env: env() });
+		expect(JSON.parse(dry.stdout)).toMatchObject({ partialBytes: kept });
 
 		emu.hub.clearFaults();
 		emu.hub.resetCounters();
