@@ -52,7 +52,14 @@ export function templateLayout(params: TemplateLayoutParams): void {
 	for (const repo of params.repos) {
 		const label = `${repo.type === "dataset" ? "datasets/" : ""}${repo.name}`;
 		let ok = false;
-		skipUnshowable({ at: { repo: label }, onSkip: params.onSkip, add: () => void (catalogSegments({ value: repo.name, what: "repo name" }), (ok = true)) });
+		skipUnshowable({
+			at: { repo: label },
+			onSkip: params.onSkip,
+			add: () => {
+				catalogSegments({ value: repo.name, what: "repo name" });
+				ok = true;
+			},
+		});
 		if (!ok) continue;
 		const slash = repo.name.indexOf("/");
 		const base: Record<string, string> = {

@@ -181,7 +181,16 @@ describe("buildViewTree", () => {
 		const long = `${"x".repeat(256)}.safetensors`;
 		for (const path of ["../etc/passwd", "/abs", "a//b", "a/./b", long, `dir/${long}`]) {
 			const catalog = makeCatalog([
-				makeRepo({ name: "o/m", refs: { main: "c" }, snapshots: { c: [{ path, content: "x" }, { path: "config.json", content: "{}" }] } }),
+				makeRepo({
+					name: "o/m",
+					refs: { main: "c" },
+					snapshots: {
+						c: [
+							{ path, content: "x" },
+							{ path: "config.json", content: "{}" },
+						],
+					},
+				}),
 				makeRepo({ name: "o/other", refs: { main: "d" }, snapshots: { d: [{ path: "w.bin", content: "w" }] } }),
 			]);
 			for (const layout of ["hf", "flat"] as const) {
@@ -189,9 +198,18 @@ describe("buildViewTree", () => {
 				const tree = buildViewTree({ catalog, layout, onSkip: (s) => skips.push(s) });
 				expect(skips, `${layout} ${path}`).toEqual([{ repo: "o/m", commit: hex("commit:c", 40), path, reason: expect.stringMatching(/cannot be shown|255 bytes/) }]);
 				const paths = Object.keys(listing(tree));
-				expect(paths.some((p) => p.endsWith("config.json")), `${layout} keeps the good file`).toBe(true);
-				expect(paths.some((p) => p.endsWith("w.bin")), `${layout} keeps the other repo`).toBe(true);
-				expect(paths.some((p) => p.includes("etc") || p.includes("xxxx")), `${layout} leaves ${path} out`).toBe(false);
+				expect(
+					paths.some((p) => p.endsWith("config.json")),
+					`${layout} keeps the good file`,
+				).toBe(true);
+				expect(
+					paths.some((p) => p.endsWith("w.bin")),
+					`${layout} keeps the other repo`,
+				).toBe(true);
+				expect(
+					paths.some((p) => p.includes("etc") || p.includes("xxxx")),
+					`${layout} leaves ${path} out`,
+				).toBe(false);
 			}
 		}
 		const badRef = makeCatalog([makeRepo({ name: "o/m", refs: { main: "c", "../../x": "c" }, snapshots: { c: [{ path: "f", content: "x" }] } })]);
@@ -199,7 +217,10 @@ describe("buildViewTree", () => {
 		const refTree = buildViewTree({ catalog: badRef, layout: "hf", onSkip: (s) => refSkips.push(`${s.repo} ${s.path}`) });
 		expect(refSkips).toEqual(["o/m refs/../../x"]);
 		expect(find(refTree, "models--o--m/refs/main")).toMatchObject({ content: hex("commit:c", 40) });
-		const badRepo = makeCatalog([makeRepo({ name: "o/..", snapshots: { c: [{ path: "f", content: "x" }] } }), makeRepo({ name: "o/ok", snapshots: { c: [{ path: "f", content: "x" }] } })]);
+		const badRepo = makeCatalog([
+			makeRepo({ name: "o/..", snapshots: { c: [{ path: "f", content: "x" }] } }),
+			makeRepo({ name: "o/ok", snapshots: { c: [{ path: "f", content: "x" }] } }),
+		]);
 		const repoSkips: string[] = [];
 		const repoTree = buildViewTree({ catalog: badRepo, layout: "hf", onSkip: (s) => repoSkips.push(s.repo) });
 		expect(repoSkips).toEqual(["o/.."]);
