@@ -67,11 +67,12 @@ describe("modelfs import", () => {
 		expect(r2.stderr).toMatch(/not a Hugging Face cache[\s\S]*hint: .*--as/);
 	});
 
-	it("exits 4 when the store does not exist", async () => {
+	it("creates the store when it does not exist, as ingest does, and says so", async () => {
 		const dir = tempDir();
 		const r = await runCli(["import", cacheWith(join(dir, "cache"), "org/m", 1), "--store", join(dir, "nostore")]);
-		expect(r.code).toBe(4);
-		expect(r.stderr).toContain("modelfs init");
+		expect(r.code, r.stderr).toBe(0);
+		expect(r.stderr).toContain(`modelfs: created a new store at ${join(dir, "nostore")}`);
+		expect(r.stdout).toContain("org/m@");
 	});
 
 	it("imports a plain folder with --as org/name@rev", async () => {
