@@ -131,7 +131,6 @@ describe("ingestCommand", () => {
 		const run = ingest([model.name, "--wait", "--json"]);
 		// Hold the lock until the second ingest has listed the files, and a while longer.
 		while (!emu.hub.requests.some((q) => q.route === "tree")) await new Promise((r) => setTimeout(r, 20));
-		const listed = Date.now();
 		await new Promise((r) => setTimeout(r, 3000));
 		const released = Date.now();
 		holder.child.stdin!.end();
@@ -140,9 +139,10 @@ describe("ingestCommand", () => {
 		expect(r.code).toBe(0);
 		const s = JSON.parse(r.stdout);
 		expect(s).toMatchObject({ downloadedFiles: 10, downloadedBytes: s.totalBytes });
-		// The clock started once the lock was taken, after the holder let go.
+		// The clock started once the lock was taken, after the holder let go:
+		// what it counts fits in the time after the release (the 3 s wait is
+		// not in it, however slow the machine).
 		expect(s.seconds * 1000).toBeLessThanOrEqual(ended - released);
-		expect(s.seconds * 1000).toBeLessThan(released - listed);
 		expect(s.bytesPerSecond).toBe(s.downloadedBytes / s.seconds);
 		await holder.exit;
 	});
