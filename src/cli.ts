@@ -21,6 +21,7 @@ import { lsCommand } from "./commands/ls.js";
 import { mountCommand } from "./commands/mount.js";
 import { overlayCommand } from "./commands/overlay.js";
 import { rmCommand } from "./commands/rm.js";
+import { scanCommand } from "./commands/scan.js";
 import { statsCommand } from "./commands/stats.js";
 import { statusCommand } from "./commands/status.js";
 import { systemdUnitCommand } from "./commands/systemd-unit.js";
@@ -42,6 +43,7 @@ export const EXIT = {
 
 const commands: Array<() => Command> = [
 	initCommand,
+	scanCommand,
 	importCommand,
 	ingestCommand,
 	lsCommand,
