@@ -12,6 +12,7 @@ import { checkCommand } from "./commands/check.js";
 import { demoCommand } from "./commands/demo.js";
 import { dfCommand } from "./commands/df.js";
 import { downCommand } from "./commands/down.js";
+import { evictCommand } from "./commands/evict.js";
 import { gcCommand } from "./commands/gc.js";
 import { importCommand } from "./commands/import.js";
 import { infoCommand } from "./commands/info.js";
@@ -28,6 +29,7 @@ import { systemdUnitCommand } from "./commands/systemd-unit.js";
 import { umountCommand } from "./commands/umount.js";
 import { upCommand } from "./commands/up.js";
 import { verifyCommand } from "./commands/verify.js";
+import { warmCommand } from "./commands/warm.js";
 import { HubError, IndexError, InterruptedError, ModelfsError, MountError, StoreError, UsageError } from "./errors.js";
 
 /** Exit codes, documented in README.md. */
@@ -61,6 +63,8 @@ const commands: Array<() => Command> = [
 	upCommand,
 	downCommand,
 	checkCommand,
+	warmCommand,
+	evictCommand,
 	systemdUnitCommand,
 	demoCommand,
 ];
