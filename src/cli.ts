@@ -13,6 +13,7 @@ import { checkCommand } from "./commands/check.js";
 import { demoCommand } from "./commands/demo.js";
 import { dfCommand } from "./commands/df.js";
 import { downCommand } from "./commands/down.js";
+import { evictCommand } from "./commands/evict.js";
 import { gcCommand } from "./commands/gc.js";
 import { importCommand } from "./commands/import.js";
 import { infoCommand } from "./commands/info.js";
@@ -22,12 +23,14 @@ import { lsCommand } from "./commands/ls.js";
 import { mountCommand } from "./commands/mount.js";
 import { overlayCommand } from "./commands/overlay.js";
 import { rmCommand } from "./commands/rm.js";
+import { scanCommand } from "./commands/scan.js";
 import { statsCommand } from "./commands/stats.js";
 import { statusCommand } from "./commands/status.js";
 import { systemdUnitCommand } from "./commands/systemd-unit.js";
 import { umountCommand } from "./commands/umount.js";
 import { upCommand } from "./commands/up.js";
 import { verifyCommand } from "./commands/verify.js";
+import { warmCommand } from "./commands/warm.js";
 import { HubError, IndexError, InterruptedError, ModelfsError, MountError, StoreError, UsageError } from "./errors.js";
 import { redactSecrets } from "./system/redactSecrets.js";
 
@@ -52,6 +55,7 @@ const GLOBAL_OPTIONS: Array<[string, string]> = [
 
 const commands: Array<() => Command> = [
 	initCommand,
+	scanCommand,
 	importCommand,
 	ingestCommand,
 	lsCommand,
@@ -69,6 +73,8 @@ const commands: Array<() => Command> = [
 	upCommand,
 	downCommand,
 	checkCommand,
+	warmCommand,
+	evictCommand,
 	systemdUnitCommand,
 	demoCommand,
 ];

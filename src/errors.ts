@@ -40,6 +40,11 @@ export type UsageErrorCode =
 	| "REVISION_INVALID"
 	| "REVISION_NOT_FOUND"
 	| "REVISION_REQUIRED"
+	| "SCAN_BAD_REPORT"
+	| "SCAN_DUPLICATE_NODE"
+	| "SCAN_NOT_A_FOLDER"
+	| "SCAN_NO_INPUT"
+	| "SCAN_PATH_NOT_FOUND"
 	| "SNAPSHOT_PATH_CONFLICT"
 	| "SNAPSHOT_PATH_DUPLICATE"
 	| "SNAPSHOT_PATH_INVALID"
@@ -49,6 +54,7 @@ export type UsageErrorCode =
 	| "USAGE_IMPORT_AS"
 	| "USAGE_REPO_TYPE"
 	| "VIEW_BAD_LAYOUT"
+	| "WARM_THROUGH_NOT_FOUND"
 	| "VIEW_BAD_PREFIX"
 	| "VIEW_BAD_TEMPLATE"
 	| "VIEW_PATH_CONFLICT"
@@ -135,7 +141,17 @@ export type MountErrorCode =
 	| "VIEW_DEAD";
 
 /** Codes of a plain ModelfsError: modelfs's own node-local files (overlay state, view image, stats file) in a state it cannot use (exit 1). */
-export type NodeErrorCode = "OVERLAY_COPY_MISMATCH" | "OVERLAY_NESTED_MOUNT" | "OVERLAY_STATE_CORRUPT" | "OVERLAY_UNSUPPORTED_FILE" | "STATS_FORMAT" | "VIEW_IMAGE_WRITE";
+export type NodeErrorCode =
+	| "OVERLAY_COPY_MISMATCH"
+	| "OVERLAY_NESTED_MOUNT"
+	| "OVERLAY_NO_SPACE"
+	| "OVERLAY_STATE_CORRUPT"
+	| "OVERLAY_UNSUPPORTED_FILE"
+	| "PAGE_CACHE_TOOL_FAILED"
+	| "PAGE_CACHE_TOOL_MISSING"
+	| "STATS_FORMAT"
+	| "VIEW_IMAGE_WRITE"
+	| "WARM_READ_FAILED";
 
 /** Every code modelfs throws with. */
 export type ErrorCode = UsageErrorCode | HubErrorCode | StoreErrorCode | IndexErrorCode | MountErrorCode | NodeErrorCode | "INTERRUPTED";

@@ -8,7 +8,7 @@ import { checkTarget } from "../overlay/checkTarget.js";
  */
 export function checkCommand(): Command {
 	return new Command("check")
-		.description("check that every file of the view is readable with the right size through <target> (non-zero exit if not)")
+		.description("check that every file of the view is readable with the right size through <target>, and that nothing in the upper layer hides one (non-zero exit if not)")
 		.argument("<target>", "a backend's cache folder with an overlay on it")
 		.option("--lower <dir>", "the view to compare with (default: the lowerdir of the overlay mounted at <target>)")
 		.option("--full", "read every byte of every file, not just the first and last block")
@@ -28,7 +28,10 @@ export function checkCommand(): Command {
 					`${r.target}: ${r.problems.length} of the view's entries are wrong or unreadable through it (first: ${r.problems[0].path}: ${r.problems[0].problem})`,
 					{
 						path: r.target,
-						hint: "a file in the upper layer may shadow the view's copy (modelfs absorb fixes identical ones), or the view's daemon is failing (modelfs stats)",
+						hint:
+							r.hidden.length > 0
+								? `the upper layer hides ${r.hidden.length} of the view's entries: \`modelfs overlay unhide ${r.target}\` shows them again`
+								: "a file in the upper layer may shadow the view's copy (modelfs absorb fixes identical ones), or the view's daemon is failing (modelfs stats)",
 					},
 				);
 			}

@@ -1,9 +1,12 @@
 import { lstat, mkdir, realpath, rename, rm, symlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { MountError, UsageError } from "../errors.js";
+import { MountError, StoreError, UsageError } from "../errors.js";
 import { readCatalog } from "../store/catalog/readCatalog.js";
 import { openStore } from "../store/openStore.js";
+import type { Store } from "../store/Store.js";
 import { type Absorbable, findAbsorbable } from "./findAbsorbable.js";
+import { findDownloads } from "./findDownloads.js";
+import { type ImportDownloadsResult, importDownloads } from "./importDownloads.js";
 import { listOverlayMounts } from "./listOverlayMounts.js";
 import { mountOverlay } from "./mountOverlay.js";
 import { overlayStateDir } from "./overlayStateDir.js";
@@ -21,8 +24,19 @@ export interface AbsorbTargetParams {
 	 * duplicate becomes a symlink to the view's copy.
 	 */
 	lower?: string;
-	/** Only report what would be freed. @default false */
+	/** Only report what would be imported and freed. @default false */
 	dryRun?: boolean;
+	/**
+	 * On an overlay, first import into the store the complete snapshots the
+	 * backend downloaded itself into the upper layer. @default true
+	 */
+	importDownloads?: boolean;
+	/** Wait for another writer of the store instead of failing. @default false */
+	wait?: boolean;
+	/** Stops the import between chunks. */
+	signal?: AbortSignal;
+	/** Bytes read by the import since the last call (for a progress bar). */
+	onProgress?: (bytes: number) => void;
 	/** modelfs's node-local state folder. @default $MODELFS_STATE_DIR, else /var/lib/modelfs */
 	stateDir?: string;
 }
@@ -39,11 +53,29 @@ export interface AbsorbResult {
 	/** Entries taken out but put back because the view did not show them through the overlay (opaque folders). */
 	keptBack: string[];
 	dryRun: boolean;
+	/** Snapshots the backend downloaded that were imported into the store (with dryRun: would be). */
+	imported: ImportDownloadsResult["imported"];
+	/** Downloads left alone, and why (unfinished, a shard missing, did not verify, read-only store). */
+	notImported: Array<{ path: string; reason: string }>;
+	/** The store cannot be written on this node: downloads were found, and nothing at all was changed. */
+	readOnlyStore: boolean;
+	/**
+	 * Imported snapshots (`repo@commit`) the mounted view does not show yet:
+	 * their local copies stay until the view is refreshed and absorb runs again.
+	 */
+	awaitingRefresh: string[];
 }
 
 /**
  * Frees local disk held by copies of what the view already serves. On an
- * overlay: removes those copies from the upper layer so the view's shows
+ * overlay, complete snapshots the backend downloaded itself (a model the
+ * store lacked) are first imported into the store, verified against their
+ * blob names; a snapshot with anything unfinished, missing or not verifying
+ * is left alone whole. On a node whose store is read-only such downloads
+ * are reported and nothing is changed. Local copies go only once the view
+ * shows the same bytes at the same path, so a snapshot just imported keeps
+ * its copies until the view is refreshed (`awaitingRefresh`). On an
+ * overlay it then removes those copies from the upper layer so the view's shows
  * through. overlayfs forbids changing a layer under a mounted overlay, so the
  * overlay is unmounted (it must not be busy), the copies are moved aside, the
  * overlay is mounted again and each path is checked through it; anything the
@@ -71,6 +103,60 @@ export async function absorbTarget(params: AbsorbTargetParams): Promise<AbsorbRe
 		});
 	}
 	const dir = overlay?.upper ?? target;
+	const result: AbsorbResult = {
+		target,
+		mode: overlay ? "overlay" : "plain",
+		dir,
+		lower,
+		absorbed: [],
+		freedBytes: 0,
+		keptBack: [],
+		dryRun: params.dryRun ?? false,
+		imported: [],
+		notImported: [],
+		readOnlyStore: false,
+		awaitingRefresh: [],
+	};
+	const wasMounted = mount !== undefined;
+	const remount = () => mountOverlay({ at: target, lower, upper: overlay!.upper!, work: overlay!.work!, what: "mount overlayfs again" });
+
+	if (overlay !== null && params.importDownloads !== false) {
+		// Downloads are read as the backend sees them: links into blobs the view holds resolve through the overlay.
+		if (!wasMounted) await remount();
+		try {
+			const before = await readCatalog({ storeDir: params.storeDir });
+			const found = await findDownloads({ upper: overlay.upper!, merged: target, catalog: before });
+			result.notImported.push(...found.incomplete);
+			if (found.complete.length > 0 && params.dryRun) {
+				result.imported = found.complete.map((d) => ({ path: d.path, type: d.type, name: d.name, commit: d.commit, files: d.entries.length, bytes: d.bytes, refs: d.refs }));
+			} else if (found.complete.length > 0) {
+				let writer: Store | null = null;
+				try {
+					writer = await openStore({ storeDir: params.storeDir, write: true, wait: params.wait, signal: params.signal });
+				} catch (err) {
+					if (!(err instanceof StoreError && err.code === "STORE_READ_ONLY")) throw err;
+				}
+				if (writer === null) {
+					result.readOnlyStore = true;
+					result.notImported.push(...found.complete.map((d) => ({ path: `${d.path}/snapshots/${d.commit}`, reason: `the store ${params.storeDir} is read-only on this node` })));
+					return result;
+				}
+				try {
+					const r = await importDownloads({ store: writer, downloads: found.complete, catalog: before, signal: params.signal, onProgress: params.onProgress });
+					result.imported = r.imported;
+					result.notImported.push(...r.failed);
+				} finally {
+					await writer.close();
+				}
+			}
+		} finally {
+			if (!wasMounted) await unmount(target);
+		}
+		for (const i of result.imported) {
+			const shown = await lstat(join(lower, i.path, "snapshots", i.commit)).catch(() => null);
+			if (shown === null) result.awaitingRefresh.push(`${i.type === "dataset" ? "datasets/" : ""}${i.name}@${i.commit}`);
+		}
+	}
 
 	const store = await openStore({ storeDir: params.storeDir });
 	let absorbed: Absorbable[];
@@ -81,7 +167,7 @@ export async function absorbTarget(params: AbsorbTargetParams): Promise<AbsorbRe
 	} finally {
 		await store.close();
 	}
-	const result: AbsorbResult = { target, mode: overlay ? "overlay" : "plain", dir, lower, absorbed, freedBytes: 0, keptBack: [], dryRun: params.dryRun ?? false };
+	result.absorbed = absorbed;
 	if (params.dryRun || absorbed.length === 0) {
 		result.freedBytes = params.dryRun ? absorbed.reduce((n, a) => n + a.size, 0) : 0;
 		return result;
@@ -102,9 +188,7 @@ export async function absorbTarget(params: AbsorbTargetParams): Promise<AbsorbRe
 
 	// The aside folder sits in work/, which overlayfs requires on upper's filesystem: moves are renames.
 	const aside = join(overlay.work!, `modelfs-absorb-${process.pid}-${Date.now()}`);
-	const wasMounted = mount !== undefined;
 	if (wasMounted) await unmount(target);
-	const remount = () => mountOverlay({ at: target, lower, upper: overlay.upper!, work: overlay.work!, what: "mount overlayfs again" });
 	try {
 		for (const a of absorbed) {
 			await mkdir(dirname(join(aside, a.path)), { recursive: true });

@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import pLimit from "p-limit";
 import { MountError } from "../errors.js";
 import { listOverlayMounts } from "./listOverlayMounts.js";
+import { type HiddenEntry, listWhiteouts } from "./listWhiteouts.js";
 
 export interface CheckTargetParams {
 	/** The backend's cache folder (an overlay target). */
@@ -34,6 +35,12 @@ export interface CheckTargetResult {
 	/** Their total size. */
 	bytes: number;
 	problems: CheckProblem[];
+	/**
+	 * View entries the overlay's upper layer hides (whiteouts, opaque
+	 * folders); each is also one problem. Empty when `lower` was given for a
+	 * folder without a modelfs overlay.
+	 */
+	hidden: HiddenEntry[];
 }
 
 /**
@@ -47,9 +54,9 @@ export async function checkTarget(params: CheckTargetParams): Promise<CheckTarge
 	if (typeof params.target !== "string" || params.target === "") throw new TypeError("checkTarget: `target` is required");
 	const target = resolve(params.target);
 	let lower = params.lower === undefined ? undefined : resolve(params.lower);
+	const real = await realpath(target).catch(() => target);
+	const top = (await listOverlayMounts({ target: real })).at(-1);
 	if (lower === undefined) {
-		const real = await realpath(target).catch(() => target);
-		const top = (await listOverlayMounts({ target: real })).at(-1);
 		if (top === undefined || top.lower.length === 0) {
 			throw new MountError("OVERLAY_NOT_MOUNTED", `${target} has no overlay mounted`, {
 				path: target,
@@ -58,7 +65,7 @@ export async function checkTarget(params: CheckTargetParams): Promise<CheckTarge
 		}
 		lower = top.lower[0];
 	}
-	const result: CheckTargetResult = { target, lower, entries: 0, files: 0, bytes: 0, problems: [] };
+	const result: CheckTargetResult = { target, lower, entries: 0, files: 0, bytes: 0, problems: [], hidden: [] };
 	const limit = pLimit(params.concurrency ?? 8);
 	const jobs: Array<Promise<void>> = [];
 	const problem = (path: string, text: string): void => {
@@ -135,6 +142,18 @@ export async function checkTarget(params: CheckTargetParams): Promise<CheckTarge
 
 	await walk("");
 	await Promise.all(jobs);
+	if (top?.upper != null && top.lower[0] === lower) {
+		// What the upper layer hides is one problem each, with the command that shows it again.
+		result.hidden = await listWhiteouts({ upper: top.upper, lower, merged: real });
+		for (const h of result.hidden) {
+			result.problems = result.problems.filter((p) => p.path !== h.path && !p.path.startsWith(`${h.path}/`));
+			const how =
+				h.kind === "whiteout"
+					? "hidden by a whiteout in the upper layer (deleted through the overlay, e.g. by `hf cache rm`)"
+					: `made again after a delete through the overlay: its ${h.hiddenEntries} entries from the view are hidden`;
+			problem(h.path, `${how}; \`modelfs overlay unhide ${target} ${h.path}\` shows it again`);
+		}
+	}
 	result.problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 	return result;
 }

@@ -1,7 +1,8 @@
-import { readdir, realpath, rm, rmdir } from "node:fs/promises";
+import { lstat, readdir, realpath, rm, rmdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { UsageError } from "../errors.js";
+import { MountError, UsageError } from "../errors.js";
 import { listOverlayMounts } from "./listOverlayMounts.js";
+import { type MaterializeResult, materializeOverlay } from "./materializeOverlay.js";
 import { moveTree } from "./moveTree.js";
 import type { MoveResult } from "./OverlayTypes.js";
 import { overlayStateDir } from "./overlayStateDir.js";
@@ -17,6 +18,17 @@ export interface OverlayDownParams {
 	 * @default false
 	 */
 	restore?: boolean;
+	/**
+	 * Roll back to a folder that works without modelfs: copy every file the
+	 * folder shows from the view into it as a real file (reflink where the
+	 * filesystem can), after checking free space, then restore as `restore`
+	 * does. Needs the overlay mounted. @default false
+	 */
+	materialize?: boolean;
+	/** With materialize: the store the view serves (to reflink its blobs). @default from the view's mount record */
+	storeDir?: string;
+	/** Root of the views' runtime folders. @default $MODELFS_RUN_DIR, else /run/modelfs */
+	runRoot?: string;
 	/** modelfs's node-local state folder. @default $MODELFS_STATE_DIR, else /var/lib/modelfs */
 	stateDir?: string;
 }
@@ -28,11 +40,22 @@ export interface OverlayDownResult {
 	/** With restore: what came back from upper (null without restore). */
 	restored: MoveResult | null;
 	upper: string | null;
+	/** With materialize: what was copied in from the view (null without). */
+	materialized?: MaterializeResult | null;
+	/**
+	 * Without materialize, when an overlay was mounted: the regular files
+	 * (and their bytes) the view showed there, which the folder no longer
+	 * has. A backend started on it without modelfs will not find them.
+	 */
+	viewProvided?: { files: number; bytes: number } | null;
 }
 
 /**
  * Unmounts the overlay on a target (idempotent) and, with `restore`, gives
- * the folder back its files as plain files. The lower view is never touched.
+ * the folder back its files as plain files; with `materialize` also the
+ * view's, as real copies, so the folder works without modelfs. Otherwise it
+ * reports what the view provided (the folder lacks it from now on). The
+ * lower view is never touched.
  */
 export async function overlayDown(params: OverlayDownParams): Promise<OverlayDownResult> {
 	if (typeof params.target !== "string" || params.target === "") throw new TypeError("overlayDown: `target` is required");
@@ -48,12 +71,26 @@ export async function overlayDown(params: OverlayDownParams): Promise<OverlayDow
 	const state = await readOverlayState({ dir: stateDir });
 	const mounts = await listOverlayMounts({ target });
 	const top = mounts.at(-1);
+	let materialized: MaterializeResult | null = null;
+	let viewProvided: OverlayDownResult["viewProvided"] = null;
+	if (params.materialize) {
+		if (top === undefined) {
+			throw new MountError("OVERLAY_NOT_MOUNTED", `${target} has no overlay mounted, so nothing shows the view's files there to copy`, {
+				path: target,
+				hint: `mount it again (modelfs overlay up ${target} --lower <view>), then run down --materialize`,
+			});
+		}
+		materialized = await materializeOverlay({ mount: top, storeDir: params.storeDir, runRoot: params.runRoot });
+		mounts.pop();
+	} else if (top !== undefined && top.lower[0] !== undefined) {
+		viewProvided = await countFiles(top.lower[0]);
+	}
 	// Stacked overlays (an `up` run twice with different lowers by hand): take all down.
 	for (let i = mounts.length - 1; i >= 0; i--) {
 		await runMountTool({ tool: "umount", args: [target], path: target, what: "unmount the overlay" });
 	}
 	const upper = top?.upper ?? state?.upper ?? null;
-	if (!params.restore) return { target, wasMounted: top !== undefined, restored: null, upper };
+	if (!params.restore && !params.materialize) return { target, wasMounted: top !== undefined, restored: null, upper, materialized, viewProvided };
 	if (upper === null) {
 		throw new UsageError("OVERLAY_NO_STATE", `modelfs has no record of an overlay on ${target}, so there is nothing to restore`, {
 			hint: "if you used --upper, copy its files back by hand",
@@ -70,5 +107,22 @@ export async function overlayDown(params: OverlayDownParams): Promise<OverlayDow
 	await rm(join(stateDir, "overlay.json"), { force: true });
 	// Keep the state folder only if it still holds something (set-aside conflicts).
 	if ((await readdir(stateDir).catch(() => [])).length === 0) await rmdir(stateDir).catch(() => undefined);
-	return { target, wasMounted: top !== undefined, restored, upper };
+	return { target, wasMounted: top !== undefined, restored, upper, materialized, viewProvided };
+}
+
+/** Regular files under a folder (symlinks not followed) and their bytes; an unreadable view counts as empty. */
+async function countFiles(dir: string): Promise<{ files: number; bytes: number }> {
+	const out = { files: 0, bytes: 0 };
+	const walk = async (d: string): Promise<void> => {
+		for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+			const p = join(d, e.name);
+			if (e.isDirectory()) await walk(p);
+			else if (e.isFile()) {
+				out.files++;
+				out.bytes += (await lstat(p).catch(() => null))?.size ?? 0;
+			}
+		}
+	};
+	await walk(dir);
+	return out;
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, realpathSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { isMountPoint, tempDir, treeDigest, unmountOnFinish, writeHubCache } from "../overlay/fixtures.js";
@@ -72,5 +72,49 @@ describe.runIf(canMount)("modelfs overlay", () => {
 		expect(r.stderr).toContain(`modelfs: --lower ${emptyMountpoint} is not in a modelfs view`);
 		expect(r.stderr).toContain("--any-lower");
 		expect(isMountPoint(target)).toBe(false);
+	});
+});
+
+describe.runIf(canMount)("modelfs overlay unhide and check", () => {
+	it("check exits 5 naming the hidden repo and the command; unhide --dry-run lists it, unhide clears it", async () => {
+		const root = realpathSync(tempDir());
+		const lower = join(root, "view");
+		writeHubCache({ dir: lower, repo: "o/m", files: [{ path: "a", bytes: Buffer.from("a") }] });
+		const target = join(root, "cache");
+		unmountOnFinish(target);
+		const state = ["--state-dir", join(root, "state")];
+		expect((await runCli(["overlay", "up", target, "--create", "--lower", lower, "--any-lower", ...state])).code).toBe(0);
+		rmSync(join(target, "models--o--m"), { recursive: true });
+		const check = await runCli(["check", target]);
+		expect(check.code).toBe(5);
+		expect(check.stdout).toContain(`FAIL models--o--m: hidden by a whiteout in the upper layer`);
+		expect(check.stderr).toContain(`hint: the upper layer hides 1 of the view's entries: \`modelfs overlay unhide ${target}\` shows them again`);
+		const dry = await runCli(["overlay", "unhide", target, "--dry-run", ...state]);
+		expect(dry.stdout).toBe(`hidden models--o--m (whiteout over a dir)\nwould unhide 1 entry in ${target}\n`);
+		const r = await runCli(["overlay", "unhide", target, ...state]);
+		expect(r.code, r.stderr).toBe(0);
+		expect(r.stdout).toBe(`unhidden models--o--m (whiteout over a dir)\nunhid 1 entry in ${target}\n`);
+		expect((await runCli(["check", target])).code).toBe(0);
+	});
+
+	it("down warns that the folder will lack the view's files, and down --materialize keeps them", async () => {
+		const root = realpathSync(tempDir());
+		const lower = join(root, "view");
+		writeHubCache({ dir: lower, repo: "o/m", files: [{ path: "w.bin", bytes: Buffer.alloc(5000, 7) }] });
+		const a = join(root, "a");
+		const b = join(root, "b");
+		unmountOnFinish(a);
+		unmountOnFinish(b);
+		const state = ["--state-dir", join(root, "state")];
+		await runCli(["overlay", "up", a, "--create", "--lower", lower, "--any-lower", ...state]);
+		await runCli(["overlay", "up", b, "--create", "--lower", lower, "--any-lower", ...state]);
+		const down = await runCli(["overlay", "down", a, ...state]);
+		expect(down.code, down.stderr).toBe(0);
+		expect(down.stderr).toContain(`modelfs: warning: ${a} no longer shows the 2 files (4.9 KiB) the view provided`);
+		const mat = await runCli(["overlay", "down", b, "--materialize", ...state]);
+		expect(mat.code, mat.stderr).toBe(0);
+		expect(mat.stderr).not.toContain("warning");
+		expect(mat.stdout).toContain("materialized 2 files (5040 bytes, 4.9 KiB), 1 symlinks and 5 folders from the view");
+		expect(treeDigest(b)).toEqual(treeDigest(lower));
 	});
 });

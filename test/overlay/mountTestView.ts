@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { onTestFinished } from "vitest";
+import { listModelfsMounts } from "../../src/mount/listModelfsMounts.js";
 import { startMount } from "../../src/mount/startMount.js";
 import { stopMount } from "../../src/mount/stopMount.js";
 import { readCatalog } from "../../src/store/catalog/readCatalog.js";
@@ -20,7 +21,8 @@ export async function mountTestView(params: { root: string; storeDir: string } &
 	mkdirSync(mountpoint, { recursive: true });
 	await startMount({ mountpoint, tree, storeDir: params.storeDir, runRoot });
 	onTestFinished(async () => {
-		await stopMount({ mountpoint, runRoot, lazy: true });
+		// A test may have unmounted it itself.
+		if ((await listModelfsMounts({ runRoot })).some((m) => m.mountpoint === mountpoint)) await stopMount({ mountpoint, runRoot, lazy: true });
 	});
 	return { mountpoint, runRoot };
 }
