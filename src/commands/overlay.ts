@@ -1,4 +1,7 @@
+import { realpath } from "node:fs/promises";
 import { Command } from "commander";
+import { listModelfsMounts } from "../mount/listModelfsMounts.js";
+import { listOverlayMounts } from "../overlay/listOverlayMounts.js";
 import { overlayDown } from "../overlay/overlayDown.js";
 import { overlayUp } from "../overlay/overlayUp.js";
 import { unhideOverlay } from "../overlay/unhideOverlay.js";
@@ -44,7 +47,7 @@ export function overlayCommand(): Command {
 		.argument("<target>", "the folder the overlay is on")
 		.option("--restore", "move the upper layer's files back into <target> and drop modelfs's upper/work for it")
 		.option("--materialize", "roll back: copy every file <target> shows from the view into it as a real file (reflink where possible), then --restore")
-		.option("--store <dir>", "with --materialize: the store the view serves, to reflink its blobs (default: the view's own record)")
+		.option("--store <dir>", "with --materialize: the store the view serves, to reflink its blobs (default: the store of the modelfs view the overlay stands on)")
 		.option("--state-dir <dir>", "modelfs's node-local state folder (default: $MODELFS_STATE_DIR, else /var/lib/modelfs)")
 		.option("--json", "print the result as JSON")
 		.addHelpText(
@@ -56,7 +59,8 @@ export function overlayCommand(): Command {
 				"byte for byte, and leaves a folder that works with the view unmounted. The overlay must not be busy.",
 		)
 		.action(async (target: string, opts: { restore?: boolean; materialize?: boolean; store?: string; stateDir?: string; json?: boolean }) => {
-			const r = await overlayDown({ target, restore: opts.restore, materialize: opts.materialize, storeDir: opts.store, stateDir: opts.stateDir });
+			const storeDir = opts.store ?? (opts.materialize ? await storeUnder(target) : undefined);
+			const r = await overlayDown({ target, restore: opts.restore, materialize: opts.materialize, storeDir, stateDir: opts.stateDir });
 			if (r.viewProvided && r.viewProvided.files > 0) {
 				process.stderr.write(
 					`modelfs: warning: ${r.target} no longer shows the ${r.viewProvided.files} files (${formatBytes(r.viewProvided.bytes)}) the view provided; ` +
@@ -105,4 +109,15 @@ export function overlayCommand(): Command {
 			process.stdout.write(`${r.dryRun ? "would unhide" : "unhid"} ${r.unhidden.length} ${r.unhidden.length === 1 ? "entry" : "entries"} in ${r.target}\n`);
 		});
 	return cmd;
+}
+
+/** The store of the modelfs view the overlay at `target` stands on, from the view's mount record; undefined if none. */
+async function storeUnder(target: string): Promise<string | undefined> {
+	const overlay = (await listOverlayMounts({ target: await realpath(target).catch(() => target) })).at(-1);
+	const lower = overlay?.lower[0];
+	if (lower === undefined) return undefined;
+	const view = (await listModelfsMounts({}).catch(() => []))
+		.filter((m) => lower === m.mountpoint || lower.startsWith(`${m.mountpoint}/`))
+		.sort((a, b) => b.mountpoint.length - a.mountpoint.length)[0];
+	return view?.record?.storeDir;
 }

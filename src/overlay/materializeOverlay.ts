@@ -2,7 +2,6 @@ import { constants } from "node:fs";
 import { chmod, copyFile, lstat, mkdir, open, readdir, readlink, rename, rm, statfs, symlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { ModelfsError } from "../errors.js";
-import { listModelfsMounts } from "../mount/listModelfsMounts.js";
 import { readCatalog } from "../store/catalog/readCatalog.js";
 import { blobPath } from "../store/objects/blobPath.js";
 import { mountOverlay } from "./mountOverlay.js";
@@ -14,12 +13,10 @@ export interface MaterializeOverlayParams {
 	mount: OverlayMount;
 	/**
 	 * The store the view serves, to copy (reflink where the filesystem can)
-	 * from its blobs instead of through the view. @default the store in the
-	 * mount record of the modelfs view the lower is on, if any
+	 * from its blobs instead of through the view. @default none: every file
+	 * is copied through the view
 	 */
 	storeDir?: string;
-	/** Root of the views' runtime folders (to find that record). @default $MODELFS_RUN_DIR, else /run/modelfs */
-	runRoot?: string;
 	/** Bytes to keep free on the target's filesystem beyond what is copied. @default 64 MiB */
 	reserveBytes?: number;
 }
@@ -83,7 +80,7 @@ export async function materializeOverlay(params: MaterializeOverlayParams): Prom
 	};
 	await walk("");
 	const bytes = plan.reduce((n, e) => n + e.size, 0);
-	const blobFor = await blobsByEtag(params, lower);
+	const blobFor = await blobsByEtag(params);
 
 	await runMountTool({ tool: "umount", args: [target], path: target, what: "unmount the overlay to materialize the view's files" });
 	// The upper layer moves back too; a copy, not a rename, when it is on another filesystem.
@@ -153,14 +150,8 @@ export async function materializeOverlay(params: MaterializeOverlayParams): Prom
 }
 
 /** Maps a view path `.../blobs/<etag>` to its store blob, through the catalog (an etag names one content). */
-async function blobsByEtag(params: MaterializeOverlayParams, lower: string): Promise<(path: string) => { path: string; size: number } | undefined> {
-	let storeDir = params.storeDir;
-	if (storeDir === undefined) {
-		const view = (await listModelfsMounts({ runRoot: params.runRoot }).catch(() => []))
-			.filter((m) => lower === m.mountpoint || lower.startsWith(`${m.mountpoint}/`))
-			.sort((a, b) => b.mountpoint.length - a.mountpoint.length)[0];
-		storeDir = view?.record?.storeDir;
-	}
+async function blobsByEtag(params: MaterializeOverlayParams): Promise<(path: string) => { path: string; size: number } | undefined> {
+	const storeDir = params.storeDir;
 	const catalog = storeDir === undefined ? null : await readCatalog({ storeDir }).catch(() => null);
 	const byEtag = new Map<string, { path: string; size: number }>();
 	for (const r of catalog?.repos ?? []) for (const s of r.snapshots) for (const f of s.files) byEtag.set(f.etag, { path: blobPath(storeDir!, f.blake3), size: f.size });

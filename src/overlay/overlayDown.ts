@@ -25,10 +25,8 @@ export interface OverlayDownParams {
 	 * does. Needs the overlay mounted. @default false
 	 */
 	materialize?: boolean;
-	/** With materialize: the store the view serves (to reflink its blobs). @default from the view's mount record */
+	/** With materialize: the store the view serves (to reflink its blobs). @default none: files are copied through the view */
 	storeDir?: string;
-	/** Root of the views' runtime folders. @default $MODELFS_RUN_DIR, else /run/modelfs */
-	runRoot?: string;
 	/** modelfs's node-local state folder. @default $MODELFS_STATE_DIR, else /var/lib/modelfs */
 	stateDir?: string;
 }
@@ -80,7 +78,7 @@ export async function overlayDown(params: OverlayDownParams): Promise<OverlayDow
 				hint: `mount it again (modelfs overlay up ${target} --lower <view>), then run down --materialize`,
 			});
 		}
-		materialized = await materializeOverlay({ mount: top, storeDir: params.storeDir, runRoot: params.runRoot });
+		materialized = await materializeOverlay({ mount: top, storeDir: params.storeDir });
 		mounts.pop();
 	} else if (top !== undefined && top.lower[0] !== undefined) {
 		viewProvided = await countFiles(top.lower[0]);

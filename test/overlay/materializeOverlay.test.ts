@@ -52,10 +52,10 @@ async function setup(root: string, opts: { stateDir?: string; target?: string } 
 describe.runIf(canMount)("overlayDown with materialize", () => {
 	it("leaves byte-equal real files in the folder that still load after the view is unmounted", async () => {
 		const root = realpathSync(tempDir());
-		const { commit, view, target, stateDir } = await setup(root);
+		const { commit, view, target, stateDir, storeDir } = await setup(root);
 		const hub = join(target, "huggingface", "hub");
 		const before = treeDigest(target);
-		const r = await overlayDown({ target, materialize: true, stateDir, runRoot: view.runRoot });
+		const r = await overlayDown({ target, materialize: true, stateDir, storeDir });
 		expect(r.wasMounted).toBe(true);
 		expect(isMountPoint(target)).toBe(false);
 		// Four blobs and refs/main came from the view; the snapshot symlinks too.
@@ -87,7 +87,7 @@ describe.runIf(canMount)("overlayDown with materialize", () => {
 		unmountOnFinish(small);
 		const { target, stateDir, view } = await setup(root, { target: join(small, "cache") });
 		const before = treeDigest(target);
-		await expect(overlayDown({ target, materialize: true, stateDir, runRoot: view.runRoot })).rejects.toMatchObject({
+		await expect(overlayDown({ target, materialize: true, stateDir })).rejects.toMatchObject({
 			code: "OVERLAY_NO_SPACE",
 			message: expect.stringContaining("nothing was changed"),
 		});
@@ -127,9 +127,9 @@ describe.runIf(canMount && haveXfs)("overlayDown with materialize on XFS", () =>
 		onTestFinished(() => {
 			if (isMountPoint(fs)) execFileSync("umount", [fs]);
 		});
-		const { target, stateDir, view } = await setup(fs, { stateDir: join(fs, "state") });
+		const { target, stateDir, storeDir, view } = await setup(fs, { stateDir: join(fs, "state") });
 		const free = statfsSync(fs);
-		const r = await overlayDown({ target, materialize: true, stateDir, runRoot: view.runRoot });
+		const r = await overlayDown({ target, materialize: true, stateDir, storeDir });
 		expect(r.materialized).toMatchObject({ reflinkedFiles: MODEL.length, reflinkedBytes: MODEL_BYTES });
 		// Shared extents: the copies took (almost) no new space.
 		const after = statfsSync(fs);
