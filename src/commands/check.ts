@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { MountError } from "../errors.js";
 import { checkTarget } from "../overlay/checkTarget.js";
+import { createByteProgress } from "../progress/createByteProgress.js";
 
 /**
  * `modelfs check <target>`: the canary's health check. Every file the view
@@ -13,8 +14,16 @@ export function checkCommand(): Command {
 		.option("--lower <dir>", "the view to compare with (default: the lowerdir of the overlay mounted at <target>)")
 		.option("--full", "read every byte of every file, not just the first and last block")
 		.option("--json", "print the result as JSON")
-		.action(async (target: string, opts: { lower?: string; full?: boolean; json?: boolean }) => {
-			const r = await checkTarget({ target, lower: opts.lower, full: opts.full });
+		.option("--quiet", "no progress bar")
+		.action(async (target: string, opts: { lower?: string; full?: boolean; json?: boolean; quiet?: boolean }) => {
+			// A full check reads every byte (hundreds of GB on a real node): show how far it is.
+			const bar = createByteProgress({ label: "check", total: 0, quiet: opts.quiet || !opts.full });
+			let r: Awaited<ReturnType<typeof checkTarget>>;
+			try {
+				r = await checkTarget({ target, lower: opts.lower, full: opts.full, onBytes: (n) => bar.increment(n) });
+			} finally {
+				bar.stop();
+			}
 			if (opts.json) process.stdout.write(`${JSON.stringify(r)}\n`);
 			else {
 				for (const p of r.problems) process.stdout.write(`FAIL ${p.path}: ${p.problem}\n`);

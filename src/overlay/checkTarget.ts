@@ -17,6 +17,8 @@ export interface CheckTargetParams {
 	concurrency?: number;
 	/** Called after each file (for progress). */
 	onFile?: (path: string) => void;
+	/** Bytes read through the target, as they are read (for a progress bar over `full` runs). */
+	onBytes?: (bytes: number) => void;
 }
 
 export interface CheckProblem {
@@ -117,7 +119,7 @@ export async function checkTarget(params: CheckTargetParams): Promise<CheckTarge
 			const got = t.isSymbolicLink() ? await stat(via) : t;
 			if (!got.isFile()) return problem(p, "does not lead to a regular file through the target");
 			if (got.size !== want.size) return problem(p, `has ${got.size} bytes through the target, ${want.size} in the view`);
-			const read = await readThrough(via, got.size, params.full ?? false);
+			const read = await readThrough(via, got.size, params.full ?? false, params.onBytes);
 			if (read !== null) return problem(p, read);
 			result.files++;
 			result.bytes += got.size;
@@ -159,7 +161,7 @@ export async function checkTarget(params: CheckTargetParams): Promise<CheckTarge
 }
 
 /** Reads the first and last block (or everything); returns a problem text or null. */
-async function readThrough(path: string, size: number, full: boolean): Promise<string | null> {
+async function readThrough(path: string, size: number, full: boolean, onBytes?: (bytes: number) => void): Promise<string | null> {
 	const fh = await open(path, "r");
 	try {
 		const buf = Buffer.allocUnsafe(1 << 20);
@@ -169,6 +171,7 @@ async function readThrough(path: string, size: number, full: boolean): Promise<s
 				const { bytesRead } = await fh.read(buf, 0, buf.length, total);
 				if (bytesRead === 0) break;
 				total += bytesRead;
+				onBytes?.(bytesRead);
 			}
 			return total === size ? null : `read ${total} bytes of ${size}`;
 		}
