@@ -5,6 +5,7 @@ import { listOverlayMounts } from "../overlay/listOverlayMounts.js";
 import { overlayDown } from "../overlay/overlayDown.js";
 import { overlayUp } from "../overlay/overlayUp.js";
 import { unhideOverlay } from "../overlay/unhideOverlay.js";
+import { createByteProgress } from "../progress/createByteProgress.js";
 import { formatBytes } from "../progress/formatBytes.js";
 
 /**
@@ -58,9 +59,24 @@ export function overlayCommand(): Command {
 				"not fit), copies from the store's blobs with FICLONE where the filesystem shares extents (XFS, btrfs), else\n" +
 				"byte for byte, and leaves a folder that works with the view unmounted. The overlay must not be busy.",
 		)
-		.action(async (target: string, opts: { restore?: boolean; materialize?: boolean; store?: string; stateDir?: string; json?: boolean }) => {
+		.option("--quiet", "no progress bar")
+		.action(async (target: string, opts: { restore?: boolean; materialize?: boolean; store?: string; stateDir?: string; json?: boolean; quiet?: boolean }) => {
 			const storeDir = opts.store ?? (opts.materialize ? await storeUnder(target) : undefined);
-			const r = await overlayDown({ target, restore: opts.restore, materialize: opts.materialize, storeDir, stateDir: opts.stateDir });
+			const bar = createByteProgress({ label: "materialize", total: 0, quiet: opts.quiet || !opts.materialize });
+			let r: Awaited<ReturnType<typeof overlayDown>>;
+			try {
+				r = await overlayDown({
+					target,
+					restore: opts.restore,
+					materialize: opts.materialize,
+					storeDir,
+					stateDir: opts.stateDir,
+					onTotal: (bytes) => bar.setTotal(bytes),
+					onProgress: (bytes) => bar.increment(bytes),
+				});
+			} finally {
+				bar.stop();
+			}
 			if (r.viewProvided && r.viewProvided.files > 0) {
 				process.stderr.write(
 					`modelfs: warning: ${r.target} no longer shows the ${r.viewProvided.files} files (${formatBytes(r.viewProvided.bytes)}) the view provided; ` +

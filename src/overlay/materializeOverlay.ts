@@ -19,6 +19,9 @@ export interface MaterializeOverlayParams {
 	storeDir?: string;
 	/** Bytes to keep free on the target's filesystem beyond what is copied. @default 64 MiB */
 	reserveBytes?: number;
+	/** Told the bytes to copy once they are known, then the bytes of each file copied (for a progress bar). */
+	onTotal?: (bytes: number) => void;
+	onProgress?: (bytes: number) => void;
 }
 
 export interface MaterializeResult {
@@ -96,6 +99,7 @@ export async function materializeOverlay(params: MaterializeOverlayParams): Prom
 	}
 
 	const result: MaterializeResult = { files: 0, bytes: 0, reflinkedFiles: 0, reflinkedBytes: 0, symlinks: 0, dirs: 0, freeBytes };
+	params.onTotal?.(bytes);
 	for (const e of plan) {
 		const at = join(target, e.path);
 		if (e.kind === "dir") {
@@ -138,6 +142,7 @@ export async function materializeOverlay(params: MaterializeOverlayParams): Prom
 			await fh.close();
 		}
 		await rename(tmp, at);
+		params.onProgress?.(e.size);
 		result.files++;
 		result.bytes += e.size;
 		if (reflinked) {

@@ -27,6 +27,9 @@ export interface OverlayDownParams {
 	materialize?: boolean;
 	/** With materialize: the store the view serves (to reflink its blobs). @default none: files are copied through the view */
 	storeDir?: string;
+	/** With materialize: the bytes to copy, then the bytes of each file copied (for a progress bar). */
+	onTotal?: (bytes: number) => void;
+	onProgress?: (bytes: number) => void;
 	/** modelfs's node-local state folder. @default $MODELFS_STATE_DIR, else /var/lib/modelfs */
 	stateDir?: string;
 }
@@ -78,7 +81,7 @@ export async function overlayDown(params: OverlayDownParams): Promise<OverlayDow
 				hint: `mount it again (modelfs overlay up ${target} --lower <view>), then run down --materialize`,
 			});
 		}
-		materialized = await materializeOverlay({ mount: top, storeDir: params.storeDir });
+		materialized = await materializeOverlay({ mount: top, storeDir: params.storeDir, onTotal: params.onTotal, onProgress: params.onProgress });
 		mounts.pop();
 	} else if (top !== undefined && top.lower[0] !== undefined) {
 		viewProvided = await countFiles(top.lower[0]);
