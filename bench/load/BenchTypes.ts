@@ -100,8 +100,10 @@ export interface BackendSplit {
 	workSeconds: number;
 	/**
 	 * (io + work - total) / min(io, work): 0 when reading and working take
-	 * turns, 1 when the shorter one is hidden under the longer. Null when
-	 * either part is too short to tell (under 2% of the total).
+	 * turns, 1 when the shorter one is hidden under the longer, below 0 when
+	 * the whole took longer than the two parts one after the other (the
+	 * reading slowed down between tensors). Null when either part is too
+	 * short to tell (under 2% of the total).
 	 */
 	overlap: number | null;
 }

@@ -109,7 +109,8 @@ export function formatTables(params: FormatTablesParams): string {
 				"mapped, its header read through the map, every tensor copied out of the map in header order (what `safe_open(...).get_tensor` does), " +
 				`then worked on at ${rate} before the next one is touched: a hash of every byte, then a spin up to that rate, standing in for the copy to the GPU. ` +
 				`Seconds, median. The work alone (no file I/O): ${r.work.aloneSeconds.toFixed(2)} s. Overlap: how much of the shorter part ran under the longer one ` +
-				"((I/O alone + work alone - whole load) / the shorter of the two): 0 when reading and working take turns, 1 when one is hidden under the other.",
+				"((I/O alone + work alone - whole load) / the shorter of the two): 0 when reading and working take turns, 1 when one is hidden under the other, " +
+				"below 0 when the load took longer than the two one after the other.",
 			"",
 		);
 		const disks: DiskId[] = r.kind === "volume" ? ["plain", "throttled"] : ["plain"];

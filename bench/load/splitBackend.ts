@@ -29,7 +29,7 @@ export function splitBackend(params: SplitBackendParams): BackendSplit[] {
 			ioSeconds: i,
 			workSeconds: w,
 			// Under 2% of the whole, the shorter part is lost in the noise of the longer.
-			overlap: shorter > 0.02 * t ? Math.max(-1, Math.min(1, (i + w - t) / shorter)) : null,
+			overlap: shorter > 0.02 * t ? (i + w - t) / shorter : null,
 		});
 	}
 	return out;
