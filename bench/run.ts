@@ -1,12 +1,16 @@
 /**
  * `npm run bench`: load throughput of model files read directly from the
- * store, through the modelfs view (passthrough and daemon-served), through
- * overlayfs on the view and on a plain folder, and through a fuse-native
- * mount; page cache use; metadata; mount to first byte. Prints markdown
- * tables on stdout and writes bench/results/<date>-<host>.json and .svg.
+ * store, through the modelfs view (passthrough and daemon-served, with and
+ * without prefetch once the daemon has it), through overlayfs on the view
+ * and on a plain folder, and through a fuse-native mount, cold (after
+ * drop_caches) and warm, beside the device I/O each run made; a backend's
+ * load split into reading and working; page cache use; metadata; mount to
+ * first byte. With --throttle-iops / --throttle-bps: the slow-volume bench
+ * instead (plain vs blkio-throttled disk, cold). Prints markdown tables on
+ * stdout and writes bench/results/<date>-<host>[-volume].json and .svg.
  *
- *   npm run bench                      # 4 GiB, about 5 minutes
- *   npm run bench -- --size 8G --repeat 3
+ *   npm run bench                      # 4 GiB, 3 rounds
+ *   npm run bench -- --throttle-iops 200 --size 2G
  *   npm run bench -- --quick           # CI smoke: every row works, bytes verified
  *
  * Needs root and /dev/fuse (it mounts), a C compiler (bench/loadgen.c),
@@ -22,15 +26,20 @@ import type { BenchReport, RowId } from "./load/BenchTypes.js";
 import { formatTables } from "./load/formatTables.js";
 import { renderChart } from "./load/renderChart.js";
 import { runLoadBench } from "./load/runLoadBench.js";
+import { runVolumeBench } from "./load/runVolumeBench.js";
 
 const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
-const ROWS: RowId[] = ["direct", "passthrough", "daemon", "overlay-view", "overlay-plain", "fuse-native"];
+const ROWS: RowId[] = ["direct", "passthrough", "passthrough-prefetch", "daemon", "overlay-view", "overlay-view-prefetch", "overlay-plain", "fuse-native"];
 
 interface Options {
 	size: number;
 	quick?: boolean;
 	json?: string;
-	repeat: number;
+	repeat?: number;
+	warmRuns: number;
+	workRate: number;
+	throttleIops?: number;
+	throttleBps?: number;
 	verify?: boolean;
 	rows?: RowId[];
 	files?: number;
@@ -44,6 +53,15 @@ function parseSize(text: string): number {
 	const scale = { "": 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2].toLowerCase() as "" | "k" | "m" | "g" | "t"];
 	const bytes = Math.round(Number(m[1]) * scale);
 	if (bytes < 2 ** 20) throw new InvalidArgumentError("the size must be at least 1M");
+	return bytes;
+}
+
+/** A rate such as 2G, 500M or 2000000000 (bytes per second). */
+function parseRate(text: string): number {
+	const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)(?:b\/s)?$/i.exec(text.trim());
+	if (!m) throw new InvalidArgumentError(`expected bytes per second such as 2G or 500M, got ${JSON.stringify(text)}`);
+	const bytes = Number(m[1]) * { "": 1, k: 1e3, m: 1e6, g: 1e9 }[m[2].toLowerCase() as "" | "k" | "m" | "g"];
+	if (!(bytes >= 1e6)) throw new InvalidArgumentError("the rate must be at least 1M (bytes per second)");
 	return bytes;
 }
 
@@ -61,7 +79,7 @@ function parseRows(text: string): RowId[] {
 
 /** bench/results/<date>-<host>.json, or -2, -3... when that day already has one. */
 function resultsPath(report: BenchReport): string {
-	const stem = `${report.date.slice(0, 10)}-${report.host.replace(/[^A-Za-z0-9._-]/g, "_")}`;
+	const stem = `${report.date.slice(0, 10)}-${report.host.replace(/[^A-Za-z0-9._-]/g, "_")}${report.kind === "volume" ? "-volume" : ""}`;
 	for (let i = 1; ; i++) {
 		const path = join(resultsDir, `${stem}${i === 1 ? "" : `-${i}`}.json`);
 		if (!existsSync(path)) return path;
@@ -74,7 +92,11 @@ async function main(): Promise<void> {
 		.option("--size <size>", "bytes of safetensors data to generate and read (K, M, G suffixes)", parseSize, 4 * 2 ** 30)
 		.option("--quick", "CI smoke run: 64M, 500 small files, bytes verified on every row; checks it works, not its speed")
 		.option("--json <file>", "write the JSON report here (and the SVG chart beside it) instead of bench/results/")
-		.option("--repeat <n>", "rounds per measurement (1 cold + 3 warm runs each), the best run is reported", parsePositive, 1)
+		.option("--repeat <n>", "rounds: every row and pattern runs once cold (after drop_caches) per round; the median is reported (default 3, --quick 1)", parsePositive)
+		.option("--warm-runs <n>", "warm runs right after each cold run", parsePositive, 3)
+		.option("--work-rate <rate>", "the backend pattern's per-byte work, in bytes/s (a stand-in for the copy to the GPU)", parseRate, 2e9)
+		.option("--throttle-iops <n>", "slow-volume bench: plain disk vs the store's disk limited to <n> read requests/s (blkio cgroup), cold runs", parsePositive)
+		.option("--throttle-bps <rate>", "slow-volume bench: limit reads to <rate> bytes/s (with or without --throttle-iops)", parseRate)
 		.option("--verify", "check every row and pattern served the same bytes (slower)")
 		.option("--rows <list>", `only these rows (comma-separated; direct always runs): ${ROWS.join(", ")}`, parseRows)
 		.option("--files <n>", "small files for the metadata bench", parsePositive)
@@ -84,6 +106,7 @@ async function main(): Promise<void> {
 	program.parse(process.argv);
 	const opts = program.opts<Options>();
 	const sizeGiven = program.getOptionValueSource("size") === "cli";
+	const warmGiven = program.getOptionValueSource("warmRuns") === "cli";
 
 	if (typeof process.getuid === "function" && process.getuid() !== 0) {
 		process.stderr.write("bench: the load bench mounts FUSE and overlayfs, so it needs root (and /dev/fuse): run it with sudo\n");
@@ -111,17 +134,21 @@ async function main(): Promise<void> {
 	});
 	let report: BenchReport;
 	try {
-		report = await runLoadBench({
+		const common = {
 			session,
 			sizeBytes: opts.quick && !sizeGiven ? 64 * 2 ** 20 : opts.size,
-			manyFiles: opts.files ?? (opts.quick ? 500 : 10_000),
-			repeat: opts.repeat,
+			repeat: opts.repeat ?? (opts.quick ? 1 : 3),
+			workRate: opts.workRate,
 			verify: opts.verify ?? opts.quick ?? false,
 			quick: opts.quick ?? false,
 			rows: opts.rows,
 			tmpDir: opts.tmp,
 			log,
-		});
+		};
+		report =
+			opts.throttleIops !== undefined || opts.throttleBps !== undefined
+				? await runVolumeBench({ ...common, readIops: opts.throttleIops, readBps: opts.throttleBps })
+				: await runLoadBench({ ...common, manyFiles: opts.files ?? (opts.quick ? 500 : 10_000), warmRuns: opts.quick && !warmGiven ? 1 : opts.warmRuns });
 	} catch (err) {
 		if (session.interrupted) {
 			process.exitCode = 130;

@@ -8,6 +8,8 @@ export interface MountViewParams {
 	mountpoint: string;
 	/** false: `--no-passthrough`, reads served by the daemon. @default true */
 	passthrough?: boolean;
+	/** `--prefetch on|off`; only given when `modelfs mount` has the option (detectPrefetch). @default not passed */
+	prefetch?: "on" | "off";
 }
 
 /**
@@ -21,6 +23,7 @@ export async function mountView(params: MountViewParams): Promise<{ mountMs: num
 	session.deferUnmount(mountpoint, () => runModelfsSync(["umount", mountpoint], storeDir));
 	const args = ["mount", mountpoint, "--layout", "hf"];
 	if (params.passthrough === false) args.push("--no-passthrough");
+	if (params.prefetch !== undefined) args.push("--prefetch", params.prefetch);
 	const t0 = performance.now();
 	await runModelfs({ session, storeDir, args });
 	return { mountMs: performance.now() - t0 };

@@ -1,4 +1,4 @@
-import type { BenchReport, RowId, Temperature } from "./BenchTypes.js";
+import type { BenchReport, DiskId, RowId, Temperature } from "./BenchTypes.js";
 
 export interface RenderChartParams {
 	report: BenchReport;
@@ -7,8 +7,10 @@ export interface RenderChartParams {
 const COLORS: Record<RowId, string> = {
 	direct: "#4d4d4d",
 	passthrough: "#1f77b4",
+	"passthrough-prefetch": "#17becf",
 	daemon: "#9ecae1",
 	"overlay-view": "#2ca02c",
+	"overlay-view-prefetch": "#bcbd22",
 	"overlay-plain": "#98df8a",
 	"fuse-native": "#d62728",
 };
@@ -31,7 +33,8 @@ export function renderChart(params: RenderChartParams): string {
 	const legendH = 24 * Math.ceil(rows.length / 3) + 10;
 	const height = top + 2 * panelH + gap + 40 + legendH;
 	const plotW = width - left - right;
-	const groupW = plotW / Math.max(1, r.patterns.length);
+	const patterns = r.patterns.filter((p) => p.id !== "backend-io");
+	const groupW = plotW / Math.max(1, patterns.length);
 	const barW = Math.min(28, (groupW - 20) / Math.max(1, rows.length));
 	const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 	const out: string[] = [];
@@ -39,12 +42,23 @@ export function renderChart(params: RenderChartParams): string {
 		`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
 		`<rect width="${width}" height="${height}" fill="#ffffff"/>`,
 		`<text x="${left}" y="24" font-size="16" font-weight="bold">modelfs load throughput, GB/s (higher is better)</text>`,
-		`<text x="${left}" y="44" fill="#555">${esc(`${(r.sizeBytes / 2 ** 30).toFixed(2)} GiB in ${r.weightFiles} safetensors shards, best of ${r.repeat} cold / ${3 * r.repeat} warm runs, ${r.host}, Linux ${r.kernel}, ${r.cores} cores, ${r.date.slice(0, 16).replace("T", " ")} UTC`)}</text>`,
+		`<text x="${left}" y="44" fill="#555">${esc(`${(r.sizeBytes / 2 ** 30).toFixed(2)} GiB in ${r.weightFiles} safetensors shards, median of ${r.repeat} cold${r.kind === "load" ? ` / ${r.method.warmRunsPerRound * r.repeat} warm` : ""} runs (line: slowest to fastest), cold = after drop_caches, ${r.host}, Linux ${r.kernel}, ${r.cores} cores, ${r.date.slice(0, 16).replace("T", " ")} UTC`)}</text>`,
 	);
-	(["cold", "warm"] as Temperature[]).forEach((temp, panel) => {
+	// Load bench: cold and warm on the disk as it is; volume bench: cold, plain and throttled disk.
+	const panels: Array<{ temp: Temperature; disk: DiskId; title: string }> =
+		r.kind === "volume"
+			? [
+					{ temp: "cold", disk: "plain", title: "Cold page cache, plain disk" },
+					{ temp: "cold", disk: "throttled", title: "Cold page cache, throttled disk" },
+				]
+			: [
+					{ temp: "cold", disk: "plain", title: "Cold page cache" },
+					{ temp: "warm", disk: "plain", title: "Warm page cache" },
+				];
+	panels.forEach(({ temp, disk, title }, panel) => {
 		const y0 = top + panel * (panelH + gap);
 		const plotH = panelH - 40;
-		const values = r.load.filter((l) => l.temp === temp && l.gbps > 0).map((l) => l.gbps);
+		const values = r.load.filter((l) => l.temp === temp && l.disk === disk && l.gbps > 0 && l.pattern !== "backend-io").flatMap((l) => [l.minGbps, l.maxGbps]);
 		const hi = Math.max(0.1, ...values);
 		const lo = Math.min(hi, ...values);
 		// Warm mmap walks run at tens of GB/s and fuse-native at a fraction of
@@ -54,7 +68,7 @@ export function renderChart(params: RenderChartParams): string {
 		const [tMin, tMax] = [ticks[0], ticks.at(-1)!];
 		const frac = (v: number) => (log ? (Math.log10(Math.max(v, tMin)) - Math.log10(tMin)) / (Math.log10(tMax) - Math.log10(tMin)) : v / tMax);
 		const yOf = (v: number) => y0 + 20 + plotH - frac(v) * plotH;
-		out.push(`<text x="${left}" y="${y0 + 8}" font-size="14" font-weight="bold">${temp === "cold" ? "Cold page cache" : "Warm page cache"}${log ? " (log scale)" : ""}</text>`);
+		out.push(`<text x="${left}" y="${y0 + 8}" font-size="14" font-weight="bold">${title}${log ? " (log scale)" : ""}</text>`);
 		for (const v of ticks) {
 			const y = yOf(v);
 			out.push(`<line x1="${left}" x2="${width - right}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" stroke="#e0e0e0"/>`);
@@ -62,19 +76,23 @@ export function renderChart(params: RenderChartParams): string {
 				`<text x="${left - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" fill="#555">${v === 0 ? "0" : v < 0.1 ? v.toFixed(2) : v < 10 && !Number.isInteger(v) ? v.toFixed(1) : v.toFixed(0)}</text>`,
 			);
 		}
-		r.patterns.forEach((p, g) => {
+		patterns.forEach((p, g) => {
 			const gx = left + g * groupW + (groupW - barW * rows.length) / 2;
 			rows.forEach((row, i) => {
-				const l = r.load.find((x) => x.row === row.id && x.pattern === p.id && x.temp === temp);
+				const l = r.load.find((x) => x.row === row.id && x.pattern === p.id && x.temp === temp && x.disk === disk);
 				if (!l) return;
 				const x = gx + i * barW;
 				const y = yOf(l.gbps);
 				const h = y0 + 20 + plotH - y;
 				out.push(
-					`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[row.id]}"><title>${esc(`${row.label}, ${p.label}, ${temp}: ${l.gbps.toFixed(2)} GB/s${l.ratio === null ? "" : ` (${l.ratio.toFixed(2)}x direct)`}`)}</title></rect>`,
+					`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[row.id]}"><title>${esc(`${row.label}, ${p.label}, ${title.toLowerCase()}: ${l.gbps.toFixed(2)} GB/s median, ${l.minGbps.toFixed(2)}-${l.maxGbps.toFixed(2)}${l.ratio === null ? "" : ` (${l.ratio.toFixed(2)}x direct)`}`)}</title></rect>`,
 				);
+				if (l.maxGbps > l.minGbps) {
+					const cx = (x + (barW - 2) / 2).toFixed(1);
+					out.push(`<line x1="${cx}" x2="${cx}" y1="${yOf(l.maxGbps).toFixed(1)}" y2="${yOf(l.minGbps).toFixed(1)}" stroke="#000" stroke-width="1"/>`);
+				}
 				out.push(
-					`<text x="${(x + (barW - 2) / 2).toFixed(1)}" y="${(y - 3).toFixed(1)}" text-anchor="middle" font-size="9" fill="#333">${l.gbps.toFixed(l.gbps < 10 ? 1 : 0)}</text>`,
+					`<text x="${(x + (barW - 2) / 2).toFixed(1)}" y="${(Math.min(y, yOf(l.maxGbps)) - 3).toFixed(1)}" text-anchor="middle" font-size="9" fill="#333">${l.gbps.toFixed(l.gbps < 10 ? 1 : 0)}</text>`,
 				);
 			});
 			out.push(`<text x="${(left + g * groupW + groupW / 2).toFixed(1)}" y="${y0 + 20 + plotH + 16}" text-anchor="middle">${esc(p.label)}</text>`);

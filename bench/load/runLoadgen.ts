@@ -6,6 +6,14 @@ export interface LoadgenRead {
 	seconds: number;
 	/** Set when run with verify = 1. */
 	checksum?: string;
+	/** Page faults of the loader over the timed part. */
+	majflt?: number;
+	minflt?: number;
+	/** The store device's counters over the timed part (with LOADGEN_DEVSTAT). */
+	dev?: { reads: number; merges: number; bytes: number; ms: number };
+	/** backend mode: seconds copying tensors out of the mapping, and working on them. */
+	copySeconds?: number;
+	workSeconds?: number;
 }
 
 export interface RunLoadgenParams {
@@ -16,11 +24,14 @@ export interface RunLoadgenParams {
 	args: string[];
 	/** Lines written to its stdin (the `stat` mode reads paths from there). */
 	input?: string;
+	/** Added to the environment: LOADGEN_DEVSTAT, LOADGEN_CGROUP (see bench/loadgen.c). @default none */
+	env?: Record<string, string>;
 }
 
 /** Runs one loadgen mode and parses its JSON line. */
 export async function runLoadgen<T = LoadgenRead>(params: RunLoadgenParams): Promise<T> {
-	const { stdout } = await params.session.run(params.binary, params.args, { input: params.input });
+	const env = params.env ? { ...process.env, ...params.env } : undefined;
+	const { stdout } = await params.session.run(params.binary, params.args, { input: params.input, ...(env ? { env } : {}) });
 	const line = stdout.trim().split("\n").pop() ?? "";
 	try {
 		return JSON.parse(line) as T;

@@ -13,7 +13,11 @@ describe.runIf(canMount)("modelfs demo", () => {
 		expect(r.stdout).toMatch(/model-00001-of-00002\.safetensors -> .* {2}sha256 ok {2}safetensors header ok: 15 tensors, byte ranges ok/);
 		expect(r.stdout).toMatch(/model-00002-of-00002\.safetensors -> .* {2}sha256 ok {2}safetensors header ok: 16 tensors, byte ranges ok/);
 		expect(r.stdout).toContain("in upper yes, in the read-only view no");
-		expect(r.stdout).toMatch(/GB\/s through overlay\+view/);
+		// Both reads at the same temperature, and the line says which.
+		expect(r.stdout).toMatch(
+			/page cache warm for both \(each read once before\), median of \d+ alternating reads: \d+\.\d\d GB\/s through overlay\+view, \d+\.\d\d GB\/s reading the blob directly \(ratio \d+\.\d\d\)/,
+		);
+		expect(r.stdout).not.toMatch(/x faster/);
 		// Its own temporary folder (named in the output) is gone and nothing under it is mounted.
 		const root = /into (\/\S+)\/store/.exec(r.stdout)?.[1];
 		expect(root).toMatch(/modelfs-demo-/);
@@ -29,5 +33,7 @@ describe.runIf(canMount)("modelfs demo", () => {
 		expect(j).toMatchObject({ repo: "modelfs-demo/tiny-llm", files: 6, tensors: 7, lockInUpper: true });
 		expect(j.bytesRead).toBeGreaterThan(2 << 20);
 		expect(j.overlayGBs).toBeGreaterThan(0);
+		expect(j.directGBs).toBeGreaterThan(0);
+		expect(j.temperature).toBe("warm");
 	});
 });
