@@ -26,6 +26,7 @@ import { rmCommand } from "./commands/rm.js";
 import { scanCommand } from "./commands/scan.js";
 import { statsCommand } from "./commands/stats.js";
 import { statusCommand } from "./commands/status.js";
+import { syncCommand } from "./commands/sync.js";
 import { systemdUnitCommand } from "./commands/systemd-unit.js";
 import { umountCommand } from "./commands/umount.js";
 import { upCommand } from "./commands/up.js";
@@ -58,6 +59,7 @@ const commands: Array<() => Command> = [
 	scanCommand,
 	importCommand,
 	ingestCommand,
+	syncCommand,
 	lsCommand,
 	infoCommand,
 	dfCommand,

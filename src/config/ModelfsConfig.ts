@@ -1,3 +1,4 @@
+import type { RepoId } from "../store/StoreTypes.js";
 import type { ViewLayout } from "../view/buildViewTree.js";
 
 /**
@@ -11,6 +12,10 @@ export interface ModelfsConfigFile {
 	stateDir?: string;
 	views: ViewConfigFile[];
 	backends?: BackendConfigFile[];
+	/** Models to keep in the store (`modelfs sync`): repo ids or `{repo, type, revision, include, exclude}`. @default [] */
+	models?: Array<string | { repo: string; type?: "model" | "dataset"; revision?: string; include?: string[]; exclude?: string[] }>;
+	/** Prometheus metrics of every view `up` mounts. @default none */
+	metrics?: { port: number; address?: string };
 }
 
 export interface ViewConfigFile {
@@ -56,6 +61,19 @@ export interface ModelfsConfig {
 	stateDir: string;
 	views: ViewConfig[];
 	backends: BackendConfig[];
+	models: ModelConfig[];
+	/** Metrics of the views `up` mounts, or null for none. */
+	metrics: { port: number; address: string } | null;
+}
+
+/** One model `modelfs sync` keeps in the store. */
+export interface ModelConfig {
+	repo: RepoId;
+	/** Branch, tag or commit. @default "main" */
+	revision: string;
+	/** fnmatch patterns; all files when empty. */
+	include: string[];
+	exclude: string[];
 }
 
 export interface ViewConfig {

@@ -6,6 +6,7 @@ import { UsageError } from "../errors.js";
 import { VIEW_LAYOUTS, type ViewLayout } from "../view/buildViewTree.js";
 import { splitViewPath } from "../view/splitViewPath.js";
 import type { BackendConfig, ModelfsConfig, ViewConfig } from "./ModelfsConfig.js";
+import { parseModelList } from "./parseModelList.js";
 
 export interface ReadConfigParams {
 	/** The config file (YAML; JSON is YAML too). */
@@ -52,7 +53,7 @@ function checkConfig(raw: unknown, path: string): ModelfsConfig {
 	const abs = (p: string) => (p.startsWith("~/") ? join(homedir(), p.slice(2)) : isAbsolute(p) ? resolve(p) : resolve(base, p));
 	if (raw === null || typeof raw !== "object" || Array.isArray(raw)) fail(path, "expected a mapping with store, views and backends");
 	const r = raw as Record<string, unknown>;
-	const known = new Set(["store", "stateDir", "views", "backends"]);
+	const known = new Set(["store", "stateDir", "views", "backends", "models", "metrics"]);
 	for (const k of Object.keys(r)) if (!known.has(k)) fail(path, `unknown key ${JSON.stringify(k)} (known: ${[...known].join(", ")})`);
 	const str = (v: unknown, what: string, optional = false): string | undefined => {
 		if (v === undefined && optional) return undefined;
@@ -151,5 +152,16 @@ function checkConfig(raw: unknown, path: string): ModelfsConfig {
 		const sub = vp.slice(0, vp.length - bp.length);
 		b.lower = sub.length === 0 ? view.mountpoint : join(view.mountpoint, ...sub);
 	}
-	return { path, store, stateDir, views, backends };
+	const models = parseModelList({ raw: r.models, path });
+	let metrics: ModelfsConfig["metrics"] = null;
+	if (r.metrics !== undefined) {
+		const m = r.metrics as Record<string, unknown> | null;
+		if (m === null || typeof m !== "object" || Array.isArray(m)) fail(path, "metrics must be a mapping {port, address}");
+		const mm = m as Record<string, unknown>;
+		for (const k of Object.keys(mm)) if (k !== "port" && k !== "address") fail(path, `metrics: unknown key ${JSON.stringify(k)}`);
+		if (!Number.isInteger(mm.port) || (mm.port as number) < 0 || (mm.port as number) > 65535) fail(path, "metrics.port must be a TCP port (0-65535)");
+		if (mm.address !== undefined && (typeof mm.address !== "string" || mm.address === "")) fail(path, "metrics.address must be an address such as 127.0.0.1");
+		metrics = { port: mm.port as number, address: (mm.address as string | undefined) ?? "0.0.0.0" };
+	}
+	return { path, store, stateDir, views, backends, models, metrics };
 }
