@@ -20,6 +20,7 @@ import { initCommand } from "./commands/init.js";
 import { lsCommand } from "./commands/ls.js";
 import { mountCommand } from "./commands/mount.js";
 import { overlayCommand } from "./commands/overlay.js";
+import { refreshCommand } from "./commands/refresh.js";
 import { rmCommand } from "./commands/rm.js";
 import { statsCommand } from "./commands/stats.js";
 import { statusCommand } from "./commands/status.js";
@@ -64,6 +65,7 @@ const commands: Array<() => Command> = [
 	statsCommand,
 	overlayCommand,
 	absorbCommand,
+	refreshCommand,
 	upCommand,
 	downCommand,
 	checkCommand,

@@ -14,7 +14,7 @@ export function upCommand(): Command {
 		.description("mount the config's views and put an overlay under each backend's cache folder (idempotent)")
 		.option("--config <file>", "config file (default: $MODELFS_CONFIG, else /etc/modelfs/config.yaml)")
 		.option("--only <name...>", "only these backends (and the views they read) or views; repeatable, for a canary rollout")
-		.option("--refresh", "remount views older than the store's newest catalog (new models appear); their overlays must not be busy")
+		.option("--refresh", "refresh every live view in place even if it shows the newest catalog (older ones always are); nothing is unmounted")
 		.option("--foreground", "stay running until SIGTERM/SIGINT, then take everything down (for a Kubernetes DaemonSet)")
 		.option("--json", "print the result as JSON")
 		.action(async (opts: { config?: string; only?: string[]; refresh?: boolean; foreground?: boolean; json?: boolean }) => {
@@ -63,7 +63,8 @@ function print(r: UpResult, json: boolean): void {
 		return;
 	}
 	for (const v of r.views) {
-		const how = v.alreadyMounted ? "already mounted" : r.refreshed.includes(v.name) ? "remounted with the newest catalog" : "mounted";
+		const refresh = r.refreshes.find((x) => x.mountpoint === v.mountpoint);
+		const how = refresh ? `refreshed in place (catalog ${refresh.from} -> ${refresh.to}, nothing unmounted)` : v.alreadyMounted ? "already mounted" : "mounted";
 		process.stdout.write(`view ${v.name}: ${how} at ${v.mountpoint}${v.files !== null ? ` (${v.files} files, catalog generation ${v.generation})` : ""}\n`);
 	}
 	for (const b of r.backends) {

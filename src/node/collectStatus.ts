@@ -22,7 +22,7 @@ export interface ViewStatus {
 	mountpoint: string;
 	mounted: boolean;
 	/** `live`, `dead` (daemon gone: ENOTCONN), `unknown`, or `absent` when not mounted. */
-	state: "live" | "dead" | "unknown" | "absent";
+	state: "live" | "degraded" | "parked" | "dead" | "unknown" | "absent";
 	layout: string | null;
 	files: number | null;
 	bytes: number | null;
