@@ -43,7 +43,7 @@
 #include "stats_file.h"
 
 #define ADOPT_WINDOW_SEC	30
-#define ADOPT_MAX		5
+#define ADOPT_MAX		30
 
 struct ctl {
 	struct mfs_daemon *d;

@@ -41,7 +41,7 @@
 #include "view_image.h"
 
 #define RESTART_WINDOW_SEC	30
-#define RESTART_MAX		5
+#define RESTART_MAX		30
 
 enum { BYE_NONE, BYE_UNMOUNTED, BYE_FAILED };
 
@@ -410,6 +410,7 @@ static void cmd_restart_daemon(struct holder *h, const char *bin,
 	struct dproc n, old = h->cur;
 	struct timespec t0, t1;
 	char msg[MFS_CHAN_MAX], b[3000];
+	pid_t old_pid;
 	int died = 0;
 
 	if (!*bin)
@@ -449,17 +450,18 @@ static void cmd_restart_daemon(struct holder *h, const char *bin,
 	if (died && mfs_chan_send(n.chan, "resend") == 0)
 		wait_msg(&n, msg, sizeof(msg), 10000);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	old_pid = old.pid;
 	dproc_close(&old);
 	set_current(h, &n);
 	snprintf(h->daemon_bin, sizeof(h->daemon_bin), "%.4000s", bin);
 	json_str(b, sizeof(b), h->daemon_bin);
 	mfs_log("daemon %d (%s) took over from daemon %d%s", (int)n.pid,
-		n.version, (int)old.pid, died ? " after it died" : "");
+		n.version, (int)old_pid, died ? " after it died" : "");
 	snprintf(reply, len,
 		 "ok {\"daemonPid\":%d,\"daemonVersion\":\"%s\","
 		 "\"previousPid\":%d,\"daemonBinary\":\"%s\",\"resent\":%s,"
 		 "\"handoverUs\":%ld}",
-		 (int)n.pid, n.version, (int)old.pid, b,
+		 (int)n.pid, n.version, (int)old_pid, b,
 		 died ? "true" : "false",
 		 (long)((t1.tv_sec - t0.tv_sec) * 1000000 +
 			(t1.tv_nsec - t0.tv_nsec) / 1000));

@@ -21,6 +21,7 @@ import { lsCommand } from "./commands/ls.js";
 import { mountCommand } from "./commands/mount.js";
 import { overlayCommand } from "./commands/overlay.js";
 import { refreshCommand } from "./commands/refresh.js";
+import { restartCommand } from "./commands/restart.js";
 import { rmCommand } from "./commands/rm.js";
 import { statsCommand } from "./commands/stats.js";
 import { statusCommand } from "./commands/status.js";
@@ -66,6 +67,7 @@ const commands: Array<() => Command> = [
 	overlayCommand,
 	absorbCommand,
 	refreshCommand,
+	restartCommand,
 	upCommand,
 	downCommand,
 	checkCommand,

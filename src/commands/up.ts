@@ -16,8 +16,9 @@ export function upCommand(): Command {
 		.option("--only <name...>", "only these backends (and the views they read) or views; repeatable, for a canary rollout")
 		.option("--refresh", "refresh every live view in place even if it shows the newest catalog (older ones always are); nothing is unmounted")
 		.option("--foreground", "stay running until SIGTERM/SIGINT, then take everything down (for a Kubernetes DaemonSet)")
+		.option("--leave-up", "with --foreground: on SIGTERM/SIGINT exit and leave views and overlays mounted (their fds parked in a keeper: the next up takes them back)")
 		.option("--json", "print the result as JSON")
-		.action(async (opts: { config?: string; only?: string[]; refresh?: boolean; foreground?: boolean; json?: boolean }) => {
+		.action(async (opts: { config?: string; only?: string[]; refresh?: boolean; foreground?: boolean; leaveUp?: boolean; json?: boolean }) => {
 			const config = await readConfig({ path: defaultConfigPath({ config: opts.config }) });
 			const log = (line: string) => process.stderr.write(`modelfs: ${line}\n`);
 			// Foreground: listen before anything is mounted or printed; a signal
@@ -44,6 +45,10 @@ export function upCommand(): Command {
 					await new Promise<void>((resolve) => (wake = resolve));
 					clearInterval(keepAlive);
 				}
+				if (opts.leaveUp) {
+					log("signal received: leaving the views and overlays mounted (--leave-up); their holders and daemons keep serving");
+					return;
+				}
 				// Still listening: a second signal must not cut the take-down short.
 				log("signal received: taking the overlays and views down");
 				const down = await downFromConfig({ config, only: opts.only, log });
@@ -58,10 +63,11 @@ export function upCommand(): Command {
 function print(r: UpResult, json: boolean): void {
 	if (json) {
 		process.stdout.write(
-			`${JSON.stringify({ views: r.views, refreshed: r.refreshed, backends: r.backends, failed: r.failed.map((f) => ({ name: f.name, message: f.error.message })) })}\n`,
+			`${JSON.stringify({ views: r.views, refreshed: r.refreshed, refreshes: r.refreshes, adopted: r.adopted, backends: r.backends, failed: r.failed.map((f) => ({ name: f.name, message: f.error.message })) })}\n`,
 		);
 		return;
 	}
+	for (const a of r.adopted) process.stdout.write(`view at ${a.mountpoint}: taken back from the ${a.from === "systemd" ? "systemd fd store" : "keeper"} (holder ${a.holderPid})\n`);
 	for (const v of r.views) {
 		const refresh = r.refreshes.find((x) => x.mountpoint === v.mountpoint);
 		const how = refresh ? `refreshed in place (catalog ${refresh.from} -> ${refresh.to}, nothing unmounted)` : v.alreadyMounted ? "already mounted" : "mounted";

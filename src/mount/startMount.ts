@@ -18,6 +18,7 @@ import { daemonBinaryPath } from "./daemonBinaryPath.js";
 import { listInstanceDirs } from "./listInstanceDirs.js";
 import { listModelfsMounts } from "./listModelfsMounts.js";
 import type { MountRecord } from "./MountTypes.js";
+import { probeView } from "./probeView.js";
 import { runtimeDirFor } from "./runtimeDirFor.js";
 import { umountPath } from "./umountPath.js";
 
@@ -277,8 +278,8 @@ async function clearMountpoint(mountpoint: string, runRoot: string | undefined, 
 						hint: `unmount it first: modelfs umount ${mountpoint}`,
 					});
 				}
-				if (known?.state === "parked") {
-					// No daemon, but an fd store may hold the connection: a stat would wait for ever.
+				// No daemon, but an fd store may hold the connection: a stat would wait for ever.
+				if (known?.state === "parked" && (await probeView({ path: mountpoint, timeoutMs: 1000 })).state !== "dead") {
 					throw new MountError("MOUNT_BUSY", `${mountpoint} has a modelfs view whose fds are parked in an fd store (no holder or daemon runs)`, {
 						path: mountpoint,
 						errno: "EBUSY",

@@ -1,8 +1,12 @@
+import { closeSync } from "node:fs";
 import { realpath } from "node:fs/promises";
+import { basename } from "node:path";
 import type { BackendConfig, ModelfsConfig } from "../config/ModelfsConfig.js";
 import { selectConfigured } from "../config/selectConfigured.js";
 import { MountError } from "../errors.js";
+import { adoptMount } from "../mount/adoptMount.js";
 import { listModelfsMounts } from "../mount/listModelfsMounts.js";
+import { readListenFds } from "../mount/readListenFds.js";
 import { listOverlayMounts } from "../overlay/listOverlayMounts.js";
 import { overlayDown } from "../overlay/overlayDown.js";
 import { type OverlayUpResult, overlayUp } from "../overlay/overlayUp.js";
@@ -23,6 +27,13 @@ export interface UpFromConfigParams {
 	refresh?: boolean;
 	/** Root of the mounts' runtime folders. @default $MODELFS_RUN_DIR, else /run/modelfs */
 	runRoot?: string;
+	/**
+	 * /dev/fuse fds handed back by systemd's fd store, by name.
+	 * @default readListenFds() (LISTEN_FDS, when meant for this process)
+	 */
+	listenFds?: Map<string, number[]>;
+	/** A keeper holding parked fds (`modelfs-fused keep --dir`). @default $MODELFS_FD_KEEPER */
+	keeperDir?: string;
 	/** Progress lines for stderr. */
 	log?: (line: string) => void;
 }
@@ -36,6 +47,8 @@ export interface UpResult {
 	backends: Array<{ name: string } & OverlayUpResult>;
 	/** Backends that could not be put up (the others still were). */
 	failed: Array<{ name: string; error: Error }>;
+	/** Views whose holder and daemon were gone and whose fds came back from an fd store: a new holder took them. */
+	adopted: Array<{ mountpoint: string; holderPid: number; from: "systemd" | "keeper" }>;
 }
 
 /**
@@ -53,7 +66,8 @@ export async function upFromConfig(params: UpFromConfigParams): Promise<UpResult
 	const { config } = params;
 	const selected = selectConfigured({ config, only: params.only });
 	const backends = [...selected.backends];
-	const result: UpResult = { views: [], refreshed: [], refreshes: [], backends: [], failed: [] };
+	const result: UpResult = { views: [], refreshed: [], refreshes: [], backends: [], failed: [], adopted: [] };
+	await takeBackParked(params, result);
 	const fresh = new Set<string>();
 	for (const view of selected.views) {
 		const existing = (await listModelfsMounts({ runRoot: params.runRoot })).filter((m) => m.mountpoint === view.mountpoint).pop();
@@ -79,6 +93,42 @@ export async function upFromConfig(params: UpFromConfigParams): Promise<UpResult
 		}
 	}
 	return result;
+}
+
+/**
+ * Every view on this node whose holder and daemon are gone while an fd
+ * store still holds its connection (a service restart under systemd, a
+ * container restart beside a keeper) gets a holder again, configured or
+ * not: its readers only paused. The fds systemd passed are closed here
+ * after (the holder has its own).
+ */
+async function takeBackParked(params: UpFromConfigParams, result: UpResult): Promise<void> {
+	const listen = params.listenFds ?? readListenFds();
+	const keeperDir = params.keeperDir ?? process.env.MODELFS_FD_KEEPER;
+	try {
+		for (const m of await listModelfsMounts({ runRoot: params.runRoot })) {
+			const fds = listen.get(`modelfs-${basename(m.runtimeDir)}`);
+			if (m.state !== "parked" && !(m.state === "dead" && fds !== undefined)) continue;
+			if (fds === undefined && keeperDir === undefined) continue;
+			try {
+				const holderPid = await adoptMount({ mount: m, fds, keeperDir: fds === undefined ? keeperDir : undefined });
+				result.adopted.push({ mountpoint: m.mountpoint, holderPid, from: fds !== undefined ? "systemd" : "keeper" });
+				params.log?.(`view ${m.mountpoint}: took its fds back from the ${fds !== undefined ? "systemd fd store" : "keeper"}: holder ${holderPid}`);
+			} catch (err) {
+				params.log?.(`view ${m.mountpoint}: ${(err as Error).message}`);
+			}
+		}
+	} finally {
+		for (const list of listen.values()) for (const fd of list) closeQuietly(fd);
+	}
+}
+
+function closeQuietly(fd: number): void {
+	try {
+		closeSync(fd);
+	} catch {
+		// not open (any more)
+	}
 }
 
 /**

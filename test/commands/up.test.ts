@@ -99,7 +99,7 @@ describe.runIf(canMount)("modelfs up", () => {
 		expect(treeDigest(docker)).toEqual(before);
 		const after = await runCli(["status", "--config", config, "--require-up"], { env });
 		expect(after.code).toBe(5);
-		expect(after.stderr).toContain("not up: view hf, backend vllm, backend host");
+		expect(after.stderr).toContain("not up: view hf (absent), backend vllm, backend host");
 	});
 
 	it("rolls out one backend with --only and leaves the view up while another overlay uses it", async () => {
