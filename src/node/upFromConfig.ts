@@ -6,6 +6,7 @@ import { selectConfigured } from "../config/selectConfigured.js";
 import { MountError } from "../errors.js";
 import { adoptMount } from "../mount/adoptMount.js";
 import { listModelfsMounts } from "../mount/listModelfsMounts.js";
+import { probeView } from "../mount/probeView.js";
 import { readListenFds } from "../mount/readListenFds.js";
 import { listOverlayMounts } from "../overlay/listOverlayMounts.js";
 import { overlayDown } from "../overlay/overlayDown.js";
@@ -84,7 +85,7 @@ export async function upFromConfig(params: UpFromConfigParams): Promise<UpResult
 	}
 	for (const b of backends) {
 		try {
-			if (fresh.has(b.view)) await redoStaleOverlay(b, config, params.log);
+			if (fresh.has(b.view) || (await standsOnDeadView(b))) await redoStaleOverlay(b, config, params.log);
 			const r = await overlayUp({ target: b.target, create: b.create, lower: b.lower, upper: b.upper, work: b.work, stateDir: config.stateDir });
 			result.backends.push({ name: b.name, ...r });
 		} catch (err) {
@@ -129,6 +130,13 @@ function closeQuietly(fd: number): void {
 	} catch {
 		// not open (any more)
 	}
+}
+
+/** The backend's overlay is mounted and a fresh lookup through it gets ENOTCONN (a view mount that died). */
+async function standsOnDeadView(b: BackendConfig): Promise<boolean> {
+	const target = await realpath(b.target).catch(() => b.target);
+	if ((await listOverlayMounts({ target })).length === 0) return false;
+	return (await probeView({ path: target })).state === "dead";
 }
 
 /**
