@@ -63,10 +63,11 @@ export function upCommand(): Command {
 function print(r: UpResult, json: boolean): void {
 	if (json) {
 		process.stdout.write(
-			`${JSON.stringify({ views: r.views, refreshed: r.refreshed, refreshes: r.refreshes, adopted: r.adopted, backends: r.backends, failed: r.failed.map((f) => ({ name: f.name, message: f.error.message })) })}\n`,
+			`${JSON.stringify({ views: r.views, refreshed: r.refreshed, refreshes: r.refreshes, adopted: r.adopted, upgraded: r.upgraded, backends: r.backends, failed: r.failed.map((f) => ({ name: f.name, message: f.error.message })) })}\n`,
 		);
 		return;
 	}
+	for (const u of r.upgraded) process.stdout.write(`view at ${u.mountpoint}: modelfs-fused ${u.from} -> ${u.to}, restarted in place\n`);
 	for (const a of r.adopted) process.stdout.write(`view at ${a.mountpoint}: taken back from the ${a.from === "systemd" ? "systemd fd store" : "keeper"} (holder ${a.holderPid})\n`);
 	for (const v of r.views) {
 		const refresh = r.refreshes.find((x) => x.mountpoint === v.mountpoint);

@@ -5,9 +5,12 @@ import type { BackendConfig, ModelfsConfig } from "../config/ModelfsConfig.js";
 import { selectConfigured } from "../config/selectConfigured.js";
 import { MountError } from "../errors.js";
 import { adoptMount } from "../mount/adoptMount.js";
+import { daemonBinaryVersion } from "../mount/daemonBinaryVersion.js";
 import { listModelfsMounts } from "../mount/listModelfsMounts.js";
 import { probeView } from "../mount/probeView.js";
 import { readListenFds } from "../mount/readListenFds.js";
+import { readMountStats } from "../mount/readMountStats.js";
+import { type RestartedMount, restartMount } from "../mount/restartMount.js";
 import { listOverlayMounts } from "../overlay/listOverlayMounts.js";
 import { overlayDown } from "../overlay/overlayDown.js";
 import { type OverlayUpResult, overlayUp } from "../overlay/overlayUp.js";
@@ -35,6 +38,12 @@ export interface UpFromConfigParams {
 	listenFds?: Map<string, number[]>;
 	/** A keeper holding parked fds (`modelfs-fused keep --dir`). @default $MODELFS_FD_KEEPER */
 	keeperDir?: string;
+	/**
+	 * Restart (modelfs restart) the daemon and holder of live views that run
+	 * another modelfs-fused version than the one installed: an upgrade with
+	 * no unmount. @default true
+	 */
+	upgrade?: boolean;
 	/** Progress lines for stderr. */
 	log?: (line: string) => void;
 }
@@ -50,6 +59,8 @@ export interface UpResult {
 	failed: Array<{ name: string; error: Error }>;
 	/** Views whose holder and daemon were gone and whose fds came back from an fd store: a new holder took them. */
 	adopted: Array<{ mountpoint: string; holderPid: number; from: "systemd" | "keeper" }>;
+	/** Live views restarted onto the installed modelfs-fused (it had another version). */
+	upgraded: Array<{ mountpoint: string; from: string; to: string; restart: RestartedMount }>;
 }
 
 /**
@@ -67,11 +78,21 @@ export async function upFromConfig(params: UpFromConfigParams): Promise<UpResult
 	const { config } = params;
 	const selected = selectConfigured({ config, only: params.only });
 	const backends = [...selected.backends];
-	const result: UpResult = { views: [], refreshed: [], refreshes: [], backends: [], failed: [], adopted: [] };
+	const result: UpResult = { views: [], refreshed: [], refreshes: [], backends: [], failed: [], adopted: [], upgraded: [] };
 	await takeBackParked(params, result);
+	const installed = params.upgrade === false ? null : await daemonBinaryVersion().catch(() => null);
 	const fresh = new Set<string>();
 	for (const view of selected.views) {
 		const existing = (await listModelfsMounts({ runRoot: params.runRoot })).filter((m) => m.mountpoint === view.mountpoint).pop();
+		if (existing !== undefined && existing.state === "live" && installed !== null) {
+			const stats = await readMountStats({ runtimeDir: existing.runtimeDir }).catch(() => null);
+			if (stats !== null && (stats.daemonVersion !== installed || stats.holderVersion !== installed)) {
+				const from = stats.daemonVersion || "unknown";
+				const restart = await restartMount({ runtimeDir: existing.runtimeDir, mountpoint: existing.mountpoint });
+				result.upgraded.push({ mountpoint: existing.mountpoint, from, to: installed, restart });
+				params.log?.(`view ${view.name}: modelfs-fused ${from} -> ${installed} (restarted in place)`);
+			}
+		}
 		if (existing !== undefined && (existing.state === "live" || existing.state === "degraded") && existing.record !== null) {
 			const r = await refreshStoreView({ mount: existing, force: params.refresh === true, dropCaches: view.dropCaches, log: params.log });
 			if (r.refreshed) {
