@@ -39,7 +39,7 @@ static int notify_addr(struct sockaddr_un *sa, socklen_t *len)
 	return 0;
 }
 
-static int notify(const char *msg, const int *fds, int n)
+static int notify(const char *msg, const int *fds, int n, int quiet)
 {
 	struct sockaddr_un sa;
 	socklen_t salen;
@@ -56,8 +56,9 @@ static int notify(const char *msg, const int *fds, int n)
 	}
 	if (connect(fd, (struct sockaddr *)&sa, salen) < 0) {
 		saved = errno;
-		mfs_log("connect NOTIFY_SOCKET %s: %s",
-			getenv("NOTIFY_SOCKET"), strerror(saved));
+		if (!quiet)
+			mfs_log("connect NOTIFY_SOCKET %s: %s",
+				getenv("NOTIFY_SOCKET"), strerror(saved));
 		close(fd);
 		return -1;
 	}
@@ -66,14 +67,14 @@ static int notify(const char *msg, const int *fds, int n)
 	return rc;
 }
 
-int mfs_fdstore_park(const char *name, const int *fds, int n)
+int mfs_fdstore_park(const char *name, const int *fds, int n, int quiet)
 {
 	char msg[512];
 	int rc;
 
 	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s\n", name);
-	rc = notify(msg, fds, n);
-	if (rc == 0)
+	rc = notify(msg, fds, n, quiet);
+	if (rc == 0 && !quiet)
 		mfs_log("parked %d /dev/fuse fds in the fd store as %s (%s)",
 			n, name, getenv("NOTIFY_SOCKET"));
 	return rc;
@@ -84,7 +85,7 @@ int mfs_fdstore_drop(const char *name)
 	char msg[512];
 
 	snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=%s\n", name);
-	return notify(msg, NULL, 0);
+	return notify(msg, NULL, 0, 0);
 }
 
 int mfs_keeper_fetch(const char *sock, const char *name, int *fds, int max,

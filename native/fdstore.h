@@ -17,8 +17,8 @@
 #include <stddef.h>
 
 /* "FDSTORE=1\nFDNAME=<name>\n" with the fds: 0 sent, 1 no NOTIFY_SOCKET,
- * -1 failed (logged) */
-int mfs_fdstore_park(const char *name, const int *fds, int n);
+ * -1 failed (logged unless `quiet`) */
+int mfs_fdstore_park(const char *name, const int *fds, int n, int quiet);
 /* "FDSTOREREMOVE=1\nFDNAME=<name>\n": the view is gone */
 int mfs_fdstore_drop(const char *name);
 /*

