@@ -43,7 +43,15 @@ int mfs_chan_send(int fd, const char *fmt, ...)
 	do
 		k = send(fd, buf, n, MSG_NOSIGNAL);
 	while (k < 0 && errno == EINTR);
-	return k == n ? 0 : -1;
+	if (k != n) {
+		int saved = errno;
+
+		mfs_log("channel: send %.20s: %s", buf,
+			k < 0 ? strerror(saved) : "short write");
+		errno = saved;
+		return -1;
+	}
+	return 0;
 }
 
 static long elapsed_ms(const struct timespec *t0)

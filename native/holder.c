@@ -558,8 +558,13 @@ static int handle_client(struct holder *h)
 	char *nl = NULL;
 
 	fd = accept4(h->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		int saved = errno;
+
+		if (saved != EAGAIN && saved != EINTR)
+			mfs_log("accept %s: %s", h->sock_path, strerror(saved));
 		return 0;
+	}
 	q.fd = fd;
 	q.events = POLLIN;
 	while (got < sizeof(req) - 1 && !(nl = memchr(req, '\n', got))) {
@@ -1006,6 +1011,12 @@ static int take_handoff(struct holder *h, int sock, char *err, size_t len)
 
 	got = mfs_recv_fds(sock, &m, sizeof(m), fds, &n, MFS_HANDOFF_MAX_FDS,
 			   30000);
+	if (got < 0) {
+		int saved = errno;
+
+		snprintf(err, len, "receive the handoff: %s", strerror(saved));
+		return -1;
+	}
 	if (got != (ssize_t)sizeof(m) || memcmp(m.magic, MFS_HANDOFF_MAGIC, 8) ||
 	    m.version != MFS_HANDOFF_VERSION || m.nfuse < 1 ||
 	    m.nfuse > MFS_MAX_FDS || (int)m.nfuse > n) {

@@ -115,8 +115,14 @@ static void on_notify(int sock)
 
 	k = mfs_recv_fds(sock, buf, sizeof(buf) - 1, fds, &n,
 			 MFS_HANDOFF_MAX_FDS, 0);
-	if (k < 0)
+	if (k < 0) {
+		int saved = errno;
+
+		if (saved != EAGAIN && saved != ETIMEDOUT)
+			mfs_log("keeper: recvmsg notify.sock: %s",
+				strerror(saved));
 		return;
+	}
 	buf[k] = '\0';
 	for (line = strtok_r(buf, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
@@ -166,8 +172,12 @@ static void on_client(int lsock)
 	int fd, i;
 
 	fd = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		int saved = errno;
+
+		mfs_log("keeper: accept fds.sock: %s", strerror(saved));
 		return;
+	}
 	while (got < sizeof(req) - 1 && !memchr(req, '\n', got)) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		ssize_t k;

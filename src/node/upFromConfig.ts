@@ -88,16 +88,25 @@ export async function upFromConfig(params: UpFromConfigParams): Promise<UpResult
 			const stats = await readMountStats({ runtimeDir: existing.runtimeDir }).catch(() => null);
 			if (stats !== null && (stats.daemonVersion !== installed || stats.holderVersion !== installed)) {
 				const from = stats.daemonVersion || "unknown";
-				const restart = await restartMount({ runtimeDir: existing.runtimeDir, mountpoint: existing.mountpoint });
-				result.upgraded.push({ mountpoint: existing.mountpoint, from, to: installed, restart });
-				params.log?.(`view ${view.name}: modelfs-fused ${from} -> ${installed} (restarted in place)`);
+				try {
+					const restart = await restartMount({ runtimeDir: existing.runtimeDir, mountpoint: existing.mountpoint });
+					result.upgraded.push({ mountpoint: existing.mountpoint, from, to: installed, restart });
+					params.log?.(`view ${view.name}: modelfs-fused ${from} -> ${installed} (restarted in place)`);
+				} catch (err) {
+					// It keeps serving as it is (a view of an older modelfs has no control socket).
+					params.log?.(`view ${view.name}: not upgraded in place: ${(err as Error).message}`);
+				}
 			}
 		}
 		if (existing !== undefined && (existing.state === "live" || existing.state === "degraded") && existing.record !== null) {
-			const r = await refreshStoreView({ mount: existing, force: params.refresh === true, dropCaches: view.dropCaches, log: params.log });
-			if (r.refreshed) {
-				result.refreshed.push(view.name);
-				result.refreshes.push(r);
+			try {
+				const r = await refreshStoreView({ mount: existing, force: params.refresh === true, dropCaches: view.dropCaches, log: params.log });
+				if (r.refreshed) {
+					result.refreshed.push(view.name);
+					result.refreshes.push(r);
+				}
+			} catch (err) {
+				params.log?.(`view ${view.name}: not refreshed: ${(err as Error).message} (it keeps showing what it showed; remounting it shows the new catalog)`);
 			}
 		}
 		const mounted = await mountConfiguredView({ view, storeDir: config.store, runRoot: params.runRoot, log: params.log });

@@ -90,7 +90,7 @@ describe.runIf(canMount)("modelfs up", () => {
 		expect(vllm.upperBytes).toBeGreaterThan(1 << 20);
 		expect((await runCli(["status", "--config", config, "--require-up"], { env })).code).toBe(0);
 		const text = await runCli(["status", "--config", config], { env });
-		expect(text.stdout).toMatch(/^backend host .* mounted {2}lower .*\/view\/huggingface\/hub/m);
+		expect(text.stdout).toMatch(/^backend host .* mounted {2}stands on the live view .* lower .*\/view\/huggingface\/hub/m);
 
 		const down = await runCli(["down", "--config", config, "--restore"], { env });
 		expect(down.code, down.stderr).toBe(0);

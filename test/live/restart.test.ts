@@ -73,7 +73,7 @@ describe.runIf(canMount)("live node: restarts, crashes, upgrades", () => {
 				const pid = (await viewMount(node)).daemonPid as number;
 				await mark(async () => {
 					process.kill(pid, "SIGKILL");
-					expect(await waitFor(async () => ((await readMountStats({ runtimeDir }))?.daemonStarts ?? 0) > before, 10_000, 5)).toBe(true);
+					expect(await waitFor(async () => ((await readMountStats({ runtimeDir }))?.daemonStarts ?? 0) > before, 10_000, 20)).toBe(true);
 				});
 				await new Promise((r) => setTimeout(r, 150));
 			}
@@ -86,7 +86,7 @@ describe.runIf(canMount)("live node: restarts, crashes, upgrades", () => {
 				const m = await viewMount(node);
 				await mark(async () => {
 					process.kill(m.holderPid as number, "SIGKILL");
-					expect(await waitFor(async () => (await viewMount(node)).holderPid !== m.holderPid && (await viewMount(node)).state === "live", 10_000, 5)).toBe(true);
+					expect(await waitFor(async () => (await viewMount(node)).holderPid !== m.holderPid && (await viewMount(node)).state === "live", 10_000, 20)).toBe(true);
 				});
 				expect(isProcessAlive(m.daemonPid as number)).toBe(true);
 				// The new holder answers its control socket.
