@@ -61,6 +61,7 @@ export function renderSystemdUnit(params: RenderSystemdUnitParams): string {
 		"KillMode=process",
 		"NotifyAccess=all",
 		"FileDescriptorStoreMax=512",
+		"# systemd 254 and later; older ones ignore it (the store then empties when the unit stops)",
 		"FileDescriptorStorePreserve=yes",
 		"TimeoutStartSec=300",
 		"TimeoutStopSec=120",

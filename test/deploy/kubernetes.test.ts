@@ -41,6 +41,8 @@ describe("deploy/kubernetes", () => {
 		// A restart or rollout of this pod must not take the views from running backends.
 		expect(c.command).toContain("--leave-up");
 		expect(c.lifecycle?.preStop).toBeUndefined();
+		// Someone must reap replaced holders and daemons.
+		expect(pod.shareProcessNamespace).toBe(true);
 		expect(c.securityContext.privileged).toBe(true);
 		const volumes = new Map<string, Obj>(pod.volumes.map((v: Obj) => [v.name, v]));
 		const mounts = new Map<string, Obj>(c.volumeMounts.map((m: Obj) => [m.name, m]));
