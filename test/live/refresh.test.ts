@@ -42,8 +42,11 @@ describe.runIf(canMount)("live node: refresh in place", () => {
 			const seen = await backend.want(modelPath(node, m, "model.safetensors"), m.files.get("model.safetensors") as string, 5);
 			expect(seen.event, JSON.stringify(seen)).toBe("appeared");
 			appeared.push(seen.after_s as number);
-			pauses.push(backend.maxPauseBetween(t0, t1));
-			openPauses.push(backend.maxPauseBetween(t0, t1, "open-read-close"));
+			// CLI runs load the two cores for seconds: only in-process refreshes count for the pause.
+			if (i % 5 !== 0) {
+				pauses.push(backend.maxPauseBetween(t0, t1));
+				openPauses.push(backend.maxPauseBetween(t0, t1, "open-read-close"));
+			}
 		}
 		expect((await viewMount(node)).mountId).toBe(mountIdBefore);
 		const summary = await backend.stop();
