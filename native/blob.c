@@ -3,10 +3,18 @@
  * Blob access: every blob is opened with openat on the store's objects dir
  * fd, O_RDONLY|O_CLOEXEC|O_NOFOLLOW. Passthrough opens hand their fd to the
  * kernel and close it (passthrough.c); daemon-served reads keep one fd per
- * inode here for the life of the daemon. Calls image.c, stats.c, log.c.
+ * blob here for the life of the daemon, in a table keyed by digest (so a
+ * nodeid whose content changed in a refresh reads its new blob). Calls
+ * image.c, stats.c, log.c.
+ *
+ * Locks: g_insert serialises inserts into the table (never held across a
+ * syscall: the blob is opened first); lookups take no lock (a slot's digest
+ * and fd are written before its tag is published). Nothing else is held
+ * with it.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,76 +23,116 @@
 #include "log.h"
 #include "stats_file.h"
 
-static const struct mfs_image *g_img;
+#define SLOTS	65536		/* a power of two */
+#define PROBES	64
+
+struct slot {
+	uint64_t tag;		/* 0: empty; published last */
+	int fd;
+	uint8_t digest[32];
+};
+
+static const char *g_objects_dir;
 static int g_objdir = -1;
-static int *g_blobfd;		/* fallback: blob fd per inode, or -1 */
+static struct slot *g_slots;
+static pthread_mutex_t g_insert = PTHREAD_MUTEX_INITIALIZER;
 
-int mfs_blob_setup(const struct mfs_image *img)
+int mfs_blob_setup(const char *objects_dir)
 {
-	uint32_t k;
-
-	g_img = img;
-	g_objdir = open(img->objects_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	g_objects_dir = objects_dir;
+	g_objdir = open(objects_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (g_objdir < 0) {
 		int saved = errno;
 
-		mfs_log("open store objects dir %s: %s", img->objects_dir,
+		mfs_log("open store objects dir %s: %s", objects_dir,
 			strerror(saved));
 		return -1;
 	}
-	g_blobfd = malloc((img->inode_count + 1) * sizeof(int));
-	if (!g_blobfd) {
-		mfs_log("out of memory for %u inodes", img->inode_count);
+	g_slots = calloc(SLOTS, sizeof(*g_slots));
+	if (!g_slots) {
+		mfs_log("out of memory for the blob fd table");
 		close(g_objdir);
 		g_objdir = -1;
 		return -1;
 	}
-	for (k = 0; k <= img->inode_count; k++)
-		g_blobfd[k] = -1;
 	return 0;
 }
 
 void mfs_blob_teardown(void)
 {
-	free(g_blobfd);
-	g_blobfd = NULL;
+	free(g_slots);
+	g_slots = NULL;
 	close(g_objdir);
 	g_objdir = -1;
 }
 
-int mfs_blob_open(uint32_t opcode, uint32_t ino, const struct mfs_inode *n)
+int mfs_blob_open(uint32_t opcode, const struct mfs_image *img,
+		  uint64_t nodeid, const struct mfs_inode *n)
 {
 	char name[68], path[4096];
 	int fd, saved;
 
 	mfs_image_blob_name(n, name);
-	fd = openat(g_objdir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	do
+		fd = openat(g_objdir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	while (fd < 0 && errno == EINTR);
 	if (fd >= 0)
 		return fd;
 	saved = errno;
 	mfs_stats_count(MFS_C_BLOB_ERRORS, 1);
-	mfs_image_path(g_img, ino, path, sizeof(path));
-	mfs_log("op=%s nodeid=%u path=%s blob=%s/%s: %s",
-		mfs_opcode_name(opcode), ino, path, g_img->objects_dir, name,
-		strerror(saved));
+	mfs_image_path(img, nodeid, path, sizeof(path));
+	mfs_log("op=%s nodeid=%llu path=%s blob=%s/%s: %s",
+		mfs_opcode_name(opcode), (unsigned long long)nodeid, path,
+		g_objects_dir, name, strerror(saved));
 	return -saved;
 }
 
-int mfs_blob_fd(uint32_t opcode, uint32_t ino, const struct mfs_inode *n)
+/* the slot holding `n`'s blob, or the first empty one; NULL: full */
+static struct slot *find(const struct mfs_inode *n, uint64_t tag)
 {
-	int fd = __atomic_load_n(&g_blobfd[ino], __ATOMIC_ACQUIRE);
-	int expected = -1;
+	uint32_t i, k;
 
-	if (fd >= 0)
-		return fd;
-	fd = mfs_blob_open(opcode, ino, n);
+	for (i = 0, k = tag & (SLOTS - 1); i < PROBES;
+	     i++, k = (k + 1) & (SLOTS - 1)) {
+		struct slot *s = &g_slots[k];
+		uint64_t t = __atomic_load_n(&s->tag, __ATOMIC_ACQUIRE);
+
+		if (t == 0 || (t == tag && !memcmp(s->digest, n->blake3, 32)))
+			return s;
+	}
+	return NULL;
+}
+
+int mfs_blob_fd(uint32_t opcode, const struct mfs_image *img,
+		uint64_t nodeid, const struct mfs_inode *n, int *owned)
+{
+	uint64_t tag = mfs_image_blob_tag(n);
+	struct slot *s = find(n, tag);
+	int fd;
+
+	*owned = 0;
+	if (s && __atomic_load_n(&s->tag, __ATOMIC_ACQUIRE) == tag)
+		return s->fd;
+	fd = mfs_blob_open(opcode, img, nodeid, n);
 	if (fd < 0)
 		return fd;
-	if (!__atomic_compare_exchange_n(&g_blobfd[ino], &expected, fd, 0,
-					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+	pthread_mutex_lock(&g_insert);
+	s = find(n, tag);
+	if (s && s->tag == tag) {
+		/* another worker was first */
+		pthread_mutex_unlock(&g_insert);
 		close(fd);
-		return expected;
+		return s->fd;
 	}
+	if (!s) {
+		pthread_mutex_unlock(&g_insert);
+		*owned = 1;
+		return fd;
+	}
+	memcpy(s->digest, n->blake3, 32);
+	s->fd = fd;
+	__atomic_store_n(&s->tag, tag, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&g_insert);
 	return fd;
 }
 

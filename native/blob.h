@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The store's blobs (blob.c): the objects dir fd, openat of a file's blob,
- * and the per-inode fd that daemon-served reads keep open.
+ * and the blob fds that daemon-served reads keep open, keyed by digest.
  */
 #ifndef MFS_BLOB_H
 #define MFS_BLOB_H
@@ -11,19 +11,25 @@
 
 #include "view_image.h"
 
-/* Opens the image's objects dir and the fd table; logs why not, -1. */
-int mfs_blob_setup(const struct mfs_image *img);
+/* Opens the objects dir and the fd cache; logs why not, -1. */
+int mfs_blob_setup(const char *objects_dir);
 void mfs_blob_teardown(void);
 
 /*
- * A new O_RDONLY fd on the blob of regular file `ino`, or -errno; a failure
- * is logged with `opcode`, the view path and the blob path, and counted in
- * blob_errors.
+ * A new O_RDONLY fd on the blob of regular file `nodeid` (`n`, in `img`),
+ * or -errno; a failure is logged with `opcode`, the view path and the blob
+ * path, and counted in blob_errors.
  */
-int mfs_blob_open(uint32_t opcode, uint32_t ino, const struct mfs_inode *n);
+int mfs_blob_open(uint32_t opcode, const struct mfs_image *img,
+		  uint64_t nodeid, const struct mfs_inode *n);
 
-/* The blob fd kept for daemon-served reads of `ino` (opened once). */
-int mfs_blob_fd(uint32_t opcode, uint32_t ino, const struct mfs_inode *n);
+/*
+ * The blob fd kept for daemon-served reads of `n` (opened once per blob,
+ * for the daemon's life), or -errno. *owned is set when the cache is full:
+ * the caller then closes the fd after use.
+ */
+int mfs_blob_fd(uint32_t opcode, const struct mfs_image *img,
+		uint64_t nodeid, const struct mfs_inode *n, int *owned);
 
 /* statvfs of the store's filesystem, for STATFS */
 int mfs_blob_statvfs(struct statvfs *sv);

@@ -9,17 +9,25 @@
 
 #define MFS_MAX_FDS		16	/* /dev/fuse fds = worker threads */
 
+#ifndef MFS_VERSION
+#define MFS_VERSION		"unknown"
+#endif
+
 struct mfs_req;
 typedef void (*mfs_handler)(struct mfs_req *r);
 
 struct mfs_serve_opts {
-	const char *image_path;
+	const char *image_path;	/* <rundir>/view.img */
 	const char *state_path;
 	const char *stats_path;
+	const char *rundir;	/* NULL: started by hand, no holder to adopt */
+	const char *mountpoint;
 	int fds[MFS_MAX_FDS];
 	int nfds;
+	int control_fd;		/* the holder's channel (chan.h), -1: none */
 	int no_passthrough;
 	int resend;
+	int standby;		/* read nothing until the holder says go */
 };
 
 /*
@@ -30,7 +38,11 @@ struct mfs_serve_opts {
 extern const mfs_handler mfs_ops[];
 extern const size_t mfs_ops_count;
 
-/* serve.c: runs the daemon until the mount goes away; the exit status */
+/*
+ * serve.c: runs the daemon until the mount goes away (exit status 0) or
+ * the holder stops it for a successor (MFS_EXIT_STOPPED); else 1.
+ */
+#define MFS_EXIT_STOPPED	3
 int mfs_serve(const struct mfs_serve_opts *o, const mfs_handler *ops,
 	      size_t nops);
 

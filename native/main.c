@@ -1,19 +1,32 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * modelfs-fused: one binary, three modes (HOLDER.md describes them).
+ * modelfs-fused: one binary, several modes (HOLDER.md describes them).
  *
  *   modelfs-fused mount --image F --rundir D --mountpoint M [--threads N]
  *                       [--no-passthrough] [--ready-fd N]
- *	the holder: opens /dev/fuse, mounts, makes the clone fds, creates
- *	the shared state and stats files, starts the daemon and restarts it
- *	if it dies. Lives as long as the mount.
- *   modelfs-fused serve --image F --state F --stats F --fd N... [--resend]
- *	the daemon, started by the holder with the fds it inherits.
+ *	the holder of a new mount: opens /dev/fuse, mounts, makes the clone
+ *	fds, creates the shared state and stats files, starts the daemon and
+ *	another when it dies, answers the control socket. Lives as long as
+ *	the mount (or until a successor takes over).
+ *   modelfs-fused hold --rundir D --mountpoint M --threads N
+ *                      (--handoff-fd N | --fuse-fd N... | --keeper S --name X)
+ *                      [--no-passthrough] [--ready-fd N]
+ *	a holder that takes over a mounted connection.
+ *   modelfs-fused serve --image F --state F --stats F --fd N...
+ *                       [--rundir D --mountpoint M] [--control-fd N]
+ *                       [--no-passthrough] [--resend] [--standby]
+ *	the daemon, started by a holder with the fds it inherits.
+ *   modelfs-fused keep --dir D
+ *	the keeper: holds fds where there is no systemd fd store.
+ *   modelfs-fused probe [--timeout-ms N] PATH
+ *	looks up a name that does not exist in PATH: exit 0 when the
+ *	filesystem answers, else the errno (ENOTCONN: a dead FUSE mount).
  *   modelfs-fused umount [--detach] M
  *	umount2(2), for the CLI (Node has no binding for it).
+ *   modelfs-fused --version
  *
  * Only main(), the modes and their one argument parser live here. Calls
- * holder.c, serve.c (with ops.c's table) and nothing else.
+ * holder.c, serve.c (with ops.c's table), keeper.c and nothing else.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,10 +35,13 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
 #include "holder.h"
+#include "keeper.h"
 
 static int usage(void)
 {
@@ -33,9 +49,16 @@ static int usage(void)
 		"usage: modelfs-fused mount --image F --rundir D "
 		"--mountpoint M [--threads N] [--no-passthrough] "
 		"[--ready-fd N]\n"
+		"       modelfs-fused hold --rundir D --mountpoint M "
+		"--threads N (--handoff-fd N | --fuse-fd N... | --keeper S "
+		"--name X) [--no-passthrough] [--ready-fd N]\n"
 		"       modelfs-fused serve --image F --state F --stats F "
-		"--fd N... [--no-passthrough] [--resend]\n"
-		"       modelfs-fused umount [--detach] M\n");
+		"--fd N... [--rundir D --mountpoint M] [--control-fd N] "
+		"[--no-passthrough] [--resend] [--standby]\n"
+		"       modelfs-fused keep --dir D\n"
+		"       modelfs-fused probe [--timeout-ms N] PATH\n"
+		"       modelfs-fused umount [--detach] M\n"
+		"       modelfs-fused --version\n");
 	return 2;
 }
 
@@ -160,27 +183,121 @@ static int cmd_mount(int argc, char **argv)
 	return mfs_holder(&m);
 }
 
+static int cmd_hold(int argc, char **argv)
+{
+	struct mfs_hold_opts h = { .threads = 0, .ready_fd = -1,
+				   .handoff_fd = -1 };
+	const struct opt opts[] = {
+		STR("--rundir", &h.rundir),
+		STR("--mountpoint", &h.mountpoint),
+		INT("--threads", &h.threads, 1, MFS_MAX_FDS),
+		FLAG("--no-passthrough", &h.no_passthrough),
+		INT("--ready-fd", &h.ready_fd, 0, 1 << 20),
+		INT("--handoff-fd", &h.handoff_fd, 0, 1 << 20),
+		INTS("--fuse-fd", h.fuse_fds, 0, 1 << 20, &h.nfuse,
+		     MFS_MAX_FDS),
+		STR("--keeper", &h.keeper),
+		STR("--name", &h.name),
+		END,
+	};
+	int sources;
+
+	if (parse_opts(opts, argc, argv) != argc)
+		return usage();
+	sources = (h.handoff_fd >= 0) + (h.nfuse > 0) + (h.keeper != NULL);
+	if (!h.rundir || !h.mountpoint || h.rundir[0] != '/' ||
+	    h.mountpoint[0] != '/' || sources != 1 ||
+	    (h.keeper && !h.name))
+		return usage();
+	if (h.ready_fd >= 0)
+		fcntl(h.ready_fd, F_SETFD, FD_CLOEXEC);
+	if (h.handoff_fd >= 0)
+		fcntl(h.handoff_fd, F_SETFD, FD_CLOEXEC);
+	if (!h.threads)
+		h.threads = h.nfuse ? h.nfuse : 1;
+	if (chdir("/") < 0)
+		return 1;
+	return mfs_holder_adopt(&h);
+}
+
 static int cmd_serve(int argc, char **argv)
 {
-	struct mfs_serve_opts o = { 0 };
+	struct mfs_serve_opts o = { .control_fd = -1 };
 	const struct opt opts[] = {
 		STR("--image", &o.image_path),
 		STR("--state", &o.state_path),
 		STR("--stats", &o.stats_path),
+		STR("--rundir", &o.rundir),
+		STR("--mountpoint", &o.mountpoint),
 		INTS("--fd", o.fds, 0, 1 << 20, &o.nfds, MFS_MAX_FDS),
+		INT("--control-fd", &o.control_fd, 0, 1 << 20),
 		FLAG("--no-passthrough", &o.no_passthrough),
 		FLAG("--resend", &o.resend),
+		FLAG("--standby", &o.standby),
 		END,
 	};
 	int i;
 
 	if (parse_opts(opts, argc, argv) != argc)
 		return usage();
-	if (!o.image_path || !o.state_path || !o.stats_path || !o.nfds)
+	if (!o.image_path || !o.state_path || !o.stats_path || !o.nfds ||
+	    !o.rundir != !o.mountpoint)
 		return usage();
 	for (i = 0; i < o.nfds; i++)
 		fcntl(o.fds[i], F_SETFD, FD_CLOEXEC);
+	if (o.control_fd >= 0)
+		fcntl(o.control_fd, F_SETFD, FD_CLOEXEC);
 	return mfs_serve(&o, mfs_ops, mfs_ops_count);
+}
+
+static int cmd_keep(int argc, char **argv)
+{
+	const char *dir = NULL;
+	const struct opt opts[] = {
+		STR("--dir", &dir),
+		END,
+	};
+
+	if (parse_opts(opts, argc, argv) != argc || !dir || dir[0] != '/')
+		return usage();
+	if (chdir("/") < 0)
+		return 1;
+	return mfs_keeper(dir);
+}
+
+/*
+ * A lookup of a name that cannot exist: it reaches the filesystem (no
+ * negative entry is cached for it), through an overlay down to its lower
+ * layer. The caller bounds the time: a stopped daemon never answers.
+ */
+static int cmd_probe(int argc, char **argv)
+{
+	char path[4096];
+	struct timespec t;
+	struct stat st;
+	int timeout = 0, i;
+	const struct opt opts[] = {
+		INT("--timeout-ms", &timeout, 0, 3600000),
+		END,
+	};
+
+	i = parse_opts(opts, argc, argv);
+	if (i < 0 || argc - i != 1)
+		return usage();
+	if (timeout)
+		alarm((timeout + 999) / 1000);
+	clock_gettime(CLOCK_REALTIME, &t);
+	snprintf(path, sizeof(path), "%s/.modelfs-probe-%d-%ld%09ld",
+		 argv[i], (int)getpid(), (long)t.tv_sec, t.tv_nsec);
+	if (lstat(path, &st) == 0 || errno == ENOENT)
+		return 0;
+	{
+		int saved = errno;
+
+		fprintf(stderr, "modelfs-fused: probe %s: %s\n", argv[i],
+			strerror(saved));
+		return saved < 256 ? saved : 1;
+	}
 }
 
 static int cmd_umount(int argc, char **argv)
@@ -209,11 +326,21 @@ int main(int argc, char **argv)
 {
 	if (argc < 2)
 		return usage();
+	if (!strcmp(argv[1], "--version")) {
+		printf("modelfs-fused %s\n", MFS_VERSION);
+		return 0;
+	}
 	raise_nofile();
 	if (!strcmp(argv[1], "mount"))
 		return cmd_mount(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "hold"))
+		return cmd_hold(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "serve"))
 		return cmd_serve(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "keep"))
+		return cmd_keep(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "probe"))
+		return cmd_probe(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "umount"))
 		return cmd_umount(argc - 2, argv + 2);
 	return usage();

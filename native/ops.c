@@ -28,35 +28,41 @@
 #define FH_PASSTHROUGH	1
 #define FH_FALLBACK	2
 #define FH_INLINE	3
+#define FH_DIRECT	4	/* new blob of a nodeid whose old one is open */
 
 static int g_no_splice;
 
-static void fill_attr(const struct mfs_image *img, uint64_t ino,
-		      const struct mfs_inode *n, struct fuse_attr *a)
+static void fill_attr(uint64_t ino, const struct mfs_inode *n,
+		      struct fuse_attr *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->ino = ino;
 	a->size = S_ISDIR(n->mode) ? 4096 : n->size;
 	a->blocks = (a->size + 511) / 512;
-	a->atime = a->mtime = a->ctime = img->mtime;
+	a->atime = a->mtime = a->ctime = n->mtime;
 	a->mode = n->mode;
 	a->nlink = n->nlink;
 	a->blksize = 4096;
 }
 
-static void fill_entry(const struct mfs_image *img, uint64_t ino,
-		       const struct mfs_inode *n, struct fuse_entry_out *e)
+static void fill_entry(uint64_t ino, const struct mfs_inode *n,
+		       struct fuse_entry_out *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->nodeid = ino;
 	e->entry_valid = TTL_SEC;
 	e->attr_valid = TTL_SEC;
-	fill_attr(img, ino, n, &e->attr);
+	fill_attr(ino, n, &e->attr);
 }
 
+/*
+ * The inode of the request's nodeid in the image it uses. Every nodeid the
+ * kernel was ever given is in the image: paths that vanished in a refresh
+ * stay as orphans, so ESTALE means a nodeid this mount never gave out.
+ */
 static const struct mfs_inode *node_of(struct mfs_req *r)
 {
-	const struct mfs_inode *n = mfs_image_inode(&r->d->img, r->h->nodeid);
+	const struct mfs_inode *n = mfs_image_inode(r->img, r->h->nodeid);
 
 	if (!n)
 		mfs_reply_err(r, ESTALE);
@@ -149,7 +155,7 @@ static void mfs_op_lookup(struct mfs_req *r)
 	const struct mfs_inode *dir = node_of(r), *n;
 	struct fuse_entry_out e;
 	size_t len;
-	uint32_t ino;
+	uint64_t ino;
 
 	if (!dir)
 		return;
@@ -158,7 +164,7 @@ static void mfs_op_lookup(struct mfs_req *r)
 		return;
 	}
 	len = strnlen(r->arg, r->arglen);
-	ino = mfs_image_lookup(&r->d->img, dir, r->arg, len);
+	ino = mfs_image_lookup(r->img, dir, r->arg, len);
 	if (!ino) {
 		/* nodeid 0 with a timeout: the kernel caches the miss */
 		memset(&e, 0, sizeof(e));
@@ -167,8 +173,8 @@ static void mfs_op_lookup(struct mfs_req *r)
 		mfs_reply_ok(r, &e, sizeof(e));
 		return;
 	}
-	n = mfs_image_inode(&r->d->img, ino);
-	fill_entry(&r->d->img, ino, n, &e);
+	n = mfs_image_inode(r->img, ino);
+	fill_entry(ino, n, &e);
 	mfs_reply_ok(r, &e, sizeof(e));
 }
 
@@ -187,7 +193,7 @@ static void mfs_op_getattr(struct mfs_req *r)
 		return;
 	memset(&out, 0, sizeof(out));
 	out.attr_valid = TTL_SEC;
-	fill_attr(&r->d->img, r->h->nodeid, n, &out.attr);
+	fill_attr(r->h->nodeid, n, &out.attr);
 	mfs_reply_ok(r, &out, sizeof(out));
 }
 
@@ -201,16 +207,16 @@ static void mfs_op_readlink(struct mfs_req *r)
 		mfs_reply_err(r, EINVAL);
 		return;
 	}
-	mfs_reply_ok(r, r->d->img.strings + n->a, n->b);
+	mfs_reply_ok(r, r->img->strings + n->a, n->b);
 }
 
 static void mfs_op_open(struct mfs_req *r)
 {
 	const struct mfs_inode *n = node_of(r);
 	const struct fuse_open_in *in = r->arg;
-	uint32_t ino = r->h->nodeid;
+	uint64_t ino = r->h->nodeid;
 	struct mfs_open_out out;
-	int rc, fd;
+	int rc, fd, owned;
 
 	if (!n)
 		return;
@@ -236,8 +242,9 @@ static void mfs_op_open(struct mfs_req *r)
 		mfs_reply_ok(r, &out, sizeof(out));
 		return;
 	}
+	rc = 1;
 	if (mfs_pt_enabled()) {
-		rc = mfs_pt_open(r->h, r->w->fd, n, &out.backing_id);
+		rc = mfs_pt_open(r->h, r->w->fd, r->img, n, &out.backing_id);
 		if (rc < 0) {
 			mfs_reply_err(r, EIO);
 			return;
@@ -250,13 +257,24 @@ static void mfs_op_open(struct mfs_req *r)
 			return;
 		}
 	}
-	fd = mfs_blob_fd(r->h->opcode, ino, n);
+	fd = mfs_blob_fd(r->h->opcode, r->img, ino, n, &owned);
 	if (fd < 0) {
 		mfs_reply_err(r, EIO);
 		return;
 	}
+	if (owned)
+		close(fd);
 	out.fh = FH_FALLBACK;
 	out.open_flags = FOPEN_KEEP_CACHE;
+	if (rc == 2) {
+		/*
+		 * The inode is in passthrough mode on its old blob: only a
+		 * direct-I/O open (no page cache, no io mode) may read the
+		 * new one beside it.
+		 */
+		out.fh = FH_DIRECT;
+		out.open_flags = FOPEN_DIRECT_IO;
+	}
 	mfs_stats_count(MFS_C_FALLBACK_OPENS, 1);
 	mfs_reply_ok(r, &out, sizeof(out));
 }
@@ -345,12 +363,12 @@ static int read_splice(struct mfs_req *r, int fd, uint64_t off, size_t want)
 
 static void mfs_op_read(struct mfs_req *r)
 {
-	const struct mfs_image *img = &r->d->img;
+	const struct mfs_image *img = r->img;
 	const struct mfs_inode *n = node_of(r);
 	const struct fuse_read_in *in = r->arg;
-	uint32_t ino = r->h->nodeid;
+	uint64_t ino = r->h->nodeid;
 	size_t want, got = 0;
-	int fd;
+	int fd, owned;
 
 	if (!n)
 		return;
@@ -370,7 +388,7 @@ static void mfs_op_read(struct mfs_req *r)
 			     want);
 		return;
 	}
-	fd = mfs_blob_fd(r->h->opcode, ino, n);
+	fd = mfs_blob_fd(r->h->opcode, img, ino, n, &owned);
 	if (fd < 0) {
 		mfs_reply_err(r, EIO);
 		return;
@@ -380,8 +398,11 @@ static void mfs_op_read(struct mfs_req *r)
 		want = 0;
 	else if (want > n->size - in->offset)
 		want = n->size - in->offset;
-	if (want > 0 && read_splice(r, fd, in->offset, want) == 0)
+	if (want > 0 && read_splice(r, fd, in->offset, want) == 0) {
+		if (owned)
+			close(fd);
 		return;
+	}
 	while (got < want) {
 		ssize_t k = pread(fd, r->w->data + got, want - got,
 				  in->offset + got);
@@ -393,9 +414,12 @@ static void mfs_op_read(struct mfs_req *r)
 			char path[4096];
 
 			mfs_image_path(img, ino, path, sizeof(path));
-			mfs_log("op=READ nodeid=%u path=%s pread: %s", ino,
-				path, strerror(saved));
+			mfs_log("op=READ nodeid=%llu path=%s pread: %s",
+				(unsigned long long)ino, path,
+				strerror(saved));
 			mfs_stats_count(MFS_C_BLOB_ERRORS, 1);
+			if (owned)
+				close(fd);
 			mfs_reply_err(r, EIO);
 			return;
 		}
@@ -403,6 +427,8 @@ static void mfs_op_read(struct mfs_req *r)
 			break;
 		got += k;
 	}
+	if (owned)
+		close(fd);
 	mfs_stats_count(MFS_C_FALLBACK_READS, 1);
 	mfs_stats_count(MFS_C_FALLBACK_BYTES, got);
 	mfs_reply_ok(r, r->w->data, got);
@@ -442,7 +468,7 @@ static void mfs_op_opendir(struct mfs_req *r)
 static int dir_entry(const struct mfs_image *img,
 		     const struct mfs_inode *dir, uint64_t self,
 		     uint64_t i, const char **name, size_t *len,
-		     uint32_t *ino)
+		     uint64_t *ino)
 {
 	const struct mfs_dirent *d;
 
@@ -463,7 +489,7 @@ static int dir_entry(const struct mfs_image *img,
 	d = &img->dirents[dir->a + i - 2];
 	*name = img->strings + d->name_off;
 	*len = d->name_len;
-	*ino = d->ino;
+	*ino = d->nodeid;
 	return 1;
 }
 
@@ -487,12 +513,12 @@ static void readdir_common(struct mfs_req *r, int plus)
 		const char *name;
 		size_t len, rec, hdr;
 		struct fuse_dirent *de;
-		uint32_t ino;
+		uint64_t ino;
 
-		if (!dir_entry(&r->d->img, dir, r->h->nodeid, i, &name, &len,
+		if (!dir_entry(r->img, dir, r->h->nodeid, i, &name, &len,
 			       &ino))
 			break;
-		n = mfs_image_inode(&r->d->img, ino);
+		n = mfs_image_inode(r->img, ino);
 		hdr = plus ? sizeof(struct fuse_direntplus) :
 			     sizeof(struct fuse_dirent);
 		rec = (hdr + len + 7) & ~(size_t)7;
@@ -505,7 +531,7 @@ static void readdir_common(struct mfs_req *r, int plus)
 
 			/* "." and ".." carry no entry: nodeid 0 */
 			if (i >= 2)
-				fill_entry(&r->d->img, ino, n, &dp->entry_out);
+				fill_entry(ino, n, &dp->entry_out);
 			de = &dp->dirent;
 		} else {
 			de = (void *)(r->w->data + pos);
@@ -552,10 +578,10 @@ static void mfs_op_statfs(struct mfs_req *r)
 	} else {
 		int saved = errno;
 
-		mfs_log("op=STATFS fstatvfs %s: %s", r->d->img.objects_dir,
+		mfs_log("op=STATFS fstatvfs %s: %s", r->img->objects_dir,
 			strerror(saved));
 		out.st.bsize = out.st.frsize = 4096;
-		out.st.files = r->d->img.inode_count;
+		out.st.files = r->img->inode_count;
 	}
 	out.st.namelen = 255;
 	mfs_reply_ok(r, &out, sizeof(out));

@@ -4,6 +4,7 @@
  * daemon generation, bumped with relaxed atomic adds (no lock, no syscall).
  * Calls mapfile.c and log.c only.
  */
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -36,7 +37,6 @@ int mfs_stats_create(const char *path, uint32_t threads, char *err,
 	stats->size = MFS_STATS_SIZE;
 	clock_gettime(CLOCK_REALTIME, &now);
 	stats->start_ns = (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec;
-	stats->holder_pid = getpid();
 	stats->threads = threads;
 	munmap(stats, MFS_STATS_SIZE);
 	return 0;
@@ -60,11 +60,59 @@ void mfs_stats_unmap(void)
 	g_stats = NULL;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec;
+}
+
 void mfs_stats_daemon_start(uint32_t threads)
 {
 	g_stats->daemon_pid = getpid();
 	g_stats->threads = threads;
+	g_stats->daemon_start_ns = now_ns();
+	snprintf(g_stats->daemon_version, sizeof(g_stats->daemon_version),
+		 "%s", MFS_VERSION);
 	__atomic_fetch_add(&g_stats->daemon_starts, 1, __ATOMIC_RELAXED);
+}
+
+void mfs_stats_holder_start(void)
+{
+	g_stats->holder_pid = getpid();
+	g_stats->holder_start_ns = now_ns();
+	snprintf(g_stats->holder_version, sizeof(g_stats->holder_version),
+		 "%s", MFS_VERSION);
+	__atomic_fetch_add(&g_stats->holder_starts, 1, __ATOMIC_RELAXED);
+}
+
+void mfs_stats_set_dev(uint32_t major, uint32_t minor)
+{
+	g_stats->dev_major = major;
+	g_stats->dev_minor = minor;
+}
+
+void mfs_stats_set_parked(int parked)
+{
+	if (parked)
+		__atomic_fetch_or(&g_stats->flags, MFS_STATS_PARKED,
+				  __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_and(&g_stats->flags, ~MFS_STATS_PARKED,
+				   __ATOMIC_RELAXED);
+}
+
+void mfs_stats_set_image(uint64_t generation, uint64_t image_id,
+			 int refreshed, uint32_t took_us)
+{
+	g_stats->generation = generation;
+	g_stats->image_id = image_id;
+	if (!refreshed)
+		return;
+	g_stats->last_refresh_ns = now_ns();
+	g_stats->last_refresh_us = took_us;
+	__atomic_fetch_add(&g_stats->refreshes, 1, __ATOMIC_RELAXED);
 }
 
 void mfs_stats_set_passthrough(int on)
@@ -91,6 +139,11 @@ void mfs_stats_count(enum mfs_counter c, uint64_t n)
 void mfs_stats_uncount(enum mfs_counter c, uint64_t n)
 {
 	__atomic_fetch_sub(&g_stats->counters[c], n, __ATOMIC_RELAXED);
+}
+
+void mfs_stats_set(enum mfs_counter c, uint64_t v)
+{
+	__atomic_store_n(&g_stats->counters[c], v, __ATOMIC_RELAXED);
 }
 
 void mfs_stats_count_done(const struct timespec *t0, int err)

@@ -18,6 +18,7 @@
 #define MFS_STATS_OPCODES	64
 #define MFS_STATS_ERRNOS	256
 #define MFS_STATS_BUCKETS	16
+#define MFS_STATS_PARKED	1	/* flags: fds parked in an fd store */
 
 enum mfs_counter {
 	MFS_C_OPENS,
@@ -47,18 +48,36 @@ struct mfs_stats {
 	uint32_t daemon_starts;
 	uint32_t proto_minor;
 	uint32_t threads;
-	uint8_t reserved0[128 - 48];
+	/* at 48: added in formerly reserved bytes (0 from older daemons) */
+	uint32_t dev_major;		/* the mount's device, from mountinfo */
+	uint32_t dev_minor;
+	uint32_t holder_starts;		/* 1 + holders that took over */
+	uint32_t refreshes;		/* images switched to while mounted */
+	uint64_t generation;		/* catalog generation of the image served */
+	uint64_t image_id;		/* the image served */
+	uint64_t holder_start_ns;	/* CLOCK_REALTIME, the holder now */
+	uint64_t daemon_start_ns;	/* CLOCK_REALTIME, the daemon now */
+	uint64_t last_refresh_ns;	/* CLOCK_REALTIME of the last refresh */
+	uint32_t last_refresh_us;	/* how long it took */
+	uint32_t flags;			/* MFS_STATS_PARKED */
+	uint8_t reserved0[128 - 112];
 	uint64_t counters[16];			/* at 128 */
 	uint64_t requests[MFS_STATS_OPCODES];	/* at 256 */
 	uint64_t errors[MFS_STATS_ERRNOS];	/* at 768 */
 	uint64_t latency[MFS_STATS_BUCKETS];	/* at 2816 */
-	uint8_t reserved1[MFS_STATS_SIZE - 2944];
+	char holder_version[64];		/* at 2944, NUL-terminated */
+	char daemon_version[64];		/* at 3008 */
+	uint8_t reserved1[MFS_STATS_SIZE - 3072];
 };
 _Static_assert(sizeof(struct mfs_stats) == MFS_STATS_SIZE, "stats layout");
 _Static_assert(offsetof(struct mfs_stats, counters) == 128, "counters");
 _Static_assert(offsetof(struct mfs_stats, requests) == 256, "requests");
 _Static_assert(offsetof(struct mfs_stats, errors) == 768, "errors");
 _Static_assert(offsetof(struct mfs_stats, latency) == 2816, "latency");
+_Static_assert(offsetof(struct mfs_stats, dev_major) == 48, "dev");
+_Static_assert(offsetof(struct mfs_stats, flags) == 108, "flags");
+_Static_assert(offsetof(struct mfs_stats, holder_version) == 2944, "hver");
+_Static_assert(offsetof(struct mfs_stats, daemon_version) == 3008, "dver");
 _Static_assert(MFS_C_COUNT <= 16, "counters");
 
 /* ---- stats.c ----------------------------------------------------------- */
@@ -72,6 +91,13 @@ int mfs_stats_map(const char *path);
 void mfs_stats_unmap(void);
 /* this daemon serves now, with `threads` workers */
 void mfs_stats_daemon_start(uint32_t threads);
+/* the holder: it holds the fds now (a successor too) */
+void mfs_stats_holder_start(void);
+void mfs_stats_set_dev(uint32_t major, uint32_t minor);
+void mfs_stats_set_parked(int parked);
+/* the image served: its catalog generation and id; `refreshed` counts it */
+void mfs_stats_set_image(uint64_t generation, uint64_t image_id,
+			 int refreshed, uint32_t took_us);
 void mfs_stats_set_passthrough(int on);
 void mfs_stats_set_proto_minor(uint32_t minor);
 
@@ -79,6 +105,7 @@ void mfs_stats_set_proto_minor(uint32_t minor);
 void mfs_stats_request(uint32_t opcode);
 void mfs_stats_count(enum mfs_counter c, uint64_t n);
 void mfs_stats_uncount(enum mfs_counter c, uint64_t n);	/* gauges */
+void mfs_stats_set(enum mfs_counter c, uint64_t v);		/* gauges */
 /* a reply sent (`err` > 0: an error reply) for a request read at `t0` */
 void mfs_stats_count_done(const struct timespec *t0, int err);
 

@@ -22,6 +22,8 @@ import { initCommand } from "./commands/init.js";
 import { lsCommand } from "./commands/ls.js";
 import { mountCommand } from "./commands/mount.js";
 import { overlayCommand } from "./commands/overlay.js";
+import { refreshCommand } from "./commands/refresh.js";
+import { restartCommand } from "./commands/restart.js";
 import { rmCommand } from "./commands/rm.js";
 import { scanCommand } from "./commands/scan.js";
 import { statsCommand } from "./commands/stats.js";
@@ -72,6 +74,8 @@ const commands: Array<() => Command> = [
 	statsCommand,
 	overlayCommand,
 	absorbCommand,
+	refreshCommand,
+	restartCommand,
 	upCommand,
 	downCommand,
 	checkCommand,

@@ -61,6 +61,10 @@ static void header(void)
 	FIELD(mfs_image_header, objects_dir_off);
 	FIELD(mfs_image_header, objects_dir_len);
 	FIELD(mfs_image_header, mtime);
+	FIELD(mfs_image_header, next_nodeid);
+	FIELD(mfs_image_header, image_id);
+	FIELD(mfs_image_header, base_id);
+	FIELD(mfs_image_header, generation);
 	FIELD(mfs_image_header, reserved);
 	close_struct();
 }
@@ -73,10 +77,13 @@ static void inode(void)
 	FIELD(mfs_inode, mode);
 	FIELD(mfs_inode, nlink);
 	FIELD(mfs_inode, size);
+	FIELD(mfs_inode, nodeid);
 	FIELD(mfs_inode, parent);
+	FIELD(mfs_inode, mtime);
 	FIELD(mfs_inode, a);
 	FIELD(mfs_inode, b);
 	FIELD(mfs_inode, flags);
+	FIELD(mfs_inode, reserved);
 	FIELD(mfs_inode, blake3);
 	close_struct();
 }
@@ -88,8 +95,7 @@ static void dirent(void)
 	open_struct("mfs_dirent", sizeof(struct mfs_dirent));
 	FIELD(mfs_dirent, name_off);
 	FIELD(mfs_dirent, name_len);
-	FIELD(mfs_dirent, ino);
-	FIELD(mfs_dirent, reserved);
+	FIELD(mfs_dirent, nodeid);
 	close_struct();
 }
 
@@ -101,7 +107,8 @@ int main(void)
 	printf("  \"header_size\": %d,\n", MFS_IMAGE_HEADER_SIZE);
 	printf("  \"inode_size\": %d,\n", MFS_INODE_SIZE);
 	printf("  \"dirent_size\": %d,\n", MFS_DIRENT_SIZE);
-	printf("  \"inode_flags\": { \"INLINE\": %d },\n", MFS_INODE_INLINE);
+	printf("  \"inode_flags\": { \"INLINE\": %d, \"ORPHAN\": %d },\n",
+	       MFS_INODE_INLINE, MFS_INODE_ORPHAN);
 	printf("  \"structs\": {");
 	g_first = 1;
 	header();

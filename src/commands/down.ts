@@ -20,9 +20,19 @@ export function downCommand(): Command {
 			}
 			for (const b of r.backends) {
 				const restored = b.restored !== null ? `, ${b.restored.files} files restored` : "";
-				process.stdout.write(`backend ${b.name}: ${b.wasMounted ? "down" : "was not up"}${restored}\n`);
+				const others = b.otherNamespaces.flatMap((n) => n.pids);
+				const still = others.length > 0 ? ` here; pids ${others.join(", ")} in other mount namespaces (running containers) keep their own copy of it` : "";
+				process.stdout.write(`backend ${b.name}: ${b.wasMounted ? "down" : "was not up"}${still}${restored}\n`);
 			}
-			for (const v of r.views) process.stdout.write(`view ${v}: unmounted\n`);
+			for (const v of r.views) {
+				const s = r.stillServing.find((x) => x.name === v);
+				const pids = s?.otherNamespaces.flatMap((n) => n.pids) ?? [];
+				process.stdout.write(
+					s
+						? `view ${v}: unmounted here; processes in other mount namespaces (pids ${pids.join(", ")}) still read through it, and its daemon keeps serving them until they let go\n`
+						: `view ${v}: unmounted\n`,
+				);
+			}
 			for (const v of r.keptViews) process.stdout.write(`view ${v}: kept (an overlay still uses it)\n`);
 		});
 }

@@ -8,12 +8,13 @@ import { renderSystemdUnit } from "../node/renderSystemdUnit.js";
 /** `modelfs systemd-unit`: print a unit running `modelfs up` at boot and `modelfs down` at stop. */
 export function systemdUnitCommand(): Command {
 	return new Command("systemd-unit")
-		.description("print a systemd unit that runs `modelfs up` after the shared volume is mounted and `modelfs down` at stop")
+		.description("print a systemd unit that runs `modelfs up` after the shared volume is mounted; stop and restart leave views serving, their fds parked in the unit's fd store")
 		.option("--config <file>", "the config file the unit uses (default: $MODELFS_CONFIG, else /etc/modelfs/config.yaml)")
 		.option("--exec <command>", "how systemd runs modelfs (default: this node and CLI, by absolute path)")
 		.option("--after <unit...>", "also start after these units (e.g. nvmf-autoconnect.service)")
 		.option("--before <unit...>", "start before these units (e.g. docker.service, so backends find their folders ready)")
-		.action(async (opts: { config?: string; exec?: string; after?: string[]; before?: string[] }) => {
+		.option("--down-on-stop", "also run `modelfs down` when the unit stops (refused while a backend holds a view)")
+		.action(async (opts: { config?: string; exec?: string; after?: string[]; before?: string[]; downOnStop?: boolean }) => {
 			const configPath = defaultConfigPath({ config: opts.config });
 			// With a readable config, systemd learns which mounts to wait for.
 			const requiresMountsFor: string[] = [];
@@ -32,6 +33,7 @@ export function systemdUnitCommand(): Command {
 					requiresMountsFor: [...new Set(requiresMountsFor)],
 					after: opts.after,
 					before: opts.before,
+					downOnStop: opts.downOnStop === true,
 				}),
 			);
 		});

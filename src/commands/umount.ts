@@ -17,11 +17,18 @@ export function umountCommand(): Command {
 			},
 			10,
 		)
-		.option("--json", "print {mountpoint, wasDead, stillRunning} as JSON")
+		.option("--json", "print {mountpoint, wasDead, stillRunning, otherNamespaces} as JSON")
 		.action(async (mountpoint: string, opts: { lazy?: boolean; timeout: number; json?: boolean }) => {
 			const stopped = await stopMount({ mountpoint, lazy: opts.lazy === true, timeoutMs: opts.timeout * 1000 });
 			if (opts.json) {
 				process.stdout.write(`${JSON.stringify(stopped)}\n`);
+				return;
+			}
+			const pids = stopped.otherNamespaces.flatMap((n) => n.pids);
+			if (pids.length > 0) {
+				process.stdout.write(
+					`unmounted ${stopped.mountpoint} here; processes in other mount namespaces (pids ${pids.join(", ")}: running containers) still read through it, and its daemon keeps serving them until they let go\n`,
+				);
 				return;
 			}
 			if (stopped.stillRunning.length > 0) {

@@ -14,10 +14,11 @@ export function upCommand(): Command {
 		.description("mount the config's views and put an overlay under each backend's cache folder (idempotent)")
 		.option("--config <file>", "config file (default: $MODELFS_CONFIG, else /etc/modelfs/config.yaml)")
 		.option("--only <name...>", "only these backends (and the views they read) or views; repeatable, for a canary rollout")
-		.option("--refresh", "remount views older than the store's newest catalog (new models appear); their overlays must not be busy")
+		.option("--refresh", "refresh every live view in place even if it shows the newest catalog (older ones always are); nothing is unmounted")
 		.option("--foreground", "stay running until SIGTERM/SIGINT, then take everything down (for a Kubernetes DaemonSet)")
+		.option("--leave-up", "with --foreground: on SIGTERM/SIGINT exit and leave views and overlays mounted (their fds parked in a keeper: the next up takes them back)")
 		.option("--json", "print the result as JSON")
-		.action(async (opts: { config?: string; only?: string[]; refresh?: boolean; foreground?: boolean; json?: boolean }) => {
+		.action(async (opts: { config?: string; only?: string[]; refresh?: boolean; foreground?: boolean; leaveUp?: boolean; json?: boolean }) => {
 			const config = await readConfig({ path: defaultConfigPath({ config: opts.config }) });
 			const log = (line: string) => process.stderr.write(`modelfs: ${line}\n`);
 			// Foreground: listen before anything is mounted or printed; a signal
@@ -44,6 +45,10 @@ export function upCommand(): Command {
 					await new Promise<void>((resolve) => (wake = resolve));
 					clearInterval(keepAlive);
 				}
+				if (opts.leaveUp) {
+					log("signal received: leaving the views and overlays mounted (--leave-up); their holders and daemons keep serving");
+					return;
+				}
 				// Still listening: a second signal must not cut the take-down short.
 				log("signal received: taking the overlays and views down");
 				const down = await downFromConfig({ config, only: opts.only, log });
@@ -58,12 +63,15 @@ export function upCommand(): Command {
 function print(r: UpResult, json: boolean): void {
 	if (json) {
 		process.stdout.write(
-			`${JSON.stringify({ views: r.views, refreshed: r.refreshed, backends: r.backends, failed: r.failed.map((f) => ({ name: f.name, message: f.error.message })) })}\n`,
+			`${JSON.stringify({ views: r.views, refreshed: r.refreshed, refreshes: r.refreshes, adopted: r.adopted, upgraded: r.upgraded, backends: r.backends, failed: r.failed.map((f) => ({ name: f.name, message: f.error.message })) })}\n`,
 		);
 		return;
 	}
+	for (const u of r.upgraded) process.stdout.write(`view at ${u.mountpoint}: modelfs-fused ${u.from} -> ${u.to}, restarted in place\n`);
+	for (const a of r.adopted) process.stdout.write(`view at ${a.mountpoint}: taken back from the ${a.from === "systemd" ? "systemd fd store" : "keeper"} (holder ${a.holderPid})\n`);
 	for (const v of r.views) {
-		const how = v.alreadyMounted ? "already mounted" : r.refreshed.includes(v.name) ? "remounted with the newest catalog" : "mounted";
+		const refresh = r.refreshes.find((x) => x.mountpoint === v.mountpoint);
+		const how = refresh ? `refreshed in place (catalog ${refresh.from} -> ${refresh.to}, nothing unmounted)` : v.alreadyMounted ? "already mounted" : "mounted";
 		process.stdout.write(`view ${v.name}: ${how} at ${v.mountpoint}${v.files !== null ? ` (${v.files} files, catalog generation ${v.generation})` : ""}\n`);
 	}
 	for (const b of r.backends) {

@@ -31,6 +31,12 @@ export interface ViewConfigFile {
 	template?: string;
 	/** @default every repo of the store */
 	repos?: string[];
+	/**
+	 * After each refresh in place, drop the kernel's unused dentries, so a
+	 * name a backend looked up through its overlay while it was missing
+	 * appears too (README, "Refresh"). @default false
+	 */
+	dropCaches?: boolean;
 }
 
 export interface BackendConfigFile {
@@ -84,6 +90,7 @@ export interface ViewConfig {
 	files: boolean;
 	template?: string;
 	repos?: string[];
+	dropCaches: boolean;
 }
 
 export interface BackendConfig {

@@ -72,12 +72,13 @@ function checkConfig(raw: unknown, path: string): ModelfsConfig {
 		if (v === null || typeof v !== "object") fail(path, `views[${i}] must be a mapping`);
 		const o = v as Record<string, unknown>;
 		for (const k of Object.keys(o))
-			if (!["name", "mountpoint", "layout", "prefix", "files", "template", "repos"].includes(k)) fail(path, `views[${i}]: unknown key ${JSON.stringify(k)}`);
+			if (!["name", "mountpoint", "layout", "prefix", "files", "template", "repos", "dropCaches"].includes(k)) fail(path, `views[${i}]: unknown key ${JSON.stringify(k)}`);
 		const name = str(o.name, `views[${i}].name`)!;
 		if (views.some((x) => x.name === name)) fail(path, `two views are named ${name}`);
 		const layout = (str(o.layout, `views[${i}].layout`, true) ?? "hf") as ViewLayout;
 		if (!VIEW_LAYOUTS.includes(layout)) fail(path, `view ${name}: layout must be one of ${VIEW_LAYOUTS.join(", ")}`);
 		if (o.files !== undefined && typeof o.files !== "boolean") fail(path, `view ${name}: files must be true or false`);
+		if (o.dropCaches !== undefined && typeof o.dropCaches !== "boolean") fail(path, `view ${name}: dropCaches must be true or false`);
 		if (o.repos !== undefined && (!Array.isArray(o.repos) || o.repos.some((x) => typeof x !== "string"))) fail(path, `view ${name}: repos must be a list of repo ids`);
 		const prefix = str(o.prefix, `view ${name}: prefix`, true);
 		viewPrefixGiven.set(name, prefix !== undefined);
@@ -89,6 +90,7 @@ function checkConfig(raw: unknown, path: string): ModelfsConfig {
 			files: o.files === true,
 			template: str(o.template, `view ${name}: template`, true),
 			repos: o.repos as string[] | undefined,
+			dropCaches: o.dropCaches === true,
 		});
 	}
 

@@ -4,7 +4,9 @@
  * mount's holder process is gone. Reports `ok <port>` or `err <message>` on
  * fd 3 once, like the holder.
  */
-import { closeSync, writeSync } from "node:fs";
+import { closeSync, readFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { runtimeDirFor } from "../mount/runtimeDirFor.js";
 import { isProcessAlive } from "../system/isProcessAlive.js";
 import { serveMetrics } from "./serveMetrics.js";
 
@@ -24,12 +26,23 @@ function report(line: string): void {
 
 const port = Number(arg("--port"));
 const mountpoint = arg("--mountpoint") ?? "";
-const holderPid = Number(arg("--holder-pid"));
+let holderPid = Number(arg("--holder-pid"));
+
+/** The mount's holder now: a successor (a planned replacement, or after a crash) writes its pid there. */
+function currentHolder(): number {
+	try {
+		const pid = Number.parseInt(readFileSync(join(runtimeDirFor({ mountpoint, runRoot: arg("--run-root") }), "holder.pid"), "utf8"), 10);
+		return Number.isInteger(pid) && pid > 0 ? pid : 0;
+	} catch {
+		return 0;
+	}
+}
 try {
 	const server = await serveMetrics({ port, host: arg("--address"), mountpoints: [mountpoint], runRoot: arg("--run-root") });
 	const address = server.address();
 	report(`ok ${typeof address === "object" && address ? address.port : port}`);
 	const timer = setInterval(() => {
+		if (!isProcessAlive(holderPid)) holderPid = currentHolder() || holderPid;
 		if (!isProcessAlive(holderPid)) {
 			clearInterval(timer);
 			server.close();

@@ -21,6 +21,8 @@ const COUNTERS_OFF = 128;
 const REQUESTS_OFF = 256;
 const ERRORS_OFF = 768;
 const LATENCY_OFF = 2816;
+const HOLDER_VERSION_OFF = 2944;
+const DAEMON_VERSION_OFF = 3008;
 const BUCKET_US = [10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000];
 
 /** FUSE opcode numbers (linux/fuse.h) to names. */
@@ -108,12 +110,33 @@ export async function readMountStats(params: ReadMountStatsParams): Promise<Moun
 		if (n > 0) errors[e === 0 ? "OTHER" : (ERRNO_NAMES.get(e) ?? `errno${e}`)] = n;
 	}
 	const counts = Array.from({ length: 16 }, (_, i) => u64(LATENCY_OFF + 8 * i));
+	const time = (off: number) => {
+		const ns = buf.readBigUInt64LE(off);
+		return ns === 0n ? null : new Date(Number(ns / 1_000_000n)).toISOString();
+	};
+	const text = (off: number) => {
+		const b = buf.subarray(off, off + 64);
+		const end = b.indexOf(0);
+		return b.toString("utf8", 0, end < 0 ? 64 : end);
+	};
 	return {
 		startedAt: new Date(Number(buf.readBigUInt64LE(16) / 1_000_000n)).toISOString(),
 		holderPid: buf.readUInt32LE(24),
 		daemonPid: buf.readUInt32LE(28),
 		passthrough: buf.readUInt32LE(32) === 1,
 		daemonStarts: buf.readUInt32LE(36),
+		holderStarts: buf.readUInt32LE(56),
+		holderVersion: text(HOLDER_VERSION_OFF),
+		daemonVersion: text(DAEMON_VERSION_OFF),
+		holderStartedAt: time(80),
+		daemonStartedAt: time(88),
+		majorMinor: `${buf.readUInt32LE(48)}:${buf.readUInt32LE(52)}`,
+		generation: Number(buf.readBigUInt64LE(64)),
+		imageId: buf.readBigUInt64LE(72).toString(16).padStart(16, "0"),
+		refreshes: buf.readUInt32LE(60),
+		lastRefreshAt: time(96),
+		lastRefreshSeconds: buf.readUInt32LE(104) / 1e6,
+		parked: (buf.readUInt32LE(108) & 1) === 1,
 		protocolMinor: buf.readUInt32LE(40),
 		threads: buf.readUInt32LE(44),
 		opens: counter(0),

@@ -5,20 +5,23 @@ export interface RuntimeDirForParams {
 	/** The mountpoint (made absolute). */
 	mountpoint: string;
 	/**
-	 * Folder holding one runtime folder per mount.
+	 * Folder holding the runtime folders.
 	 * @default $MODELFS_RUN_DIR, else /run/modelfs
 	 */
 	runRoot?: string;
 }
 
 /**
- * The runtime folder of the view mounted at `mountpoint`: view image, shared
- * state and stats files, pid files, log (native/HOLDER.md). Named by a hash
- * of the absolute mountpoint so any path length fits.
+ * The runtime folder of the view mounted last at `mountpoint`, by its
+ * index link `<run root>/<16 hex of sha256(mountpoint)>`, which points at
+ * the mount instance's own folder `instances/<id>/` (native/HOLDER.md,
+ * "Runtime folders"). Files joined onto it resolve through the link; code
+ * that removes or owns files uses the instance folder itself
+ * (listModelfsMounts gives it per mount), so a replaced mount can never
+ * touch its successor's files.
  */
 export function runtimeDirFor(params: RuntimeDirForParams): string {
 	if (typeof params?.mountpoint !== "string" || params.mountpoint === "") throw new TypeError("runtimeDirFor: `mountpoint` is required");
-	const root = params.runRoot ?? process.env.MODELFS_RUN_DIR ?? "/run/modelfs";
-	const hash = createHash("sha256").update(resolve(params.mountpoint)).digest("hex").slice(0, 16);
-	return join(resolve(root), hash);
+	const root = resolve(params.runRoot ?? process.env.MODELFS_RUN_DIR ?? "/run/modelfs");
+	return join(root, createHash("sha256").update(resolve(params.mountpoint)).digest("hex").slice(0, 16));
 }

@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, openSync, readFileSync } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { constants as osConstants } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { MountError, type MountErrorCode, StoreError } from "../errors.js";
+import { findMountUsers } from "../system/findMountUsers.js";
 import { isProcessAlive } from "../system/isProcessAlive.js";
 import { probeMountpoint } from "../system/probeMountpoint.js";
 import { readMountinfo } from "../system/readMountinfo.js";
@@ -14,8 +15,10 @@ import type { ViewDir } from "../view/ViewTree.js";
 import { type ViewImageSummary, writeViewImage } from "../view/writeViewImage.js";
 import { assertCanMount } from "./assertCanMount.js";
 import { daemonBinaryPath } from "./daemonBinaryPath.js";
+import { listInstanceDirs } from "./listInstanceDirs.js";
 import { listModelfsMounts } from "./listModelfsMounts.js";
 import type { MountRecord } from "./MountTypes.js";
+import { probeView } from "./probeView.js";
 import { runtimeDirFor } from "./runtimeDirFor.js";
 import { umountPath } from "./umountPath.js";
 
@@ -44,6 +47,12 @@ export interface StartMountParams {
 	view?: Record<string, unknown>;
 	/** Catalog generation the tree was built from. @default null */
 	catalogGeneration?: number | null;
+	/**
+	 * An fd store to park the /dev/fuse fds in: a path (or `@abstract`
+	 * name) for the holder's NOTIFY_SOCKET. @default $NOTIFY_SOCKET (systemd), else the
+	 * notify socket of $MODELFS_FD_KEEPER, else none
+	 */
+	notifySocket?: string | null;
 	/** Root of the runtime folders. @default $MODELFS_RUN_DIR, else /run/modelfs */
 	runRoot?: string;
 	/** How long to wait for the mount to answer. @default 30000 */
@@ -54,6 +63,7 @@ export interface StartMountParams {
 
 export interface StartedMount {
 	mountpoint: string;
+	/** This mount instance's own runtime folder. */
 	runtimeDir: string;
 	holderPid: number;
 	image: ViewImageSummary;
@@ -69,7 +79,8 @@ export interface StartedMount {
 }
 
 /**
- * Mounts a view: writes the view image into the mount's runtime folder,
+ * Mounts a view: writes the view image into a new runtime folder of its
+ * own (`<run root>/instances/<id>/`, linked from the mountpoint's index),
  * starts the holder (`modelfs-fused mount`, which mounts and starts the
  * serving daemon) and returns once the mount answers a stat. A dead mount
  * left at the mountpoint by killed processes is detached first.
@@ -89,16 +100,19 @@ export async function startMount(params: StartMountParams): Promise<StartedMount
 	assertCanMount({ mountpoint });
 	const bin = daemonBinaryPath();
 	await checkStore(objectsDir);
-	const runtimeDir = runtimeDirFor({ mountpoint, runRoot: params.runRoot });
-	await mkdir(runtimeDir, { recursive: true, mode: 0o755 });
+	const index = runtimeDirFor({ mountpoint, runRoot: params.runRoot });
+	await mkdir(dirname(index), { recursive: true, mode: 0o755 });
 	// Two mounts of one mountpoint at once would stack: the second is refused.
-	const unlock = await lockRuntimeDir(runtimeDir, mountpoint);
+	const unlock = await lockMountpoint(`${index}.lock`, mountpoint);
+	let runtimeDir: string | null = null;
 	let mounted = false;
 	try {
 		const detachedDeadMount = await clearMountpoint(mountpoint, params.runRoot, log);
 		if (params.nonempty !== true) await requireEmpty(mountpoint);
+		runtimeDir = join(dirname(index), "instances", `${basename(index)}-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`);
+		await mkdir(runtimeDir, { recursive: true, mode: 0o755 });
 		const imagePath = join(runtimeDir, "view.img");
-		const image = await writeViewImage({ root: params.tree, objectsDir, path: imagePath });
+		const image = await writeViewImage({ root: params.tree, objectsDir, path: imagePath, generation: params.catalogGeneration ?? 0 });
 		const record: MountRecord = {
 			format: 1,
 			mountpoint,
@@ -117,13 +131,14 @@ export async function startMount(params: StartMountParams): Promise<StartedMount
 		const logPath = join(runtimeDir, "daemon.log");
 		const args = ["mount", "--image", imagePath, "--rundir", runtimeDir, "--mountpoint", mountpoint, "--threads", String(threads), "--ready-fd", "3"];
 		if (params.passthrough === false) args.push("--no-passthrough");
+		const env = holderEnv(params.notifySocket);
 		let child: ChildProcess;
 		if (params.foreground) {
-			child = spawn(bin, args, { stdio: ["ignore", "inherit", "inherit", "pipe"], cwd: "/" });
+			child = spawn(bin, args, { stdio: ["ignore", "inherit", "inherit", "pipe"], cwd: "/", env });
 		} else {
 			const logFd = openSync(logPath, "a", 0o644);
 			try {
-				child = spawn(bin, args, { stdio: ["ignore", logFd, logFd, "pipe"], cwd: "/", detached: true });
+				child = spawn(bin, args, { stdio: ["ignore", logFd, logFd, "pipe"], cwd: "/", detached: true, env });
 			} finally {
 				closeSync(logFd);
 			}
@@ -147,6 +162,8 @@ export async function startMount(params: StartMountParams): Promise<StartedMount
 
 		if (!params.foreground) child.unref();
 		mounted = true;
+		await pointIndex(index, runtimeDir);
+		await pruneInstances(index, runtimeDir, params.runRoot);
 		return {
 			mountpoint,
 			runtimeDir,
@@ -160,8 +177,60 @@ export async function startMount(params: StartMountParams): Promise<StartedMount
 		};
 	} finally {
 		await unlock();
-		// A refused mount leaves no empty runtime folder behind.
-		if (!mounted) await rmdir(runtimeDir).catch(() => {});
+		// A refused mount leaves no runtime folder behind (the log is in the error).
+		if (!mounted && runtimeDir !== null) await rm(runtimeDir, { recursive: true, force: true }).catch(() => {});
+	}
+}
+
+/**
+ * The holder's environment: NOTIFY_SOCKET names the fd store it parks the
+ * fds in (systemd's, or a keeper's), so losing every modelfs process does
+ * not close the connection.
+ */
+function holderEnv(notifySocket: string | null | undefined): NodeJS.ProcessEnv {
+	const env: NodeJS.ProcessEnv = { ...process.env };
+	delete env.LISTEN_FDS;
+	delete env.LISTEN_PID;
+	delete env.LISTEN_FDNAMES;
+	const keeper = process.env.MODELFS_FD_KEEPER;
+	const socket = notifySocket !== undefined ? notifySocket : (process.env.NOTIFY_SOCKET ?? (keeper ? join(keeper, "notify.sock") : null));
+	if (socket) env.NOTIFY_SOCKET = socket;
+	else delete env.NOTIFY_SOCKET;
+	return env;
+}
+
+/** The mountpoint's index link now names this instance (a rename over the old link). */
+async function pointIndex(index: string, runtimeDir: string): Promise<void> {
+	const tmp = `${index}.${process.pid}.${randomBytes(3).toString("hex")}.link`;
+	await symlink(relative(dirname(index), runtimeDir), tmp);
+	try {
+		await rename(tmp, index);
+	} catch (err) {
+		// An older modelfs made the index a folder: it stays, as a dead instance.
+		if ((err as NodeJS.ErrnoException).code !== "EISDIR" && (err as NodeJS.ErrnoException).code !== "ENOTEMPTY") throw err;
+		await rm(tmp, { force: true });
+	}
+}
+
+/**
+ * Removes the runtime folders of earlier instances at this mountpoint that
+ * nothing uses any more: no process of theirs runs and their device is
+ * mounted in no mount namespace (a container may still hold one: then it
+ * stays, and its daemon serves it).
+ */
+async function pruneInstances(index: string, current: string, runRoot: string | undefined): Promise<void> {
+	const prefix = `${basename(index)}-`;
+	const old = (await listInstanceDirs({ runRoot })).filter((i) => i.id.startsWith(prefix) && i.dir !== current);
+	if (old.length === 0) return;
+	const inUse = new Set<string>();
+	for (const m of await readMountinfo()) if (m.fstype === "fuse.modelfs") inUse.add(m.majorMinor);
+	const devices = old.map((i) => i.majorMinor).filter((d): d is string => d !== null && d !== "0:0");
+	for (const ns of (await findMountUsers({ devices })).namespaces) for (const d of ns.devices) inUse.add(d);
+	for (const i of old) {
+		if (i.majorMinor !== null && inUse.has(i.majorMinor)) continue;
+		const pids = await Promise.all(["holder.pid", "daemon.pid"].map((f) => readFile(join(i.dir, f), "utf8").catch(() => "")));
+		if (pids.some((p) => Number.parseInt(p, 10) > 0 && isProcessAlive(Number.parseInt(p, 10)))) continue;
+		await rm(i.dir, { recursive: true, force: true }).catch(() => undefined);
 	}
 }
 
@@ -202,11 +271,19 @@ async function clearMountpoint(mountpoint: string, runRoot: string | undefined, 
 			const top = here[here.length - 1];
 			if (top === "fuse.modelfs") {
 				const known = (await listModelfsMounts({ runRoot })).find((m) => m.mountpoint === mountpoint);
-				if (known?.state === "live") {
+				if (known?.state === "live" || known?.state === "degraded") {
 					throw new MountError("MOUNT_BUSY", `${mountpoint} already has a live modelfs view (holder pid ${known.holderPid ?? "?"})`, {
 						path: mountpoint,
 						errno: "EBUSY",
 						hint: `unmount it first: modelfs umount ${mountpoint}`,
+					});
+				}
+				// No daemon, but an fd store may hold the connection: a stat would wait for ever.
+				if (known?.state === "parked" && (await probeView({ path: mountpoint, timeoutMs: 1000 })).state !== "dead") {
+					throw new MountError("MOUNT_BUSY", `${mountpoint} has a modelfs view whose fds are parked in an fd store (no holder or daemon runs)`, {
+						path: mountpoint,
+						errno: "EBUSY",
+						hint: "take it back with `modelfs up` (under systemd: start the modelfs service), or detach it: modelfs umount --lazy",
 					});
 				}
 			} else {
@@ -327,11 +404,11 @@ async function waitForAnswer(mountpoint: string, timeoutMs: number, logPath: str
 }
 
 /**
- * Takes `<runtime dir>/mount.lock` (`<pid> <token>`) for the time of one
- * mount; a lock whose process is gone is taken over. Resolves to its release.
+ * Takes `<run root>/<16 hex>.lock` (`<pid> <token>`) for the time of one
+ * mount of `mountpoint`; a lock whose process is gone is taken over.
+ * Resolves to its release.
  */
-async function lockRuntimeDir(runtimeDir: string, mountpoint: string): Promise<() => Promise<void>> {
-	const path = join(runtimeDir, "mount.lock");
+async function lockMountpoint(path: string, mountpoint: string): Promise<() => Promise<void>> {
 	const mine = `${process.pid} ${randomBytes(8).toString("hex")}\n`;
 	for (let attempt = 0; attempt < 3; attempt++) {
 		try {

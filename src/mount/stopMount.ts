@@ -1,10 +1,12 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, readlinkSync, realpathSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { MountError } from "../errors.js";
+import { findMountUsers, type MountNamespaceUse } from "../system/findMountUsers.js";
 import { isProcessAlive } from "../system/isProcessAlive.js";
 import { readPidFile } from "../system/readPidFile.js";
 import { listModelfsMounts } from "./listModelfsMounts.js";
+import { runtimeDirFor } from "./runtimeDirFor.js";
 import { umountPath } from "./umountPath.js";
 
 export interface StopMountParams {
@@ -25,14 +27,24 @@ export interface StoppedMount {
 	mountpoint: string;
 	/** The mount was dead (its processes gone) and was only detached. */
 	wasDead: boolean;
-	/** Pids still running after the wait (lazy unmount with open files). */
+	/** Pids still running after the wait (a lazy unmount with open files, or other namespaces). */
 	stillRunning: number[];
+	/**
+	 * Other mount namespaces (running containers) that still have their own
+	 * copy of the view: it is gone from here, and the daemon keeps serving
+	 * them until they let go.
+	 */
+	otherNamespaces: MountNamespaceUse[];
 }
 
 /**
- * Unmounts a modelfs view and waits until its holder and daemon have
- * exited, then removes its runtime folder. A busy mount (open files, an
- * overlay on top) is refused unless `lazy`.
+ * Unmounts a modelfs view here and waits until its holder and daemon have
+ * exited, then removes its instance's runtime folder. A mount that is busy
+ * in this mount namespace (open files, an overlay on top) is refused unless
+ * `lazy`. Copies of the mount in other namespaces (a container started with
+ * Docker's default rprivate bind) are not this unmount's to end: the view
+ * is detached here, the result names them, and the daemon serves them
+ * until they let go; nothing of theirs is removed.
  */
 export async function stopMount(params: StopMountParams): Promise<StoppedMount> {
 	if (typeof params?.mountpoint !== "string" || params.mountpoint === "") throw new TypeError("stopMount: `mountpoint` is required");
@@ -49,10 +61,12 @@ export async function stopMount(params: StopMountParams): Promise<StoppedMount> 
 	const wasDead = mount.state === "dead";
 	const err = await umountPath({ mountpoint, detach: params.lazy === true || wasDead });
 	if (err === "EBUSY") {
-		throw new MountError("MOUNT_BUSY", `${mountpoint} is busy: files in it are open, or something is mounted on top of it (an overlay?)`, {
+		const users = await findMountUsers({ paths: [mountpoint] }).catch(() => ({ processes: [] }));
+		const named = users.processes.length > 0 ? ` (pids ${[...new Set(users.processes.map((p) => p.pid))].join(", ")})` : "";
+		throw new MountError("MOUNT_BUSY", `${mountpoint} is busy: files in it are open${named}, or something is mounted on top of it (an overlay?)`, {
 			path: mountpoint,
 			errno: err,
-			hint: "stop what uses it or take the overlay down first; --lazy detaches it now and lets it end when the last file closes",
+			hint: "take the overlay down first (modelfs down); --lazy detaches it now and lets the daemon serve open files until they close",
 		});
 	}
 	if (err === "EPERM") {
@@ -63,7 +77,9 @@ export async function stopMount(params: StopMountParams): Promise<StoppedMount> 
 	}
 
 	const metricsPid = await readPidFile(join(runtimeDir, "metrics.pid"));
-	const pids = [mount.holderPid, mount.daemonPid, metricsPid].filter((p): p is number => p !== null);
+	const pids = [mount.holderPid, mount.daemonPid].filter((p): p is number => p !== null);
+	const others = mount.majorMinor ? (await findMountUsers({ devices: [mount.majorMinor] }).catch(() => ({ namespaces: [] }))).namespaces : [];
+	// The metrics process serves this node's scrapes: it goes with the view here.
 	if (metricsPid !== null && isOurs(metricsPid)) {
 		try {
 			process.kill(metricsPid, "SIGTERM");
@@ -71,20 +87,41 @@ export async function stopMount(params: StopMountParams): Promise<StoppedMount> 
 			// already gone
 		}
 	}
-	const deadline = Date.now() + (params.lazy ? Math.min(timeoutMs, 1000) : timeoutMs);
+	const quick = params.lazy === true || others.length > 0;
+	const deadline = Date.now() + (quick ? Math.min(timeoutMs, 1000) : timeoutMs);
 	let running = pids.filter((p) => isProcessAlive(p) && isOurs(p));
 	while (running.length > 0 && Date.now() < deadline) {
 		await new Promise((r) => setTimeout(r, 25));
 		running = running.filter((p) => isProcessAlive(p));
 	}
-	if (running.length > 0 && !params.lazy) {
+	if (running.length > 0 && !quick) {
 		throw new MountError("MOUNT_DAEMON_STUCK", `${mountpoint} is unmounted but its processes ${running.join(", ")} did not exit within ${timeoutMs} ms`, {
 			path: mountpoint,
-			hint: `look at ${join(runtimeDir, "daemon.log")}; end them with kill ${running.join(" ")}`,
+			hint: `look at ${join(runtimeDir, "daemon.log")}`,
 		});
 	}
-	if (running.length === 0) await rm(runtimeDir, { recursive: true, force: true });
-	return { mountpoint, wasDead, stillRunning: running };
+	if (running.length === 0) {
+		// The index names this instance no more; a successor's link stays.
+		const index = runtimeDirFor({ mountpoint, runRoot: params.runRoot });
+		const mine = linkTarget(index) !== null && linkTarget(index) === resolve(runtimeDir);
+		await rm(runtimeDir, { recursive: true, force: true });
+		if (mine) await rm(index, { force: true });
+	}
+	return { mountpoint, wasDead, stillRunning: running, otherNamespaces: others };
+}
+
+/** Where a link points (resolved, even when its target is gone), or the real path of a folder. */
+function linkTarget(path: string): string | null {
+	try {
+		return resolve(dirname(path), readlinkSync(path));
+	} catch (err) {
+		if ((err as NodeJS.ErrnoException).code !== "EINVAL") return null;
+		try {
+			return realpathSync(path);
+		} catch {
+			return null;
+		}
+	}
 }
 
 /** The pid is one of ours (a reused pid of another program is left alone). */

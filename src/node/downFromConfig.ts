@@ -1,3 +1,4 @@
+import { realpath } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { ModelfsConfig } from "../config/ModelfsConfig.js";
 import { selectConfigured } from "../config/selectConfigured.js";
@@ -5,6 +6,8 @@ import { listModelfsMounts } from "../mount/listModelfsMounts.js";
 import { stopMount } from "../mount/stopMount.js";
 import { listOverlayMounts } from "../overlay/listOverlayMounts.js";
 import { type OverlayDownResult, overlayDown } from "../overlay/overlayDown.js";
+import { findMountUsers, type MountNamespaceUse } from "../system/findMountUsers.js";
+import { readMountinfo } from "../system/readMountinfo.js";
 
 export interface DownFromConfigParams {
 	config: ModelfsConfig;
@@ -19,28 +22,45 @@ export interface DownFromConfigParams {
 }
 
 export interface DownResult {
-	backends: Array<{ name: string } & OverlayDownResult>;
+	/**
+	 * Each backend; `otherNamespaces`: running containers that still have
+	 * their own copy of its overlay (it is gone from here; they keep reading).
+	 */
+	backends: Array<{ name: string; otherNamespaces: MountNamespaceUse[] } & OverlayDownResult>;
 	/** Views unmounted. */
 	views: string[];
+	/** Views unmounted here whose daemon keeps serving other mount namespaces until they let go. */
+	stillServing: Array<{ name: string; pids: number[]; otherNamespaces: MountNamespaceUse[] }>;
 	/** Views left mounted because an overlay (of a backend not selected) still stands on them. */
 	keptViews: string[];
 }
 
 /**
  * `modelfs down`: overlays first, then the views no overlay stands on any
- * more (an overlay keeps its lower busy). Idempotent.
+ * more (an overlay keeps its lower busy). Idempotent. Copies of the mounts
+ * in other mount namespaces (running containers) are not ours to end: they
+ * are detached here, reported, and the daemon serves them until they let
+ * go.
  */
 export async function downFromConfig(params: DownFromConfigParams): Promise<DownResult> {
 	const { config } = params;
 	const selected = selectConfigured({ config, only: params.only });
-	const result: DownResult = { backends: [], views: [], keptViews: [] };
+	const result: DownResult = { backends: [], views: [], keptViews: [], stillServing: [] };
 	for (const b of [...selected.backends].reverse()) {
+		const target = await realpath(b.target).catch(() => b.target);
+		const devices = (await readMountinfo()).filter((m) => m.fstype === "overlay" && m.mountpoint === target).map((m) => m.majorMinor);
+		const others = devices.length === 0 ? [] : (await findMountUsers({ devices }).catch(() => ({ namespaces: [] as MountNamespaceUse[] }))).namespaces;
 		const r = await overlayDown({ target: b.target, restore: params.restore, stateDir: config.stateDir }).catch((err: Error & { code?: string }) => {
 			// A target folder that was never created has nothing mounted on it.
 			if (err.code === "OVERLAY_NO_TARGET") return { target: b.target, wasMounted: false, restored: null, upper: null };
 			throw err;
 		});
-		result.backends.push({ name: b.name, ...r });
+		result.backends.push({ name: b.name, otherNamespaces: others, ...r });
+		if (others.length > 0) {
+			params.log?.(
+				`backend ${b.name}: its overlay is gone from here; pids ${others.flatMap((n) => n.pids).join(", ")} in other mount namespaces (running containers) keep their own copy and keep reading`,
+			);
+		}
 	}
 	const overlays = await listOverlayMounts();
 	const mounted = await listModelfsMounts({ runRoot: params.runRoot });
@@ -52,8 +72,11 @@ export async function downFromConfig(params: DownFromConfigParams): Promise<Down
 			params.log?.(`view ${view.name} stays mounted: an overlay still uses it`);
 			continue;
 		}
-		await stopMount({ mountpoint: view.mountpoint, runRoot: params.runRoot });
+		const stopped = await stopMount({ mountpoint: view.mountpoint, runRoot: params.runRoot });
 		result.views.push(view.name);
+		if (stopped.otherNamespaces.length > 0) {
+			result.stillServing.push({ name: view.name, pids: stopped.stillRunning, otherNamespaces: stopped.otherNamespaces });
+		}
 	}
 	return result;
 }

@@ -10,6 +10,8 @@ export interface ReadMountinfoParams {
 export interface MountinfoEntry {
 	/** Mount ID (first field), to tell stacked mounts apart. */
 	mountId: number;
+	/** `major:minor` of the filesystem (third field): the same for every copy of one mount, in every mount namespace. */
+	majorMinor: string;
 	/** Where it is mounted, unescaped. */
 	mountpoint: string;
 	/** Per-mount options, e.g. `ro,nosuid,nodev,relatime`. */
@@ -35,6 +37,7 @@ export async function readMountinfo(params: ReadMountinfoParams = {}): Promise<M
 		if (dash < 0) continue;
 		entries.push({
 			mountId: Number(fields[0]),
+			majorMinor: fields[2] ?? "",
 			mountpoint: unescapeMountinfo(fields[4]),
 			options: fields[5],
 			fstype: fields[dash + 1] ?? "",

@@ -24,7 +24,7 @@ function parseUnit(text: string): Record<string, Record<string, string[]>> {
 }
 
 describe("modelfs systemd-unit", () => {
-	it("prints a oneshot unit that runs up after the shared volume and down at stop", async () => {
+	it("prints a oneshot unit that runs up after the shared volume, leaves views serving at stop, and parks fds in its fd store", async () => {
 		const dir = mkdtempSync(join(tmpdir(), "modelfs-unit-"));
 		onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
 		const config = join(dir, "config.yaml");
@@ -38,8 +38,13 @@ describe("modelfs systemd-unit", () => {
 		expect(unit.Service.Type).toEqual(["oneshot"]);
 		expect(unit.Service.RemainAfterExit).toEqual(["yes"]);
 		expect(unit.Service.ExecStart).toEqual([`/usr/local/bin/modelfs up --config ${config}`]);
-		expect(unit.Service.ExecStop).toEqual([`/usr/local/bin/modelfs down --config ${config}`]);
+		expect(unit.Service.ExecStop).toBeUndefined();
 		expect(unit.Service.KillMode).toEqual(["process"]);
+		expect(unit.Service.NotifyAccess).toEqual(["all"]);
+		expect(Number(unit.Service.FileDescriptorStoreMax[0])).toBeGreaterThanOrEqual(64);
+		expect(unit.Service.FileDescriptorStorePreserve).toEqual(["yes"]);
+		const down = parseUnit((await runCli(["systemd-unit", "--config", config, "--exec", "/usr/local/bin/modelfs", "--down-on-stop"])).stdout);
+		expect(down.Service.ExecStop).toEqual([`/usr/local/bin/modelfs down --config ${config}`]);
 		expect(unit.Unit.After[0].split(" ")).toEqual(expect.arrayContaining(["remote-fs.target", "nvmf-autoconnect.service"]));
 		expect(unit.Unit.Before).toEqual(["docker.service"]);
 		expect(unit.Unit.RequiresMountsFor).toEqual(expect.arrayContaining(["/mnt/nvmeof/modelfs", "/run/modelfs", "/home/op/spark-vllm-docker"]));

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it, onTestFinished } from "vitest";
@@ -90,7 +90,7 @@ describe.runIf(canMount)("modelfs up", () => {
 		expect(vllm.upperBytes).toBeGreaterThan(1 << 20);
 		expect((await runCli(["status", "--config", config, "--require-up"], { env })).code).toBe(0);
 		const text = await runCli(["status", "--config", config], { env });
-		expect(text.stdout).toMatch(/^backend host .* mounted {2}lower .*\/view\/huggingface\/hub/m);
+		expect(text.stdout).toMatch(/^backend host .* mounted {2}stands on the live view .* lower .*\/view\/huggingface\/hub/m);
 
 		const down = await runCli(["down", "--config", config, "--restore"], { env });
 		expect(down.code, down.stderr).toBe(0);
@@ -99,7 +99,7 @@ describe.runIf(canMount)("modelfs up", () => {
 		expect(treeDigest(docker)).toEqual(before);
 		const after = await runCli(["status", "--config", config, "--require-up"], { env });
 		expect(after.code).toBe(5);
-		expect(after.stderr).toContain("not up: view hf, backend vllm, backend host");
+		expect(after.stderr).toContain("not up: view hf (absent), backend vllm, backend host");
 	});
 
 	it("rolls out one backend with --only and leaves the view up while another overlay uses it", async () => {
@@ -140,27 +140,44 @@ describe.runIf(canMount)("modelfs up", () => {
 		expect(isMountPoint(docker) || isMountPoint(host) || isMountPoint(view)).toBe(false);
 	});
 
-	it("shows new models after up --refresh, which remounts a stale view around its overlays; status says it is stale", async () => {
-		const { storeDir, docker, host, config, env } = await setup();
+	it("shows new models after a plain up, which refreshes a stale view in place: no overlay or view is unmounted", async () => {
+		const { storeDir, docker, host, view, config, env } = await setup();
 		expect((await runCli(["up", "--config", config], { env })).code).toBe(0);
 		writeFileSync(join(host, "local.txt"), "written through the overlay");
+		const mountIds = () =>
+			readFileSync("/proc/self/mountinfo", "utf8")
+				.split("\n")
+				.filter((l) => [view, docker, host].includes(l.split(" ")[4]))
+				.map((l) => l.split(" ")[0])
+				.sort();
+		const before = mountIds();
+		expect(before).toHaveLength(3);
+		// A file held open through the overlay across the refresh.
+		const held = openSync(join(host, "models--org--m", "snapshots", load(host).commit, "model.safetensors"), "r");
+		let closed = false;
+		onTestFinished(() => {
+			if (!closed) closeSync(held);
+		});
 		await addRepoToStore({ storeDir, repo: "org/new", files: [{ path: "config.json", bytes: Buffer.from('{"new":true}') }] });
 		const stale = JSON.parse((await runCli(["status", "--config", config, "--json"], { env })).stdout);
 		expect(stale.views[0].stale).toBe(true);
 		expect(stale.views[0].catalogGeneration).toBeLessThan(stale.storeGeneration);
-		// A plain up leaves a live view alone.
-		await runCli(["up", "--config", config], { env });
-		expect(() => load(host)).not.toThrow();
-		expect(() => readFileSync(join(host, "models--org--new", "refs", "main"))).toThrow();
-		const r = await runCli(["up", "--config", config, "--refresh"], { env });
+		const r = await runCli(["up", "--config", config], { env });
 		expect(r.code, r.stderr).toBe(0);
-		expect(r.stdout).toContain("view hf: remounted with the newest catalog");
+		expect(r.stdout).toMatch(/view hf: refreshed in place \(catalog \d+ -> \d+, nothing unmounted\)/);
+		expect(mountIds()).toEqual(before);
 		expect(readFileSync(join(host, "models--org--new", "refs", "main"), "utf8")).toMatch(/^[0-9a-f]{40}$/);
 		expect(readFileSync(join(docker, "huggingface", "hub", "models--org--new", "refs", "main"), "utf8")).toMatch(/^[0-9a-f]{40}$/);
 		expect(readFileSync(join(host, "local.txt"), "utf8")).toBe("written through the overlay");
+		const buf = Buffer.alloc(16);
+		expect(readSync(held, buf, 0, 16, 0)).toBe(16);
 		const fresh = JSON.parse((await runCli(["status", "--config", config, "--json"], { env })).stdout);
 		expect(fresh.views[0].stale).toBe(false);
 		expect(fresh.backends.every((b: { mounted: boolean }) => b.mounted)).toBe(true);
+		const again = await runCli(["up", "--config", config], { env });
+		expect(again.stdout).toContain("view hf: already mounted");
+		closeSync(held);
+		closed = true;
 		expect((await runCli(["down", "--config", config], { env })).code).toBe(0);
 	});
 

@@ -36,7 +36,9 @@ describe("readConfig", () => {
 		const c = await readConfig({ path: configFile(SAMPLE) });
 		expect(c.store).toBe("/mnt/shared/modelfs");
 		// The view takes the longest prefix its backends need.
-		expect(c.views).toEqual([{ name: "hf", mountpoint: "/run/modelfs/hf", layout: "hf", prefix: "huggingface/hub", files: false, template: undefined, repos: undefined }]);
+		expect(c.views).toEqual([
+			{ name: "hf", mountpoint: "/run/modelfs/hf", layout: "hf", prefix: "huggingface/hub", files: false, template: undefined, repos: undefined, dropCaches: false },
+		]);
 		const lowers = Object.fromEntries(c.backends.map((b) => [b.name, b.lower]));
 		expect(lowers).toEqual({ vllm: "/run/modelfs/hf", host: "/run/modelfs/hf/huggingface/hub", trtllm: "/run/modelfs/hf" });
 		expect(c.backends[2]).toMatchObject({ upper: "/data/local/trtllm-upper", work: "/data/local/trtllm-work" });
@@ -68,6 +70,12 @@ describe("readConfig", () => {
 	it("reads create: true for a backend, false by default", async () => {
 		const c = await readConfig({ path: configFile(`store: /s\nviews: [{name: v, mountpoint: /m}]\nbackends: [{name: a, target: /a, create: true}, {name: b, target: /b}]\n`) });
 		expect(c.backends.map((b) => b.create)).toEqual([true, false]);
+	});
+
+	it("reads dropCaches: true for a view, false by default, and refuses another value", async () => {
+		const c = await readConfig({ path: configFile(`store: /s\nviews: [{name: v, mountpoint: /m, dropCaches: true}, {name: w, mountpoint: /n}]\n`) });
+		expect(c.views.map((v) => v.dropCaches)).toEqual([true, false]);
+		await expect(readConfig({ path: configFile(`store: /s\nviews: [{name: v, mountpoint: /m, dropCaches: yes-please}]\n`) })).rejects.toThrow(/dropCaches must be true or false/);
 	});
 
 	it("refuses a backend whose prefix the view cannot serve", async () => {

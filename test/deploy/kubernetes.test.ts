@@ -28,7 +28,7 @@ const inside = (child: string, parent: string) => !relative(parent, child).start
 describe("deploy/kubernetes", () => {
 	it("parses every manifest", () => {
 		const files = readdirSync(dir).filter((f) => f.endsWith(".yaml"));
-		expect(files.sort()).toEqual(["configmap.yaml", "daemonset.yaml", "example-vllm.yaml", "ingest-job.yaml", "namespace.yaml", "store-pvc.yaml"]);
+		expect(files.sort()).toEqual(["configmap.yaml", "daemonset.yaml", "example-vllm.yaml", "ingest-job.yaml", "keeper-daemonset.yaml", "namespace.yaml", "store-pvc.yaml"]);
 		for (const f of files) for (const d of load(f)) expect(d.apiVersion && d.kind && d.metadata?.name, f).toBeTruthy();
 	});
 
@@ -38,7 +38,11 @@ describe("deploy/kubernetes", () => {
 		expect(ds.spec.selector.matchLabels).toEqual(ds.spec.template.metadata.labels);
 		const c = pod.containers[0];
 		expect(c.command.slice(0, 3)).toEqual(["modelfs", "up", "--foreground"]);
-		expect(c.lifecycle.preStop.exec.command.slice(0, 2)).toEqual(["modelfs", "down"]);
+		// A restart or rollout of this pod must not take the views from running backends.
+		expect(c.command).toContain("--leave-up");
+		expect(c.lifecycle?.preStop).toBeUndefined();
+		// Someone must reap replaced holders and daemons.
+		expect(pod.shareProcessNamespace).toBe(true);
 		expect(c.securityContext.privileged).toBe(true);
 		const volumes = new Map<string, Obj>(pod.volumes.map((v: Obj) => [v.name, v]));
 		const mounts = new Map<string, Obj>(c.volumeMounts.map((m: Obj) => [m.name, m]));
@@ -52,6 +56,23 @@ describe("deploy/kubernetes", () => {
 		}
 		expect(mounts.get("store").readOnly).toBe(true);
 		expect(mounts.get("state").mountPath).toBe(volumes.get("state").hostPath.path);
+	});
+
+	it("parks the fds in a keeper DaemonSet that a rollout of modelfs never replaces, over a hostPath both share", () => {
+		const ds = one("daemonset.yaml", "DaemonSet");
+		const keeper = one("keeper-daemonset.yaml", "DaemonSet");
+		const k = keeper.spec.template.spec.containers[0];
+		expect(keeper.spec.updateStrategy.type).toBe("OnDelete");
+		expect(k.command.slice(0, 2)).toEqual(["modelfs-fused", "keep"]);
+		expect(k.securityContext?.privileged).not.toBe(true);
+		const dir = k.command[k.command.indexOf("--dir") + 1];
+		const kvol = keeper.spec.template.spec.volumes.find((v: Obj) => v.name === k.volumeMounts.find((m: Obj) => m.mountPath === dir).name);
+		const c = ds.spec.template.spec.containers[0];
+		expect(c.env.find((e: Obj) => e.name === "MODELFS_FD_KEEPER").value).toBe(dir);
+		const mount = c.volumeMounts.find((m: Obj) => m.mountPath === dir);
+		const vol = ds.spec.template.spec.volumes.find((v: Obj) => v.name === mount.name);
+		expect(vol.hostPath.path).toBe(kvol.hostPath.path);
+		expect(keeper.spec.template.spec.nodeSelector).toEqual(ds.spec.template.spec.nodeSelector);
 	});
 
 	it("has a config whose views, targets and state live on the DaemonSet's hostPath mounts", async () => {

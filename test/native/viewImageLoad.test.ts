@@ -53,8 +53,8 @@ describe("modelfs-fused view image loader", () => {
 			expect(r.status).toBe(1);
 			expect(r.log).toMatch(reason);
 		};
-		bad((b) => (b.write("XXXX", 0), b), /not a version 1 view image/);
-		bad((b) => (b.writeUInt32LE(2, 8), b), /not a version 1 view image/);
+		bad((b) => (b.write("XXXX", 0), b), /not a version 2 view image/);
+		bad((b) => (b.writeUInt32LE(1, 8), b), /not a version 2 view image/);
 		bad((b) => b.subarray(0, 100), /too small/);
 		bad((b) => b.subarray(0, b.length - 10), /out of bounds/);
 		bad((b) => (b.writeUInt32LE(0xffffff, 16), b), /out of bounds/);
@@ -68,7 +68,23 @@ describe("modelfs-fused view image loader", () => {
 			return b;
 		}, /bad entry|not sorted/);
 		// Root's mode made a regular file.
-		bad((b) => (b.writeUInt32LE(0o100444, Number(b.readBigUInt64LE(24))), b), /inode 1 is not a directory/);
+		bad((b) => (b.writeUInt32LE(0o100444, Number(b.readBigUInt64LE(24))), b), /nodeid 1 is not the root directory/);
+		// Inodes out of nodeid order: the second and third records swapped.
+		bad((b) => {
+			const o = Number(b.readBigUInt64LE(24)) + 88;
+			const second = Buffer.from(b.subarray(o, o + 88));
+			b.copy(b, o, o + 88, o + 176);
+			second.copy(b, o + 88);
+			return b;
+		}, /not sorted by nodeid/);
+		// A nodeid at or above next_nodeid.
+		bad((b) => (b.writeBigUInt64LE(2n, 72), b), /out of range/);
+		// An inode that no directory names and that is no orphan.
+		bad((b) => {
+			const o = Number(b.readBigUInt64LE(24));
+			b.writeUInt32LE(0, o + 44); // root: no entries
+			return b;
+		}, /in no directory/);
 	});
 
 	it("never crashes on random damage (seeded byte flips)", async () => {
