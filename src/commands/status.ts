@@ -100,6 +100,9 @@ function renderBackend(b: BackendStatus): string[] {
 	];
 	if (b.standsOn === "replaced" || b.standsOn === "dead") lines.push(`  readers get ENOTCONN here: modelfs up mounts it again when nothing holds it`);
 	for (const n of b.otherNamespaces) lines.push(`  held by pids ${n.pids.join(", ")} in another mount namespace (a running container: its own copy of this overlay)`);
+	if (b.hidden !== null && b.hidden.length > 0) {
+		lines.push(`  the upper layer hides ${b.hidden.length} of the view's entries (e.g. ${b.hidden[0].path}): modelfs overlay unhide ${b.target} shows them again`);
+	}
 	if (b.upperUnreadable.length > 0) {
 		lines.push(`  could not read ${b.upperUnreadable.length} folder(s) of the upper layer (e.g. ${b.upperUnreadable[0]}): permission denied; run as root for the whole figure`);
 	}

@@ -7,6 +7,7 @@ import type { MountRecord } from "../mount/MountTypes.js";
 import { type ProbeResult, probeView } from "../mount/probeView.js";
 import { readMountStats } from "../mount/readMountStats.js";
 import { listOverlayMounts } from "../overlay/listOverlayMounts.js";
+import { type HiddenEntry, listWhiteouts } from "../overlay/listWhiteouts.js";
 import { measureDir } from "../overlay/measureDir.js";
 import { overlayStateDir } from "../overlay/overlayStateDir.js";
 import { readOverlayState } from "../overlay/readOverlayState.js";
@@ -112,6 +113,12 @@ export interface BackendStatus {
 	upperBytes: number | null;
 	/** Folders of the upper layer this user could not read (run as root for the whole figure). */
 	upperUnreadable: string[];
+	/**
+	 * View entries the upper layer hides (a delete through the overlay, e.g.
+	 * `hf cache rm`): `modelfs overlay unhide <target>` shows them again.
+	 * Null when the upper layer or the view could not be read.
+	 */
+	hidden: HiddenEntry[] | null;
 }
 
 /** A mount instance no longer mounted here that other namespaces still use (a container's copy). */
@@ -255,6 +262,11 @@ export async function collectStatus(params: CollectStatusParams): Promise<Status
 			else standsOn = "unknown";
 		}
 		const dev = o === undefined ? undefined : mountinfo.find((m) => m.mountId === o.mountId)?.majorMinor;
+		// Opaque folders are only told while mounted (through the merged view); a dead lower hides nothing to list.
+		const hidden =
+			upper === null || lower === null || standsOn === "dead" || standsOn === "hung"
+				? null
+				: await listWhiteouts({ upper, lower, merged: o === undefined ? undefined : target }).catch(() => null);
 		return {
 			name,
 			target,
@@ -269,6 +281,7 @@ export async function collectStatus(params: CollectStatusParams): Promise<Status
 			upperFiles: measure?.files ?? null,
 			upperBytes: measure?.bytes ?? null,
 			upperUnreadable: measure?.unreadable ?? [],
+			hidden,
 		};
 	};
 	for (const b of config?.backends ?? []) status.backends.push(await backendStatus(b.name, b.target));

@@ -1,4 +1,3 @@
-import { realpath } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { ModelfsConfig } from "../config/ModelfsConfig.js";
 import { selectConfigured } from "../config/selectConfigured.js";
@@ -6,8 +5,7 @@ import { listModelfsMounts } from "../mount/listModelfsMounts.js";
 import { stopMount } from "../mount/stopMount.js";
 import { listOverlayMounts } from "../overlay/listOverlayMounts.js";
 import { type OverlayDownResult, overlayDown } from "../overlay/overlayDown.js";
-import { findMountUsers, type MountNamespaceUse } from "../system/findMountUsers.js";
-import { readMountinfo } from "../system/readMountinfo.js";
+import type { MountNamespaceUse } from "../system/findMountUsers.js";
 
 export interface DownFromConfigParams {
 	config: ModelfsConfig;
@@ -15,6 +13,15 @@ export interface DownFromConfigParams {
 	only?: string[];
 	/** Put each backend's upper files back as plain files. @default false */
 	restore?: boolean;
+	/**
+	 * Roll back to folders that work without modelfs: copy what each
+	 * backend folder shows from its view into it as real files (then restore).
+	 * @default false
+	 */
+	materialize?: boolean;
+	/** With materialize: the bytes to copy, then the bytes of each file copied. */
+	onTotal?: (bytes: number) => void;
+	onProgress?: (bytes: number) => void;
 	/** Root of the mounts' runtime folders. @default $MODELFS_RUN_DIR, else /run/modelfs */
 	runRoot?: string;
 	/** Progress lines for stderr. */
@@ -26,7 +33,7 @@ export interface DownResult {
 	 * Each backend; `otherNamespaces`: running containers that still have
 	 * their own copy of its overlay (it is gone from here; they keep reading).
 	 */
-	backends: Array<{ name: string; otherNamespaces: MountNamespaceUse[] } & OverlayDownResult>;
+	backends: Array<{ name: string } & OverlayDownResult>;
 	/** Views unmounted. */
 	views: string[];
 	/** Views unmounted here whose daemon keeps serving other mount namespaces until they let go. */
@@ -47,15 +54,22 @@ export async function downFromConfig(params: DownFromConfigParams): Promise<Down
 	const selected = selectConfigured({ config, only: params.only });
 	const result: DownResult = { backends: [], views: [], keptViews: [], stillServing: [] };
 	for (const b of [...selected.backends].reverse()) {
-		const target = await realpath(b.target).catch(() => b.target);
-		const devices = (await readMountinfo()).filter((m) => m.fstype === "overlay" && m.mountpoint === target).map((m) => m.majorMinor);
-		const others = devices.length === 0 ? [] : (await findMountUsers({ devices }).catch(() => ({ namespaces: [] as MountNamespaceUse[] }))).namespaces;
-		const r = await overlayDown({ target: b.target, restore: params.restore, stateDir: config.stateDir }).catch((err: Error & { code?: string }) => {
+		const r: OverlayDownResult = await overlayDown({
+			target: b.target,
+			restore: params.restore,
+			materialize: params.materialize,
+			// The views are still mounted here (they come down after the overlays).
+			storeDir: config.store,
+			stateDir: config.stateDir,
+			onTotal: params.onTotal,
+			onProgress: params.onProgress,
+		}).catch((err: Error & { code?: string }) => {
 			// A target folder that was never created has nothing mounted on it.
-			if (err.code === "OVERLAY_NO_TARGET") return { target: b.target, wasMounted: false, restored: null, upper: null };
+			if (err.code === "OVERLAY_NO_TARGET") return { target: b.target, wasMounted: false, restored: null, upper: null, otherNamespaces: [] };
 			throw err;
 		});
-		result.backends.push({ name: b.name, otherNamespaces: others, ...r });
+		result.backends.push({ name: b.name, ...r });
+		const others = r.otherNamespaces;
 		if (others.length > 0) {
 			params.log?.(
 				`backend ${b.name}: its overlay is gone from here; pids ${others.flatMap((n) => n.pids).join(", ")} in other mount namespaces (running containers) keep their own copy and keep reading`,

@@ -1,6 +1,8 @@
 import { lstat, readdir, realpath, rm, rmdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { MountError, UsageError } from "../errors.js";
+import { findMountUsers, type MountNamespaceUse } from "../system/findMountUsers.js";
+import { readMountinfo } from "../system/readMountinfo.js";
 import { listOverlayMounts } from "./listOverlayMounts.js";
 import { type MaterializeResult, materializeOverlay } from "./materializeOverlay.js";
 import { moveTree } from "./moveTree.js";
@@ -49,6 +51,11 @@ export interface OverlayDownResult {
 	 * has. A backend started on it without modelfs will not find them.
 	 */
 	viewProvided?: { files: number; bytes: number } | null;
+	/**
+	 * Mount namespaces (running containers) that still hold their own copy of
+	 * the overlay: it is gone from here, they keep reading through theirs.
+	 */
+	otherNamespaces: MountNamespaceUse[];
 }
 
 /**
@@ -72,6 +79,22 @@ export async function overlayDown(params: OverlayDownParams): Promise<OverlayDow
 	const state = await readOverlayState({ dir: stateDir });
 	const mounts = await listOverlayMounts({ target });
 	const top = mounts.at(-1);
+	// A container started with Docker's default rprivate bind has its own copy
+	// of this overlay, which no unmount here reaches: its upper layer stays in
+	// use, so nothing may be moved out of it while the copy lives.
+	const devices = (await readMountinfo()).filter((m) => m.fstype === "overlay" && m.mountpoint === target).map((m) => m.majorMinor);
+	const otherNamespaces = devices.length === 0 ? [] : (await findMountUsers({ devices }).catch(() => ({ namespaces: [] as MountNamespaceUse[] }))).namespaces;
+	if (otherNamespaces.length > 0 && (params.restore || params.materialize)) {
+		const pids = otherNamespaces.flatMap((n) => n.pids);
+		throw new MountError(
+			"OVERLAY_IN_USE_ELSEWHERE",
+			`${target}: processes ${pids.join(", ")} in other mount namespaces (running containers) still read through their copy of this overlay, so its upper layer cannot be ${params.materialize ? "materialized" : "restored"} now`,
+			{
+				path: target,
+				hint: "take it down without --restore/--materialize now (they keep reading), or stop those backends first and run it again",
+			},
+		);
+	}
 	let materialized: MaterializeResult | null = null;
 	let viewProvided: OverlayDownResult["viewProvided"] = null;
 	if (params.materialize) {
@@ -88,10 +111,14 @@ export async function overlayDown(params: OverlayDownParams): Promise<OverlayDow
 	}
 	// Stacked overlays (an `up` run twice with different lowers by hand): take all down.
 	for (let i = mounts.length - 1; i >= 0; i--) {
-		await runMountTool({ tool: "umount", args: [target], path: target, what: "unmount the overlay" });
+		try {
+			await runMountTool({ tool: "umount", args: [target], path: target, what: "unmount the overlay" });
+		} catch (err) {
+			throw await namingUsers(err, target);
+		}
 	}
 	const upper = top?.upper ?? state?.upper ?? null;
-	if (!params.restore && !params.materialize) return { target, wasMounted: top !== undefined, restored: null, upper, materialized, viewProvided };
+	if (!params.restore && !params.materialize) return { target, wasMounted: top !== undefined, restored: null, upper, materialized, viewProvided, otherNamespaces };
 	if (upper === null) {
 		throw new UsageError("OVERLAY_NO_STATE", `modelfs has no record of an overlay on ${target}, so there is nothing to restore`, {
 			hint: "if you used --upper, copy its files back by hand",
@@ -108,7 +135,21 @@ export async function overlayDown(params: OverlayDownParams): Promise<OverlayDow
 	await rm(join(stateDir, "overlay.json"), { force: true });
 	// Keep the state folder only if it still holds something (set-aside conflicts).
 	if ((await readdir(stateDir).catch(() => [])).length === 0) await rmdir(stateDir).catch(() => undefined);
-	return { target, wasMounted: top !== undefined, restored, upper, materialized, viewProvided };
+	return { target, wasMounted: top !== undefined, restored, upper, materialized, viewProvided, otherNamespaces };
+}
+
+/** A busy unmount names the processes that hold the folder (never advising to kill modelfs). */
+async function namingUsers(err: unknown, target: string): Promise<unknown> {
+	if (!(err instanceof MountError) || err.code !== "MOUNT_BUSY") return err;
+	const users = await findMountUsers({ paths: [target] }).catch(() => null);
+	const pids = [...new Set((users?.processes ?? []).map((p) => p.pid))];
+	if (pids.length === 0) return err;
+	return new MountError("MOUNT_BUSY", `cannot unmount the overlay at ${target}: processes ${pids.join(", ")} use it`, {
+		path: target,
+		errno: "EBUSY",
+		cause: err,
+		hint: "stop the backends that use the folder (or wait for them), then run it again",
+	});
 }
 
 /** Regular files under a folder (symlinks not followed) and their bytes; an unreadable view counts as empty. */

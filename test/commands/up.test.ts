@@ -196,6 +196,24 @@ describe.runIf(canMount)("modelfs up", () => {
 		expect((await runCli(["down", "--config", config], { env })).code).toBe(0);
 	});
 
+	it("down --materialize leaves real, byte-equal files that load after the view is gone; plain down warns what the folder loses", async () => {
+		const { view, docker, host, config, env } = await setup();
+		expect((await runCli(["up", "--config", config], { env })).code).toBe(0);
+		const mat = await runCli(["down", "--config", config, "--only", "host", "--materialize"], { env });
+		expect(mat.code, mat.stderr).toBe(0);
+		expect(mat.stdout).toContain("backend host: materialized 3 files"); // two blobs and refs/main
+		expect(isMountPoint(host)).toBe(false);
+		const plain = await runCli(["down", "--config", config], { env });
+		expect(plain.code, plain.stderr).toBe(0);
+		expect(plain.stderr).toContain(`modelfs: warning: ${docker} no longer shows the 3 files`);
+		expect(isMountPoint(view)).toBe(false);
+		// The host folder is a plain Hugging Face cache now: no view, no overlay.
+		expect(load(host).files["model.safetensors"].size).toBe(4 << 20);
+		expect(
+			readFileSync(join(host, "models--org--m", "snapshots", readFileSync(join(host, "models--org--m", "refs", "main"), "utf8"), "model.safetensors")).equals(FILES[1].bytes),
+		).toBe(true);
+	});
+
 	it("refuses a backend target that does not exist unless create: true, and mounts nothing on it", async () => {
 		const root = realpathSync(tempDir());
 		const config = join(root, "modelfs.yaml");
