@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { resolveConfiguredStore } from "../config/resolveConfiguredStore.js";
 import { InterruptedError } from "../errors.js";
+import { refreshStoreViews } from "../node/refreshStoreViews.js";
 import { absorbTarget } from "../overlay/absorbTarget.js";
 import { createByteProgress } from "../progress/createByteProgress.js";
 import { formatBytes } from "../progress/formatBytes.js";
@@ -42,8 +43,8 @@ export function absorbCommand(): Command {
 				"with an unfinished download (*.incomplete), a broken link, a shard its index names but lacks, or a file that\n" +
 				"does not verify is left alone whole. On a node whose store is read-only, absorb says so and changes nothing\n" +
 				"(--no-import still drops copies the view serves). A local copy goes only once the view shows the same bytes\n" +
-				"at the same path: after an import, refresh the view (modelfs up --refresh) and run absorb again to free the\n" +
-				"imported snapshot's local copies. The overlay is unmounted and mounted again around the change, so it must\n" +
+				"at the same path: after an import, absorb refreshes this node's views of the store in place and then frees\n" +
+				"the imported snapshot's local copies. The overlay is unmounted and mounted again around the change, so it must\n" +
 				"not be busy.",
 		)
 		.action(async (target: string, opts: AbsorbOptions) => {
@@ -54,18 +55,36 @@ export function absorbCommand(): Command {
 			process.once("SIGTERM", onSignal);
 			const bar = createByteProgress({ label: "absorb (import)", total: 0, quiet: opts.quiet });
 			let r: Awaited<ReturnType<typeof absorbTarget>>;
-			try {
-				r = await absorbTarget({
+			const absorb = (importDownloads: boolean) =>
+				absorbTarget({
 					target,
 					storeDir,
 					lower: opts.lower,
 					dryRun: opts.dryRun,
 					stateDir: opts.stateDir,
-					importDownloads: opts.import,
+					importDownloads,
 					wait: opts.wait,
 					signal: abort.signal,
 					onProgress: (n) => bar.increment(n),
 				});
+			try {
+				r = await absorb(opts.import);
+				if (r.awaitingRefresh.length > 0 && !r.dryRun) {
+					// The view shows the imported snapshots once refreshed in place;
+					// then a second pass frees their local copies.
+					const log = (line: string) => process.stderr.write(`modelfs: ${line}\n`);
+					await refreshStoreViews({ storeDir, log });
+					const second = await absorb(false);
+					r = {
+						...second,
+						imported: r.imported,
+						notImported: r.notImported,
+						absorbed: [...r.absorbed, ...second.absorbed],
+						freedBytes: r.freedBytes + second.freedBytes,
+						keptBack: [...r.keptBack, ...second.keptBack],
+						awaitingRefresh: second.awaitingRefresh.length === 0 ? [] : r.awaitingRefresh,
+					};
+				}
 			} catch (err) {
 				if (abort.signal.aborted) throw new InterruptedError("absorb interrupted: no snapshot was half-committed; run it again");
 				throw err;
@@ -83,7 +102,7 @@ export function absorbCommand(): Command {
 			}
 			if (r.awaitingRefresh.length > 0) {
 				process.stderr.write(
-					`modelfs: the view does not show ${r.awaitingRefresh.join(", ")} yet: their local copies stay; refresh the view (modelfs up --refresh) and run absorb again to free them\n`,
+					`modelfs: the view does not show ${r.awaitingRefresh.join(", ")} yet (it could not be refreshed, or is not a view of ${storeDir}): their local copies stay; run modelfs refresh, then absorb again\n`,
 				);
 			}
 			if (opts.json) {

@@ -7,6 +7,7 @@ import { readModelsFile } from "../config/readModelsFile.js";
 import { InterruptedError, UsageError } from "../errors.js";
 import { installEnvProxyDispatcher } from "../ingest/http/installEnvProxyDispatcher.js";
 import { hubEndpoint } from "../ingest/hub/hubEndpoint.js";
+import { refreshStoreViews } from "../node/refreshStoreViews.js";
 import { type SyncReport, syncModels } from "../node/syncModels.js";
 import { createByteProgress } from "../progress/createByteProgress.js";
 import { formatBytes } from "../progress/formatBytes.js";
@@ -82,8 +83,14 @@ export function syncCommand(): Command {
 					onBytes: (n) => bar.current.increment(n),
 				});
 				bar.current.stop();
-				if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-				else printReport(report);
+				// New models reach running backends through this node's live views, in place.
+				const views = report.dryRun ? [] : await refreshStoreViews({ storeDir, dropCachesFor: (config?.views ?? []).filter((v) => v.dropCaches).map((v) => v.mountpoint), log });
+				const refreshed = views.filter((v) => v.refreshed).map((v) => v.mountpoint);
+				if (opts.json) process.stdout.write(`${JSON.stringify({ ...report, refreshed }, null, 2)}\n`);
+				else {
+					printReport(report);
+					for (const v of refreshed) process.stdout.write(`view ${v}: refreshed in place\n`);
+				}
 			} catch (err) {
 				if (abort.signal.aborted) throw new InterruptedError("sync interrupted: finished models and partial downloads are kept; run it again to continue");
 				throw err;

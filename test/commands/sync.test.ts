@@ -1,8 +1,9 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readCatalog } from "../../src/store/catalog/readCatalog.js";
+import { canMount } from "../support/canMount.js";
 import type { RunningHubEmulator } from "../support/hub-emulator/index.js";
 import { startHubEmulator } from "../support/hub-emulator/index.js";
 import { runCli } from "../support/runCli.js";
@@ -83,5 +84,28 @@ describe("modelfs sync", () => {
 		const bad = await sync(["--from", list]);
 		expect(bad.code).toBe(2);
 		expect(bad.stderr).toContain('models[0]: unknown key "revison"');
+	});
+
+	it.runIf(canMount)("refreshes this node's live views of the store in place, so a mounted view shows the new model", async () => {
+		const store = join(tmp, "store");
+		const mnt = join(tmp, "view");
+		const run = join(tmp, "run");
+		await mkdir(mnt);
+		const env = { HF_ENDPOINT: emu.url, HF_TOKEN: "", MODELFS_RUN_DIR: run };
+		expect((await runCli(["init", "--store", store])).code).toBe(0);
+		const mounted = await runCli(["mount", mnt, "--store", store], { env });
+		expect(mounted.code, mounted.stderr).toBe(0);
+		// Unmounted here, not in a hook: afterEach removes the temp folder first.
+		try {
+			const list = join(tmp, "models.yaml");
+			await writeFile(list, "- org/a\n");
+			const r = await runCli(["sync", "--from", list, "--store", store, "--json", "--quiet"], { env });
+			expect(r.code, r.stderr).toBe(0);
+			expect(JSON.parse(r.stdout).refreshed).toEqual([mnt]);
+			const commit = (await readFile(join(mnt, "models--org--a", "refs", "main"), "utf8")).trim();
+			expect((await readFile(join(mnt, "models--org--a", "snapshots", commit, "model.safetensors"))).equals(Buffer.alloc(300_000, 1))).toBe(true);
+		} finally {
+			await runCli(["umount", mnt, "--lazy"], { env });
+		}
 	});
 });

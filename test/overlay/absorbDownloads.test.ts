@@ -4,14 +4,14 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFi
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { stopMount } from "../../src/mount/stopMount.js";
+import { refreshStoreViews } from "../../src/node/refreshStoreViews.js";
 import { absorbTarget } from "../../src/overlay/absorbTarget.js";
 import { checkTarget } from "../../src/overlay/checkTarget.js";
-import { overlayDown } from "../../src/overlay/overlayDown.js";
 import { overlayUp } from "../../src/overlay/overlayUp.js";
 import { readCatalog } from "../../src/store/catalog/readCatalog.js";
 import { canMount } from "../support/canMount.js";
 import { startHubEmulator } from "../support/hub-emulator/index.js";
+import { runCli } from "../support/runCli.js";
 import { bytes, isMountPoint, tempDir, treeDigest, unmountOnFinish } from "./fixtures.js";
 import { addRepoToStore } from "./makeStore.js";
 import { mountTestView } from "./mountTestView.js";
@@ -38,9 +38,11 @@ const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
  * answers from this process. Resolves with the exit code.
  */
 function download(hub: string, endpoint: string, repo: string, extra: string[] = []): Promise<number> {
-	const args = realHub
-		? ["-c", "import sys; from huggingface_hub import snapshot_download; snapshot_download(sys.argv[1], endpoint=sys.argv[2])", repo, endpoint]
-		: [DOWNLOADER, endpoint, repo, ...extra];
+	// The fault flags (an interrupted download, some files only) are the emulating script's.
+	const args =
+		realHub && extra.length === 0
+			? ["-c", "import sys; from huggingface_hub import snapshot_download; snapshot_download(sys.argv[1], endpoint=sys.argv[2])", repo, endpoint]
+			: [DOWNLOADER, endpoint, repo, ...extra];
 	const child = spawn("unshare", ["-m", "--propagation", "private", "python3", ...args], {
 		env: { ...process.env, HF_HUB_CACHE: hub, HF_ENDPOINT: endpoint, HF_HUB_DISABLE_TELEMETRY: "1", HF_HUB_ENABLE_HF_TRANSFER: "0" },
 		stdio: ["ignore", "ignore", "pipe"],
@@ -74,21 +76,18 @@ async function setup() {
 	const emulator = await startHubEmulator();
 	onTestFinished(() => emulator.close());
 	const commit = await emulator.hub.commit({ repo: "meta/new-model", files: NEW });
-	let view = await mountTestView({ root, storeDir, prefix: "huggingface/hub" });
+	const view = await mountTestView({ root, storeDir, prefix: "huggingface/hub" });
 	const target = join(root, "spark-vllm-docker", "cache");
 	mkdirSync(target, { recursive: true });
 	unmountOnFinish(target);
 	const stateDir = join(root, "state");
 	const up = await overlayUp({ target, lower: view.mountpoint, stateDir });
 	const hub = join(target, "huggingface", "hub");
-	/** What `modelfs up --refresh` does to this backend: overlay down, view remounted from the newest catalog, overlay up. */
+	/** What `modelfs refresh` does: the live view switches to the newest catalog in place, the overlay stays. */
 	const refresh = async () => {
-		await overlayDown({ target, stateDir });
-		await stopMount({ mountpoint: view.mountpoint, runRoot: view.runRoot });
-		view = await mountTestView({ root, storeDir, prefix: "huggingface/hub" });
-		await overlayUp({ target, lower: view.mountpoint, stateDir });
+		await refreshStoreViews({ storeDir, runRoot: view.runRoot });
 	};
-	return { root, storeDir, emulator, commit, target, stateDir, upper: up.upper, hub, refresh };
+	return { root, storeDir, emulator, commit, target, stateDir, upper: up.upper, hub, refresh, runRoot: view.runRoot };
 }
 
 describe.runIf(canMount)(`absorbTarget with a backend's own download (${realHub ? "real huggingface_hub" : "huggingface_hub's steps, emulated"})`, () => {
@@ -128,7 +127,21 @@ describe.runIf(canMount)(`absorbTarget with a backend's own download (${realHub 
 		expect((await checkTarget({ target })).problems).toEqual([]);
 	});
 
-	it.skipIf(realHub)("leaves an interrupted download, a partial snapshot and a blob that does not match its name out of the store", async () => {
+	it("modelfs absorb imports the download, refreshes the live view in place and frees the local copies in one run", async () => {
+		const { storeDir, emulator, commit, target, stateDir, upper, hub, runRoot } = await setup();
+		await download(hub, emulator.url, "meta/new-model");
+		const repoUpper = join(upper, "huggingface", "hub", "models--meta--new-model");
+		const r = await runCli(["absorb", target, "--store", storeDir, "--state-dir", stateDir, "--json"], { env: { MODELFS_RUN_DIR: runRoot } });
+		expect(r.code, r.stderr).toBe(0);
+		const out = JSON.parse(r.stdout);
+		expect(out.imported).toMatchObject([{ name: "meta/new-model", commit }]);
+		expect(out.awaitingRefresh).toEqual([]);
+		expect(out.freedBytes).toBe(NEW_BYTES);
+		expect(readdirSync(join(repoUpper, "blobs"))).toEqual([]);
+		expect(load(hub, "meta/new-model").commit).toBe(commit);
+	});
+
+	it("leaves an interrupted download, a partial snapshot and a blob that does not match its name out of the store", async () => {
 		const { storeDir, emulator, target, stateDir, upper, hub } = await setup();
 		// An interrupted download: a shard's .incomplete stays.
 		expect(await download(hub, emulator.url, "meta/new-model", ["--stop-after-bytes", "100000", "--only", "model-00001-of-00002.safetensors"])).toBe(3);

@@ -19,7 +19,9 @@ export async function mountTestView(params: { root: string; storeDir: string } &
 	const mountpoint = join(params.root, "view");
 	const runRoot = join(params.root, "run");
 	mkdirSync(mountpoint, { recursive: true });
-	await startMount({ mountpoint, tree, storeDir: params.storeDir, runRoot });
+	// The layout is recorded as `modelfs mount` records it, so an in-place refresh rebuilds the same view.
+	const view = { layout: params.layout ?? "hf", prefix: params.prefix ?? "", files: params.files === true, template: params.template, repos: params.repos ?? [] };
+	await startMount({ mountpoint, tree, storeDir: params.storeDir, runRoot, view, catalogGeneration: catalog.generation });
 	onTestFinished(async () => {
 		// A test may have unmounted it itself.
 		if ((await listModelfsMounts({ runRoot })).some((m) => m.mountpoint === mountpoint)) await stopMount({ mountpoint, runRoot, lazy: true });
