@@ -1,9 +1,15 @@
-import { Command } from "commander";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Command, InvalidArgumentError } from "commander";
 import { defaultConfigPath } from "../config/defaultConfigPath.js";
 import { readConfig } from "../config/readConfig.js";
 import { ModelfsError, MountError, UsageError } from "../errors.js";
+import { serveMetrics } from "../metrics/serveMetrics.js";
+import { startMetricsProcess } from "../metrics/startMetricsProcess.js";
+import { listModelfsMounts } from "../mount/listModelfsMounts.js";
 import { downFromConfig } from "../node/downFromConfig.js";
 import { type UpResult, upFromConfig } from "../node/upFromConfig.js";
+import { isProcessAlive } from "../system/isProcessAlive.js";
 
 /**
  * `modelfs up`: mount the configured views, then an overlay under each
@@ -17,8 +23,10 @@ export function upCommand(): Command {
 		.option("--refresh", "refresh every live view in place even if it shows the newest catalog (older ones always are); nothing is unmounted")
 		.option("--foreground", "stay running until SIGTERM/SIGINT, then take everything down (for a Kubernetes DaemonSet)")
 		.option("--leave-up", "with --foreground: on SIGTERM/SIGINT exit and leave views and overlays mounted (their fds parked in a keeper: the next up takes them back)")
+		.option("--metrics-port <port>", "serve Prometheus metrics of every view on this TCP port (default: the config's metrics.port, else none)", integer(0, 65535))
+		.option("--metrics-address <addr>", "the address metrics listen on (default: the config's metrics.address, else 0.0.0.0)")
 		.option("--json", "print the result as JSON")
-		.action(async (opts: { config?: string; only?: string[]; refresh?: boolean; foreground?: boolean; leaveUp?: boolean; json?: boolean }) => {
+		.action(async (opts: UpOptions) => {
 			const config = await readConfig({ path: defaultConfigPath({ config: opts.config }) });
 			const log = (line: string) => process.stderr.write(`modelfs: ${line}\n`);
 			// Foreground: listen before anything is mounted or printed; a signal
@@ -35,7 +43,10 @@ export function upCommand(): Command {
 			}
 			try {
 				const r = await upFromConfig({ config, only: opts.only, refresh: opts.refresh, log });
-				print(r, opts.json === true);
+				const port = opts.metricsPort ?? config.metrics?.port ?? null;
+				const address = opts.metricsAddress ?? config.metrics?.address;
+				const metrics = port === null ? null : await serveViewMetrics({ port, address, foreground: opts.foreground === true, views: r.views.map((v) => v.mountpoint) });
+				print(r, opts.json === true, metrics?.port ?? null);
 				const failure = failureOf(r);
 				if (failure !== null) throw failure;
 				if (!opts.foreground) return;
@@ -60,14 +71,68 @@ export function upCommand(): Command {
 		});
 }
 
-function print(r: UpResult, json: boolean): void {
+interface UpOptions {
+	config?: string;
+	only?: string[];
+	refresh?: boolean;
+	foreground?: boolean;
+	leaveUp?: boolean;
+	metricsPort?: number;
+	metricsAddress?: string;
+	json?: boolean;
+}
+
+function integer(min: number, max: number) {
+	return (value: string): number => {
+		const n = Number(value);
+		if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+		return n;
+	};
+}
+
+/**
+ * Metrics of every view `up` brought up, on one port: served by this process
+ * in the foreground (a DaemonSet's container), else by a side process that
+ * ends once none of the views is left. A port already served by an earlier
+ * `up` (its side process alive) is left as it is.
+ */
+async function serveViewMetrics(p: { port: number; address?: string; foreground: boolean; views: string[] }): Promise<{ port: number } | null> {
+	const mounts = (await listModelfsMounts()).filter((m) => p.views.includes(m.mountpoint) && m.holderPid !== null);
+	if (mounts.length === 0) return null;
+	if (p.foreground) {
+		const server = await serveMetrics({ port: p.port, host: p.address, mountpoints: mounts.map((m) => m.mountpoint) });
+		// The server must not keep this process alive by itself; the foreground wait does.
+		server.unref();
+		const a = server.address();
+		return { port: typeof a === "object" && a ? a.port : p.port };
+	}
+	const first = mounts[0];
+	const pidFile = join(first.runtimeDir, "metrics.pid");
+	const running = Number.parseInt(await readFile(pidFile, "utf8").catch(() => ""), 10);
+	if (Number.isInteger(running) && running > 0 && isProcessAlive(running)) return { port: p.port };
+	const port = await startMetricsProcess({
+		port: p.port,
+		address: p.address,
+		mountpoint: first.mountpoint,
+		moreMountpoints: mounts.slice(1).map((m) => m.mountpoint),
+		holderPid: first.holderPid as number,
+		runtimeDir: first.runtimeDir,
+		runRoot: undefined,
+		logPath: join(first.runtimeDir, "daemon.log"),
+		timeoutMs: 30_000,
+	});
+	return { port };
+}
+
+function print(r: UpResult, json: boolean, metricsPort: number | null): void {
 	if (json) {
 		process.stdout.write(
-			`${JSON.stringify({ views: r.views, refreshed: r.refreshed, refreshes: r.refreshes, adopted: r.adopted, upgraded: r.upgraded, backends: r.backends, failed: r.failed.map((f) => ({ name: f.name, message: f.error.message })) })}\n`,
+			`${JSON.stringify({ views: r.views, refreshed: r.refreshed, refreshes: r.refreshes, adopted: r.adopted, upgraded: r.upgraded, backends: r.backends, failed: r.failed.map((f) => ({ name: f.name, message: f.error.message })), metricsPort })}\n`,
 		);
 		return;
 	}
 	for (const u of r.upgraded) process.stdout.write(`view at ${u.mountpoint}: modelfs-fused ${u.from} -> ${u.to}, restarted in place\n`);
+	if (metricsPort !== null) process.stdout.write(`metrics of every view on :${metricsPort}/metrics\n`);
 	for (const a of r.adopted) process.stdout.write(`view at ${a.mountpoint}: taken back from the ${a.from === "systemd" ? "systemd fd store" : "keeper"} (holder ${a.holderPid})\n`);
 	for (const v of r.views) {
 		const refresh = r.refreshes.find((x) => x.mountpoint === v.mountpoint);

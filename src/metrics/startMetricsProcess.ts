@@ -14,6 +14,8 @@ export interface StartMetricsProcessParams {
 	address?: string;
 	/** The view it reports on. */
 	mountpoint: string;
+	/** More views it reports on as well (`modelfs up` serves every configured view on one port). @default [] */
+	moreMountpoints?: string[];
 	/** The mount's holder: the metrics process ends when it is gone. */
 	holderPid: number;
 	/** The mount's runtime folder (`metrics.pid` goes there). */
@@ -27,8 +29,8 @@ export interface StartMetricsProcessParams {
 }
 
 /**
- * A small detached Node process serving /metrics for one mount; it ends by
- * itself when the holder is gone. Resolves with the bound port.
+ * A small detached Node process serving /metrics for one mount (or several);
+ * it ends by itself when no holder of them is left. Resolves with the bound port.
  */
 export async function startMetricsProcess(p: StartMetricsProcessParams): Promise<number> {
 	const here = fileURLToPath(import.meta.url);
@@ -36,6 +38,7 @@ export async function startMetricsProcess(p: StartMetricsProcessParams): Promise
 	const packageRoot = resolve(dirname(here), "..", "..");
 	const loader = extname(here) === ".ts" ? ["--import", "tsx"] : [];
 	const args = [...loader, script, "--port", String(p.port), "--mountpoint", p.mountpoint, "--holder-pid", String(p.holderPid)];
+	for (const m of p.moreMountpoints ?? []) args.push("--mountpoint", m);
 	if (p.runRoot) args.push("--run-root", p.runRoot);
 	if (p.address) args.push("--address", p.address);
 	const logFd = openSync(p.logPath, "a", 0o644);

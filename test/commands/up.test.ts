@@ -214,6 +214,28 @@ describe.runIf(canMount)("modelfs up", () => {
 		).toBe(true);
 	});
 
+	it("serves Prometheus metrics of its views from the config's metrics: {port, address}", async () => {
+		const { view, config, env } = await setup();
+		writeFileSync(config, `${readFileSync(config, "utf8")}metrics: {port: 0, address: 127.0.0.1}\n`);
+		const up = await runCli(["up", "--config", config, "--json"], { env });
+		expect(up.code, up.stderr).toBe(0);
+		const port = JSON.parse(up.stdout).metricsPort as number;
+		expect(port).toBeGreaterThan(0);
+		const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+		expect(text).toContain(`mountpoint="${view}"`);
+		expect((await runCli(["down", "--config", config], { env })).code).toBe(0);
+		// The side process ends with the views it reports on.
+		let gone = false;
+		for (let i = 0; i < 50 && !gone; i++) {
+			gone = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+				() => false,
+				() => true,
+			);
+			if (!gone) await new Promise((r) => setTimeout(r, 100));
+		}
+		expect(gone).toBe(true);
+	});
+
 	it("refuses a backend target that does not exist unless create: true, and mounts nothing on it", async () => {
 		const root = realpathSync(tempDir());
 		const config = join(root, "modelfs.yaml");
