@@ -25,6 +25,7 @@ export function upCommand(): Command {
 		.option("--leave-up", "with --foreground: on SIGTERM/SIGINT exit and leave views and overlays mounted (their fds parked in a keeper: the next up takes them back)")
 		.option("--metrics-port <port>", "serve Prometheus metrics of every view on this TCP port (default: the config's metrics.port, else none)", integer(0, 65535))
 		.option("--metrics-address <addr>", "the address metrics listen on (default: the config's metrics.address, else 0.0.0.0)")
+		.option("--watch <seconds>", "with --foreground: do it all again every so many seconds (new catalogs refreshed in place, dead views mounted again)", positive)
 		.option("--json", "print the result as JSON")
 		.action(async (opts: UpOptions) => {
 			const config = await readConfig({ path: defaultConfigPath({ config: opts.config }) });
@@ -50,10 +51,26 @@ export function upCommand(): Command {
 				const failure = failureOf(r);
 				if (failure !== null) throw failure;
 				if (!opts.foreground) return;
-				if (!signalled) {
-					// Signal handlers do not keep Node's event loop alive: a timer does.
-					const keepAlive = setInterval(() => undefined, 1 << 30);
-					await new Promise<void>((resolve) => (wake = resolve));
+				// Signal handlers do not keep Node's event loop alive: a timer does.
+				const keepAlive = setInterval(() => undefined, 1 << 30);
+				try {
+					while (!signalled) {
+						const tick = opts.watch === undefined ? null : setTimeout(() => wake(), opts.watch * 1000);
+						await new Promise<void>((resolve) => (wake = resolve));
+						if (tick !== null) clearTimeout(tick);
+						if (signalled) break;
+						// --watch: the same reconcile again, quietly: new catalogs (another
+						// node ingested) reach the views in place, dead views come back.
+						const again = await upFromConfig({ config, only: opts.only, log }).catch((err: Error) => {
+							log(`watch: ${err.message}`);
+							return null;
+						});
+						if (again === null) continue;
+						for (const x of again.refreshes.filter((r) => r.refreshed)) log(`watch: view at ${x.mountpoint} refreshed in place (catalog ${x.from} -> ${x.to})`);
+						for (const v of again.views) if (!v.alreadyMounted) log(`watch: view ${v.name} mounted again at ${v.mountpoint}`);
+						for (const f of again.failed) log(`watch: backend ${f.name}: ${f.error.message}`);
+					}
+				} finally {
 					clearInterval(keepAlive);
 				}
 				if (opts.leaveUp) {
@@ -79,7 +96,14 @@ interface UpOptions {
 	leaveUp?: boolean;
 	metricsPort?: number;
 	metricsAddress?: string;
+	watch?: number;
 	json?: boolean;
+}
+
+function positive(value: string): number {
+	const n = Number(value);
+	if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a positive number of seconds");
+	return n;
 }
 
 function integer(min: number, max: number) {

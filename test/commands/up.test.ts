@@ -140,6 +140,39 @@ describe.runIf(canMount)("modelfs up", () => {
 		expect(isMountPoint(docker) || isMountPoint(host) || isMountPoint(view)).toBe(false);
 	});
 
+	it("with --foreground --watch, brings a model another writer ingested to the running view in place", async () => {
+		const { storeDir, host, view, config, env } = await setup();
+		const child = spawn(process.execPath, ["--import", "tsx", cliPath, "up", "--config", config, "--foreground", "--watch", "1"], {
+			cwd: repoRoot,
+			env: { ...process.env, ...env },
+			stdio: ["ignore", "pipe", "pipe"],
+		});
+		let out = "";
+		child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+		child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+		const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+		onTestFinished(() => {
+			if (child.exitCode === null) child.kill("SIGKILL");
+		});
+		for (let i = 0; i < 400 && !out.includes("backend host"); i++) await new Promise((r) => setTimeout(r, 50));
+		expect(isMountPoint(view)).toBe(true);
+		await addRepoToStore({ storeDir, repo: "org/later", files: [{ path: "w.bin", bytes: bytes("later", 5000) }] });
+		// Polled on the view, not through the overlay: a name the overlay looks up
+		// while it is missing stays missing there (README, "Refresh").
+		let seen = false;
+		for (let i = 0; i < 200 && !seen; i++) {
+			seen = existsSync(join(view, "huggingface", "hub", "models--org--later"));
+			if (!seen) await new Promise((r) => setTimeout(r, 100));
+		}
+		expect(seen, out).toBe(true);
+		expect(out).toContain("watch: view at");
+		expect(
+			readFileSync(join(host, "models--org--later", "snapshots", readFileSync(join(host, "models--org--later", "refs", "main"), "utf8"), "w.bin")).equals(bytes("later", 5000)),
+		).toBe(true);
+		child.kill("SIGTERM");
+		expect(await exited).toBe(0);
+	});
+
 	it("shows new models after a plain up, which refreshes a stale view in place: no overlay or view is unmounted", async () => {
 		const { storeDir, docker, host, view, config, env } = await setup();
 		expect((await runCli(["up", "--config", config], { env })).code).toBe(0);

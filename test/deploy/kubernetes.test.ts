@@ -92,12 +92,19 @@ describe("deploy/kubernetes", () => {
 		expect(config.backends.find((b) => b.name === "trtllm")?.lower).toBe("/run/modelfs/hf/huggingface/hub");
 	});
 
-	it("prepopulates the store with a Job that runs modelfs ingest on the writable store", () => {
+	it("fills the store with a Job that runs modelfs sync of the config's models on the writable store", async () => {
 		const job = one("ingest-job.yaml", "Job");
 		const pod = job.spec.template.spec;
 		expect(["OnFailure", "Never"]).toContain(pod.restartPolicy);
 		const c = pod.containers[0];
-		expect(c.command.slice(0, 2)).toEqual(["modelfs", "ingest"]);
+		expect(c.command.slice(0, 2)).toEqual(["modelfs", "sync"]);
+		const cfg = c.volumeMounts.find((m: Obj) => m.name === "config");
+		expect(c.command).toEqual(expect.arrayContaining(["--config", join(cfg.mountPath, "config.yaml")]));
+		expect(pod.volumes.find((v: Obj) => v.name === "config").configMap.name).toBe(one("configmap.yaml", "ConfigMap").metadata.name);
+		const tmp = mkdtempSync(join(tmpdir(), "modelfs-k8s-"));
+		onTestFinished(() => rmSync(tmp, { recursive: true, force: true }));
+		writeFileSync(join(tmp, "config.yaml"), one("configmap.yaml", "ConfigMap").data["config.yaml"]);
+		expect((await readConfig({ path: join(tmp, "config.yaml") })).models.length).toBeGreaterThan(0);
 		const store = c.volumeMounts.find((m: Obj) => m.name === "store");
 		expect(store.readOnly).not.toBe(true);
 		expect(c.command).toEqual(expect.arrayContaining(["--store", store.mountPath]));
@@ -106,6 +113,30 @@ describe("deploy/kubernetes", () => {
 		const dsStore = ds.spec.template.spec.volumes.find((v: Obj) => v.name === "store");
 		expect(pod.volumes.find((v: Obj) => v.name === "store").persistentVolumeClaim.claimName).toBe(dsStore.persistentVolumeClaim.claimName);
 		expect(one("store-pvc.yaml", "PersistentVolumeClaim").spec.accessModes).toEqual(["ReadWriteMany"]);
+		// The sizing note names the field the dry runs print.
+		expect(readFileSync(join(dir, "store-pvc.yaml"), "utf8")).toContain("downloadBytes");
+	});
+
+	it("probes readiness and liveness with status --require-up, exports metrics from the config, and keeps watching for new catalogs", async () => {
+		const ds = one("daemonset.yaml", "DaemonSet");
+		const c = ds.spec.template.spec.containers[0];
+		for (const probe of [c.readinessProbe, c.livenessProbe]) expect(probe.exec.command).toEqual(expect.arrayContaining(["modelfs", "status", "--require-up"]));
+		expect(c.command).toEqual(expect.arrayContaining(["--watch"]));
+		const tmp = mkdtempSync(join(tmpdir(), "modelfs-k8s-"));
+		onTestFinished(() => rmSync(tmp, { recursive: true, force: true }));
+		writeFileSync(join(tmp, "config.yaml"), one("configmap.yaml", "ConfigMap").data["config.yaml"]);
+		const config = await readConfig({ path: join(tmp, "config.yaml") });
+		expect(c.ports.find((p: Obj) => p.name === "metrics").containerPort).toBe(config.metrics?.port);
+		// A new node has no backend folders yet: the config says to create them.
+		for (const b of config.backends) expect(b.create, b.name).toBe(true);
+	});
+
+	it("builds the image from this repository: the Dockerfile runs npm ci from the repo root and ships the CLI and the daemon", () => {
+		const text = readFileSync(join(dir, "Dockerfile"), "utf8");
+		expect(text).toMatch(/COPY \. \./);
+		expect(text).toMatch(/npm ci/);
+		expect(text).toContain("native/build/modelfs-fused");
+		expect(text).toContain("dist/cli.js");
 	});
 
 	it("shows a backend reading a configured target at /root/.cache with HostToContainer propagation", async () => {
