@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "blob.h"
@@ -85,6 +86,51 @@ int mfs_blob_open(uint32_t opcode, const struct mfs_image *img,
 		mfs_opcode_name(opcode), (unsigned long long)nodeid, path,
 		g_objects_dir, name, strerror(saved));
 	return -saved;
+}
+
+int mfs_blob_check(uint32_t opcode, const struct mfs_image *img,
+		   uint64_t nodeid, const struct mfs_inode *n)
+{
+	char name[68], path[4096];
+	struct stat st;
+	int saved;
+
+	mfs_image_blob_name(n, name);
+	if (fstatat(g_objdir, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		saved = errno;
+		mfs_stats_count(MFS_C_BLOB_ERRORS, 1);
+		mfs_image_path(img, nodeid, path, sizeof(path));
+		mfs_log("op=%s nodeid=%llu path=%s blob=%s/%s: %s",
+			mfs_opcode_name(opcode), (unsigned long long)nodeid,
+			path, g_objects_dir, name, strerror(saved));
+		return -saved;
+	}
+	if ((uint64_t)st.st_size == n->size)
+		return 0;
+	mfs_stats_count(MFS_C_BLOB_ERRORS, 1);
+	mfs_image_path(img, nodeid, path, sizeof(path));
+	mfs_log("op=%s nodeid=%llu path=%s blob=%s/%s: has %lld bytes, the view "
+		"shows %llu: answering EIO (modelfs verify --repair finds it; "
+		"ingest or import it again to heal it)",
+		mfs_opcode_name(opcode), (unsigned long long)nodeid, path,
+		g_objects_dir, name, (long long)st.st_size,
+		(unsigned long long)n->size);
+	return -EIO;
+}
+
+int mfs_blob_open_digest(const uint8_t digest[32])
+{
+	struct mfs_inode n;
+	char name[68];
+	int fd;
+
+	memset(&n, 0, sizeof(n));
+	memcpy(n.blake3, digest, 32);
+	mfs_image_blob_name(&n, name);
+	do
+		fd = openat(g_objdir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	while (fd < 0 && errno == EINTR);
+	return fd >= 0 ? fd : -errno;
 }
 
 /* the slot holding `n`'s blob, or the first empty one; NULL: full */

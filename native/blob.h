@@ -31,6 +31,19 @@ int mfs_blob_open(uint32_t opcode, const struct mfs_image *img,
 int mfs_blob_fd(uint32_t opcode, const struct mfs_image *img,
 		uint64_t nodeid, const struct mfs_inode *n, int *owned);
 
+/*
+ * The size check of an OPEN: the blob of `n` must have the size the view
+ * shows. A blob truncated (or grown) in the store would be served short,
+ * with stat still showing the full size; so it is refused with EIO,
+ * counted in blob_errors and logged with the view path. Returns 0 or
+ * -errno (a blob that cannot be stat'ed: logged the same way).
+ */
+int mfs_blob_check(uint32_t opcode, const struct mfs_image *img,
+		   uint64_t nodeid, const struct mfs_inode *n);
+
+/* A new O_RDONLY fd on the blob `digest`, or -errno; quiet (for prefetch). */
+int mfs_blob_open_digest(const uint8_t digest[32]);
+
 /* statvfs of the store's filesystem, for STATFS */
 int mfs_blob_statvfs(struct statvfs *sv);
 

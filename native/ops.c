@@ -18,6 +18,7 @@
 #include "blob.h"
 #include "fuse_proto.h"
 #include "log.h"
+#include "prefetch.h"
 #include "request.h"
 #include "state.h"
 #include "stats_file.h"
@@ -242,6 +243,11 @@ static void mfs_op_open(struct mfs_req *r)
 		mfs_reply_ok(r, &out, sizeof(out));
 		return;
 	}
+	/* a blob cut short (or grown) under the view would be served short */
+	if (mfs_blob_check(r->h->opcode, r->img, ino, n) < 0) {
+		mfs_reply_err(r, EIO);
+		return;
+	}
 	rc = 1;
 	if (mfs_pt_enabled()) {
 		rc = mfs_pt_open(r->h, r->w->fd, r->img, n, &out.backing_id);
@@ -254,6 +260,8 @@ static void mfs_op_open(struct mfs_req *r)
 			out.open_flags = MFS_FOPEN_PASSTHROUGH;
 			mfs_stats_count(MFS_C_PASSTHROUGH_OPENS, 1);
 			mfs_reply_ok(r, &out, sizeof(out));
+			/* after the reply: a prefetch never delays an open */
+			mfs_prefetch_opened(n);
 			return;
 		}
 	}
@@ -277,6 +285,7 @@ static void mfs_op_open(struct mfs_req *r)
 	}
 	mfs_stats_count(MFS_C_FALLBACK_OPENS, 1);
 	mfs_reply_ok(r, &out, sizeof(out));
+	mfs_prefetch_opened(n);
 }
 
 /* Empties a worker's pipe after a failed splice reply (`n` bytes in it). */
@@ -437,9 +446,13 @@ static void mfs_op_read(struct mfs_req *r)
 static void mfs_op_release(struct mfs_req *r)
 {
 	const struct fuse_release_in *in = r->arg;
-	if (!node_of(r))
+	const struct mfs_inode *n = node_of(r);
+
+	if (!n)
 		return;
 	NEED_ARG(r, struct fuse_release_in);
+	if (in->fh != FH_INLINE)
+		mfs_prefetch_released(n);
 	if (in->fh != FH_PASSTHROUGH) {
 		mfs_reply_ok(r, NULL, 0);
 		return;

@@ -27,6 +27,7 @@
 #include "daemon.h"
 #include "fuse_proto.h"
 #include "log.h"
+#include "prefetch.h"
 #include "request.h"
 #include "state.h"
 #include "stats_file.h"
@@ -266,6 +267,8 @@ int mfs_serve(const struct mfs_serve_opts *o, const mfs_handler *ops,
 		if (setup_worker(&d, &d.w[i], o->fds[i]) < 0)
 			goto out_workers;
 	d.nworkers = o->nfds;
+	/* no prefetch is no error: opens are served the same without it */
+	mfs_prefetch_setup();
 	for (i = 0; i < o->nfds; i++) {
 		int e = pthread_create(&d.w[i].thread, NULL, worker_main,
 				       &d.w[i]);
@@ -288,6 +291,7 @@ int mfs_serve(const struct mfs_serve_opts *o, const mfs_handler *ops,
 	for (i = 0; i < d.nworkers; i++)
 		pthread_join(d.w[i].thread, NULL);
 out_workers:
+	mfs_prefetch_teardown();
 	for (i = 0; i < o->nfds; i++) {
 		if (d.w[i].pipe[0] >= 0) {
 			close(d.w[i].pipe[0]);

@@ -34,6 +34,9 @@ enum mfs_counter {
 	MFS_C_RESENT,
 	MFS_C_LATENCY_SUM_NS,
 	MFS_C_LATENCY_COUNT,
+	MFS_C_PREFETCHES,		/* prefetches started */
+	MFS_C_PREFETCH_BYTES,		/* bytes prefetch read from the store */
+	MFS_C_PREFETCH_RESIDENT,	/* bytes it found in the page cache already */
 	MFS_C_COUNT
 };
 

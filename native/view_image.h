@@ -23,6 +23,7 @@
 #define MFS_DIRENT_SIZE		16
 #define MFS_INODE_INLINE	1	/* bytes are in the string table */
 #define MFS_INODE_ORPHAN	2	/* in no directory: kept for open files */
+#define MFS_INODE_PREFETCH	4	/* a weight file: read its blob ahead on open */
 #define MFS_ROOT_NODEID		1
 /* the largest image the loader takes into memory */
 #define MFS_IMAGE_MAX_SIZE	(4ULL << 30)
@@ -58,7 +59,7 @@ struct mfs_inode {
 	int64_t mtime;		/* a/m/ctime, seconds since the epoch */
 	uint32_t a;		/* dir: 1st entry; symlink, inline: offset */
 	uint32_t b;		/* dir: entries; symlink, inline: length */
-	uint32_t flags;		/* MFS_INODE_INLINE, MFS_INODE_ORPHAN */
+	uint32_t flags;		/* MFS_INODE_INLINE, _ORPHAN, _PREFETCH */
 	uint32_t reserved;
 	uint8_t blake3[32];
 };

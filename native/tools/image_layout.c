@@ -107,8 +107,9 @@ int main(void)
 	printf("  \"header_size\": %d,\n", MFS_IMAGE_HEADER_SIZE);
 	printf("  \"inode_size\": %d,\n", MFS_INODE_SIZE);
 	printf("  \"dirent_size\": %d,\n", MFS_DIRENT_SIZE);
-	printf("  \"inode_flags\": { \"INLINE\": %d, \"ORPHAN\": %d },\n",
-	       MFS_INODE_INLINE, MFS_INODE_ORPHAN);
+	printf("  \"inode_flags\": { \"INLINE\": %d, \"ORPHAN\": %d, "
+	       "\"PREFETCH\": %d },\n",
+	       MFS_INODE_INLINE, MFS_INODE_ORPHAN, MFS_INODE_PREFETCH);
 	printf("  \"structs\": {");
 	g_first = 1;
 	header();

@@ -7,6 +7,7 @@ import { mountStoreView } from "../node/mountStoreView.js";
 import { formatBytes } from "../progress/formatBytes.js";
 import { resolveStoreDir } from "../store/resolveStoreDir.js";
 import { VIEW_LAYOUTS, type ViewLayout } from "../view/buildViewTree.js";
+import { DEFAULT_PREFETCH_PATTERNS } from "../view/matchesPrefetch.js";
 
 interface MountOptions {
 	layout: ViewLayout;
@@ -15,6 +16,8 @@ interface MountOptions {
 	template?: string;
 	repo: string[];
 	passthrough: boolean;
+	prefetch: "on" | "off";
+	prefetchPatterns?: string;
 	nonempty?: boolean;
 	foreground?: boolean;
 	metricsPort?: number;
@@ -44,6 +47,12 @@ export function mountCommand(): Command {
 		.option("--repo <repo>", "only this repo (org/name); repeat for more", (v: string, prev: string[]) => [...prev, v], [] as string[])
 		.option("--nonempty", "mount even if <mountpoint> holds files (they stay hidden while the view is mounted)")
 		.option("--no-passthrough", "serve reads from the daemon instead of FUSE passthrough")
+		.addOption(
+			new Option("--prefetch <on|off>", "read weight files ahead into the page cache in the background when they are opened (16 MiB at a time, pages already cached skipped)")
+				.choices(["on", "off"])
+				.default("off"),
+		)
+		.option("--prefetch-patterns <list>", `with --prefetch on: the files to read ahead, comma-separated (default: ${DEFAULT_PREFETCH_PATTERNS.join(",")})`)
 		.option("--foreground", "stay attached until the view is unmounted (for systemd); SIGTERM unmounts")
 		.option("--metrics-port <port>", "serve Prometheus metrics on this TCP port (0: any free port, printed with --json)", integer(0, 65535))
 		.option("--metrics-address <addr>", "the address metrics listen on, e.g. 127.0.0.1 (default: every address, 0.0.0.0)")
@@ -81,6 +90,7 @@ export function mountCommand(): Command {
 					template: opts.template,
 					repos: opts.repo,
 					passthrough: opts.passthrough,
+					prefetch: opts.prefetch === "on" ? (opts.prefetchPatterns?.split(",").filter((x) => x !== "") ?? [...DEFAULT_PREFETCH_PATTERNS]) : [],
 					nonempty: opts.nonempty === true,
 					foreground: opts.foreground === true,
 					threads: opts.threads,

@@ -38,6 +38,9 @@ export function statsCommand(): Command {
 			line("backing files open", stats.backingIdsOpen);
 			line("fallback reads", `${stats.fallbackReads} (${formatBytes(stats.fallbackBytes)})`);
 			line("blob errors", stats.blobErrors);
+			line("prefetches", stats.prefetches);
+			line("prefetch bytes read", stats.prefetchBytes);
+			line("prefetch bytes already cached", stats.prefetchResidentBytes);
 			const mean = stats.latency.count > 0 ? (stats.latency.sumSeconds / stats.latency.count) * 1e6 : 0;
 			line("requests", `${stats.latency.count} answered, mean ${mean.toFixed(1)} µs`);
 			for (const [op, n] of Object.entries(stats.requests).sort((a, b) => b[1] - a[1])) line(`  ${op}`, n);

@@ -37,6 +37,12 @@ export interface ViewConfigFile {
 	 * appears too (README, "Refresh"). @default false
 	 */
 	dropCaches?: boolean;
+	/**
+	 * Read files ahead into the page cache when they are opened: true for the
+	 * weight files (`*.safetensors`, `*.bin`, `*.pt`, `*.pth`, `*.gguf`), or
+	 * the patterns to use. @default false
+	 */
+	prefetch?: boolean | string[];
 }
 
 export interface BackendConfigFile {
@@ -91,6 +97,8 @@ export interface ViewConfig {
 	template?: string;
 	repos?: string[];
 	dropCaches: boolean;
+	/** Patterns of the files read ahead on open; empty for none. */
+	prefetch: string[];
 }
 
 export interface BackendConfig {

@@ -4,6 +4,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import { parse } from "yaml";
 import { UsageError } from "../errors.js";
 import { VIEW_LAYOUTS, type ViewLayout } from "../view/buildViewTree.js";
+import { DEFAULT_PREFETCH_PATTERNS } from "../view/matchesPrefetch.js";
 import { splitViewPath } from "../view/splitViewPath.js";
 import type { BackendConfig, ModelfsConfig, ViewConfig } from "./ModelfsConfig.js";
 import { parseModelList } from "./parseModelList.js";
@@ -72,7 +73,8 @@ function checkConfig(raw: unknown, path: string): ModelfsConfig {
 		if (v === null || typeof v !== "object") fail(path, `views[${i}] must be a mapping`);
 		const o = v as Record<string, unknown>;
 		for (const k of Object.keys(o))
-			if (!["name", "mountpoint", "layout", "prefix", "files", "template", "repos", "dropCaches"].includes(k)) fail(path, `views[${i}]: unknown key ${JSON.stringify(k)}`);
+			if (!["name", "mountpoint", "layout", "prefix", "files", "template", "repos", "dropCaches", "prefetch"].includes(k))
+				fail(path, `views[${i}]: unknown key ${JSON.stringify(k)}`);
 		const name = str(o.name, `views[${i}].name`)!;
 		if (views.some((x) => x.name === name)) fail(path, `two views are named ${name}`);
 		const layout = (str(o.layout, `views[${i}].layout`, true) ?? "hf") as ViewLayout;
@@ -80,6 +82,8 @@ function checkConfig(raw: unknown, path: string): ModelfsConfig {
 		if (o.files !== undefined && typeof o.files !== "boolean") fail(path, `view ${name}: files must be true or false`);
 		if (o.dropCaches !== undefined && typeof o.dropCaches !== "boolean") fail(path, `view ${name}: dropCaches must be true or false`);
 		if (o.repos !== undefined && (!Array.isArray(o.repos) || o.repos.some((x) => typeof x !== "string"))) fail(path, `view ${name}: repos must be a list of repo ids`);
+		if (o.prefetch !== undefined && typeof o.prefetch !== "boolean" && (!Array.isArray(o.prefetch) || o.prefetch.some((x) => typeof x !== "string" || x === "")))
+			fail(path, `view ${name}: prefetch must be true, false or a list of file patterns such as "*.safetensors"`);
 		const prefix = str(o.prefix, `view ${name}: prefix`, true);
 		viewPrefixGiven.set(name, prefix !== undefined);
 		views.push({
@@ -91,6 +95,7 @@ function checkConfig(raw: unknown, path: string): ModelfsConfig {
 			template: str(o.template, `view ${name}: template`, true),
 			repos: o.repos as string[] | undefined,
 			dropCaches: o.dropCaches === true,
+			prefetch: o.prefetch === true ? [...DEFAULT_PREFETCH_PATTERNS] : Array.isArray(o.prefetch) ? (o.prefetch as string[]) : [],
 		});
 	}
 

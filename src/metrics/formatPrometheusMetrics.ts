@@ -44,6 +44,9 @@ export function formatPrometheusMetrics(params: FormatPrometheusMetricsParams): 
 			add("modelfs_fallback_reads_total", "counter", "READ requests served by the daemon.", mp, s.fallbackReads);
 			add("modelfs_fallback_read_bytes_total", "counter", "Bytes served by the daemon.", mp, s.fallbackBytes);
 			add("modelfs_blob_errors_total", "counter", "Blobs that could not be opened or read (missing or failing store).", mp, s.blobErrors);
+			add("modelfs_prefetches_total", "counter", "Files read ahead into the page cache when opened (--prefetch on).", mp, s.prefetches);
+			add("modelfs_prefetch_bytes_total", "counter", "Bytes the read-ahead read from the store.", mp, s.prefetchBytes);
+			add("modelfs_prefetch_resident_bytes_total", "counter", "Bytes the read-ahead found cached already and skipped.", mp, s.prefetchResidentBytes);
 			add("modelfs_backing_open_failures_total", "counter", "FUSE_DEV_IOC_BACKING_OPEN failures.", mp, s.backingOpenFailures);
 			add("modelfs_backing_ids_open", "gauge", "Passthrough backing files open now.", mp, s.backingIdsOpen);
 			for (const [op, n] of Object.entries(s.requests)) add("modelfs_requests_total", "counter", "FUSE requests by opcode.", { ...mp, op }, n);

@@ -88,7 +88,14 @@ export interface MountStats {
 	fallbackReads: number;
 	fallbackBytes: number;
 	/** Blobs that could not be opened or read (each logged with its path). */
+	/** Blobs that failed to open or whose size differs from the view's (answered EIO). */
 	blobErrors: number;
+	/** Files read ahead on open (--prefetch on). */
+	prefetches: number;
+	/** Bytes the read-ahead read from the store. */
+	prefetchBytes: number;
+	/** Bytes the read-ahead found in the page cache already and skipped. */
+	prefetchResidentBytes: number;
 	backingOpenFailures: number;
 	/** Passthrough backing ids open now (one per open inode). */
 	backingIdsOpen: number;

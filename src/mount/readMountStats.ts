@@ -150,6 +150,9 @@ export async function readMountStats(params: ReadMountStatsParams): Promise<Moun
 		negativeLookups: counter(8),
 		interrupts: counter(9),
 		resentDuplicates: counter(10),
+		prefetches: counter(13),
+		prefetchBytes: counter(14),
+		prefetchResidentBytes: counter(15),
 		requests,
 		errors,
 		latency: {

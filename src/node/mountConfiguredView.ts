@@ -50,6 +50,7 @@ export async function mountConfiguredView(params: MountConfiguredViewParams): Pr
 		files: view.files,
 		template: view.template,
 		repos: view.repos,
+		prefetch: view.prefetch,
 		runRoot: params.runRoot,
 		log: params.log,
 	});

@@ -26,6 +26,8 @@ export interface MountStoreViewParams {
 	name?: string;
 	/** @default true */
 	passthrough?: boolean;
+	/** Patterns of the files the daemon reads ahead when opened (matchesPrefetch), recorded so a refresh keeps them. @default none */
+	prefetch?: readonly string[];
 	/** Mount over a folder that holds files. @default false */
 	nonempty?: boolean;
 	/** Stay attached (see StartMountParams.foreground). @default false */
@@ -66,9 +68,16 @@ export async function mountStoreView(params: MountStoreViewParams): Promise<Moun
 		catalog = { format: 1, generation: 0, createdAt: new Date().toISOString(), repos: [] };
 	}
 	const layout = params.layout ?? "hf";
-	const options = { layout, prefix: params.prefix ?? "", files: params.files === true, template: params.template, repos: params.repos ?? [] };
+	const options = {
+		layout,
+		prefix: params.prefix ?? "",
+		files: params.files === true,
+		template: params.template,
+		repos: params.repos ?? [],
+		prefetch: [...(params.prefetch ?? [])],
+	};
 	const skipped: ViewSkip[] = [];
-	const tree = buildViewTree({ catalog, ...options, repos: options.repos.length > 0 ? options.repos : undefined, onSkip: (s) => skipped.push(s) });
+	const tree = buildViewTree({ catalog, ...options, repos: options.repos.length > 0 ? options.repos : undefined, onSkip: (s) => skipped.push(s), prefetch: options.prefetch });
 	for (const s of skipped) log(`the view leaves out ${s.repo}${s.commit ? `@${s.commit}` : ""}${s.path ? `:${s.path}` : ""}: ${s.reason}`);
 	const mount = await startMount({
 		mountpoint: params.mountpoint,

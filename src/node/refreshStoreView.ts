@@ -62,6 +62,7 @@ export async function refreshStoreView(params: RefreshStoreViewParams): Promise<
 		files: v.files === true,
 		template: typeof v.template === "string" ? v.template : undefined,
 		repos,
+		prefetch: Array.isArray(v.prefetch) ? v.prefetch.filter((x): x is string => typeof x === "string") : false,
 	});
 	const result = await refreshMount({ runtimeDir: mount.runtimeDir, tree, catalogGeneration: catalog.generation });
 	params.log?.(

@@ -28,6 +28,12 @@ export interface ViewBlobFile {
 	/** BLAKE3 hex of the blob; the daemon opens objects/<2 hex>/<64 hex>. */
 	blake3: string;
 	content?: undefined;
+	/**
+	 * A weight file (a path showing it matched the view's prefetch patterns):
+	 * the daemon reads its blob ahead into the page cache when it is opened.
+	 * @default false
+	 */
+	prefetch?: boolean;
 }
 
 /**
@@ -45,6 +51,7 @@ export interface ViewInlineFile {
 	blake3?: undefined;
 	/** The file's bytes, UTF-8. */
 	content: string;
+	prefetch?: undefined;
 }
 
 export interface ViewSymlink {

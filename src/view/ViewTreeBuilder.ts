@@ -35,7 +35,11 @@ export class ViewTreeBuilder {
 			dir.children.set(name, leaf);
 			return;
 		}
-		if (sameLeaf(existing, leaf)) return;
+		if (sameLeaf(existing, leaf)) {
+			// One blob shown at a weight path and at another: it is a weight file.
+			if (existing.kind === "file" && leaf.kind === "file" && leaf.prefetch === true) existing.prefetch = true;
+			return;
+		}
 		throw new UsageError("VIEW_PATH_CONFLICT", `two different entries would be shown at ${segments.join("/")} (${describe(existing)} and ${describe(leaf)})`, {
 			hint: "use a layout or template whose paths tell the two apart (e.g. add {revision} or {type} to --template), or limit the view with --repo",
 		});

@@ -2,6 +2,7 @@ import { UsageError } from "../errors.js";
 import type { Catalog } from "../store/StoreTypes.js";
 import { flatLayout } from "./flatLayout.js";
 import { hfLayout } from "./hfLayout.js";
+import { matchesPrefetch } from "./matchesPrefetch.js";
 import { selectRepos } from "./selectRepos.js";
 import { splitViewPath } from "./splitViewPath.js";
 import { templateLayout } from "./templateLayout.js";
@@ -38,6 +39,15 @@ export interface BuildViewTreeParams {
 	 * is left out; the rest of the view is built. @default none
 	 */
 	onSkip?: (skip: ViewSkip) => void;
+	/**
+	 * Files the daemon reads ahead into the page cache when they are opened
+	 * (patterns on the file's name or path; matchesPrefetch.ts names the usual
+	 * weight files), or false for none. Off unless asked: a read-ahead on open
+	 * also fills the cache for a reader that wanted one header (and for
+	 * `modelfs evict`), so the operator chooses it from the bench's figures.
+	 * @default false
+	 */
+	prefetch?: readonly string[] | false;
 }
 
 /**
@@ -63,8 +73,10 @@ export function buildViewTree(params: BuildViewTreeParams): ViewDir {
 	// on top has its hub folder from the start.
 	builder.addDir(prefix);
 	const onSkip = params.onSkip ?? (() => undefined);
-	if (layout === "hf") hfLayout({ repos, builder, prefix, files: params.files, onSkip });
-	else if (layout === "flat") flatLayout({ repos, builder, prefix, onSkip });
-	else templateLayout({ repos, builder, prefix, template: params.template ?? "", onSkip });
+	const patterns = params.prefetch === false || params.prefetch === undefined ? [] : params.prefetch;
+	const prefetch = (path: string) => patterns.length > 0 && matchesPrefetch({ path, patterns });
+	if (layout === "hf") hfLayout({ repos, builder, prefix, files: params.files, onSkip, prefetch });
+	else if (layout === "flat") flatLayout({ repos, builder, prefix, onSkip, prefetch });
+	else templateLayout({ repos, builder, prefix, template: params.template ?? "", onSkip, prefetch });
 	return builder.toTree();
 }

@@ -13,6 +13,8 @@ export interface FlatLayoutParams {
 	/** Segments of the view prefix. */
 	prefix: readonly string[];
 	/** Told of every entry the view cannot show (and leaves out). */
+	/** Whether the file at this repo path is one the daemon reads ahead on open. */
+	prefetch: (path: string) => boolean;
 	onSkip: (skip: ViewSkip) => void;
 }
 
@@ -46,7 +48,7 @@ export function flatLayout(params: FlatLayoutParams): void {
 				onSkip: params.onSkip,
 				add: () => {
 					const segments = catalogSegments({ value: file.path, what: `file path in ${where}` });
-					builder.addLeaf([...dir, ...segments], { kind: "file", name: segments[segments.length - 1], size: file.size, blake3: file.blake3 });
+					builder.addLeaf([...dir, ...segments], { kind: "file", name: segments[segments.length - 1], size: file.size, blake3: file.blake3, prefetch: params.prefetch(file.path) });
 				},
 			});
 		}

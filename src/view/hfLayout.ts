@@ -20,6 +20,8 @@ export interface HfLayoutParams {
 	 */
 	files?: boolean;
 	/** Told of every entry the view cannot show (and leaves out). */
+	/** Whether the file at this repo path is one the daemon reads ahead on open. */
+	prefetch: (path: string) => boolean;
 	onSkip: (skip: ViewSkip) => void;
 }
 
@@ -85,8 +87,9 @@ export function hfLayout(params: HfLayoutParams): void {
 		const etag = catalogSegments({ value: file.etag, what: `etag of ${where}:${file.path}`, nested: false })[0];
 		const name = segments[segments.length - 1];
 		const at = [...root, "snapshots", commit, ...segments];
+		const prefetch = params.prefetch(file.path);
 		if (files) {
-			builder.addLeaf(at, { kind: "file", name, size: file.size, blake3: file.blake3 });
+			builder.addLeaf(at, { kind: "file", name, size: file.size, blake3: file.blake3, prefetch });
 			return;
 		}
 		const known = blobEtags.get(etag);
@@ -96,7 +99,7 @@ export function hfLayout(params: HfLayoutParams): void {
 			});
 		}
 		blobEtags.set(etag, file.blake3);
-		builder.addLeaf([...root, "blobs", etag], { kind: "file", name: etag, size: file.size, blake3: file.blake3 });
+		builder.addLeaf([...root, "blobs", etag], { kind: "file", name: etag, size: file.size, blake3: file.blake3, prefetch });
 		// snapshots/<commit>/<dirs...>/<name> -> ../../ + one ../ per dir.
 		const up = "../".repeat(2 + segments.length - 1);
 		builder.addLeaf(at, { kind: "symlink", name, target: `${up}blobs/${etag}` });

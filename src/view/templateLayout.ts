@@ -18,6 +18,8 @@ export interface TemplateLayoutParams {
 	/** The path template, e.g. `{org}/{name}/{revision}/{path}`. See TEMPLATE_PLACEHOLDERS. */
 	template: string;
 	/** Told of every entry the view cannot show (and leaves out). */
+	/** Whether the file at this repo path is one the daemon reads ahead on open. */
+	prefetch: (path: string) => boolean;
 	onSkip: (skip: ViewSkip) => void;
 }
 
@@ -92,7 +94,7 @@ export function templateLayout(params: TemplateLayoutParams): void {
 						catalogSegments({ value: file.etag, what: `etag of ${where}:${file.path}`, nested: false });
 						const values = { ...base, revision: revision ?? snapshot.commit, commit: snapshot.commit, path: file.path, etag: file.etag, blake3: file.blake3 };
 						const segments = splitViewPath({ path: expand(template, values), what: `--template expanded for ${where}:${file.path}`, code: "VIEW_BAD_TEMPLATE" });
-						builder.addLeaf([...prefix, ...segments], fileNode(segments[segments.length - 1], file));
+						builder.addLeaf([...prefix, ...segments], { ...fileNode(segments[segments.length - 1], file), prefetch: params.prefetch(file.path) });
 					},
 				});
 			}

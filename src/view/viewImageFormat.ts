@@ -26,7 +26,7 @@ export const VIEW_IMAGE_FORMAT = {
 	header_size: 128,
 	inode_size: 88,
 	dirent_size: 16,
-	inode_flags: { INLINE: 1, ORPHAN: 2 },
+	inode_flags: { INLINE: 1, ORPHAN: 2, PREFETCH: 4 },
 	structs: {
 		mfs_image_header: {
 			size: 128,

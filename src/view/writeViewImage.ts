@@ -234,6 +234,7 @@ export async function writeViewImage(params: WriteViewImageParams): Promise<View
 			put(rec, I.nlink, 1);
 			put(rec, I.size, node.size);
 			digest.copy(rec, I.blake3.offset);
+			if (node.prefetch === true) put(rec, I.flags, F.inode_flags.PREFETCH);
 			files++;
 			fileBytes += node.size;
 			same = prev !== null && (prev.flags & F.inode_flags.INLINE) === 0 && prev.size === node.size && prev.blake3.equals(digest);

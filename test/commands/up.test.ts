@@ -165,6 +165,8 @@ describe.runIf(canMount)("modelfs up", () => {
 			if (!seen) await new Promise((r) => setTimeout(r, 100));
 		}
 		expect(seen, out).toBe(true);
+		// The watch logs its line once the refresh call returns, just after the view shows the name.
+		for (let i = 0; i < 50 && !out.includes("watch: view at"); i++) await new Promise((r) => setTimeout(r, 100));
 		expect(out).toContain("watch: view at");
 		expect(
 			readFileSync(join(host, "models--org--later", "snapshots", readFileSync(join(host, "models--org--later", "refs", "main"), "utf8"), "w.bin")).equals(bytes("later", 5000)),

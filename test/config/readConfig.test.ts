@@ -37,7 +37,7 @@ describe("readConfig", () => {
 		expect(c.store).toBe("/mnt/shared/modelfs");
 		// The view takes the longest prefix its backends need.
 		expect(c.views).toEqual([
-			{ name: "hf", mountpoint: "/run/modelfs/hf", layout: "hf", prefix: "huggingface/hub", files: false, template: undefined, repos: undefined, dropCaches: false },
+			{ name: "hf", mountpoint: "/run/modelfs/hf", layout: "hf", prefix: "huggingface/hub", files: false, template: undefined, repos: undefined, dropCaches: false, prefetch: [] },
 		]);
 		const lowers = Object.fromEntries(c.backends.map((b) => [b.name, b.lower]));
 		expect(lowers).toEqual({ vllm: "/run/modelfs/hf", host: "/run/modelfs/hf/huggingface/hub", trtllm: "/run/modelfs/hf" });

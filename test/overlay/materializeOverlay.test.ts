@@ -85,7 +85,7 @@ describe.runIf(canMount)("overlayDown with materialize", () => {
 		mkdirSync(small);
 		execFileSync("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", small]);
 		unmountOnFinish(small);
-		const { target, stateDir, view } = await setup(root, { target: join(small, "cache") });
+		const { target, stateDir } = await setup(root, { target: join(small, "cache") });
 		const before = treeDigest(target);
 		await expect(overlayDown({ target, materialize: true, stateDir })).rejects.toMatchObject({
 			code: "OVERLAY_NO_SPACE",

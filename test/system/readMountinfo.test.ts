@@ -19,9 +19,9 @@ describe("readMountinfo", () => {
 			].join("\n"),
 		);
 		expect(await readMountinfo({ path: info })).toEqual([
-			{ mountId: 22, mountpoint: "/", options: "rw,relatime", fstype: "ext4", superOptions: "rw" },
-			{ mountId: 40, mountpoint: "/srv/a b", options: "ro,nosuid", fstype: "fuse.modelfs", superOptions: "ro,allow_other" },
-			{ mountId: 51, mountpoint: "/data/hf", options: "rw,relatime", fstype: "overlay", superOptions: "rw,lowerdir=/run/a\\054b,upperdir=/up,workdir=/wk" },
+			{ mountId: 22, majorMinor: "254:0", mountpoint: "/", options: "rw,relatime", fstype: "ext4", superOptions: "rw" },
+			{ mountId: 40, majorMinor: "0:39", mountpoint: "/srv/a b", options: "ro,nosuid", fstype: "fuse.modelfs", superOptions: "ro,allow_other" },
+			{ mountId: 51, majorMinor: "0:50", mountpoint: "/data/hf", options: "rw,relatime", fstype: "overlay", superOptions: "rw,lowerdir=/run/a\\054b,upperdir=/up,workdir=/wk" },
 		]);
 	});
 
