@@ -32,7 +32,7 @@ export interface IngestRepoParams {
 	wait?: boolean;
 	/** The hub endpoint (hubEndpoint()). */
 	hubUrl: string;
-	/** `hf_...`; never printed. */
+	/** Any non-empty token without whitespace (`hf_...` on the hub, other formats on mirrors); never printed. */
 	accessToken?: string;
 	/** Report sizes from the metadata only; nothing is downloaded or written. @default false */
 	dryRun?: boolean;
@@ -82,9 +82,10 @@ export async function ingestRepo(params: IngestRepoParams): Promise<IngestSummar
 	if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
 		throw new UsageError("CONCURRENCY_INVALID", `--concurrency must be an integer from 1 to 64, got ${params.concurrency}`);
 	}
-	if (params.accessToken !== undefined && !params.accessToken.startsWith("hf_")) {
-		throw new UsageError("TOKEN_INVALID", "the access token (--token or HF_TOKEN) does not start with hf_", {
-			hint: "copy a token from https://huggingface.co/settings/tokens",
+	// Mirrors issue tokens of their own formats: only an empty token or one with whitespace is surely wrong.
+	if (params.accessToken !== undefined && (params.accessToken === "" || /\s/.test(params.accessToken))) {
+		throw new UsageError("TOKEN_INVALID", "the access token (--token, --token-file or HF_TOKEN) is empty or holds whitespace", {
+			hint: "copy a token from https://huggingface.co/settings/tokens (or your mirror's), without spaces or line breaks",
 		});
 	}
 	const revision = params.revision ?? "main";

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { lstat, readdir, readFile, realpath, stat } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join, resolve, sep } from "node:path";
 import { UsageError } from "../../errors.js";
 import { commitSnapshot } from "../../store/index/commitSnapshot.js";
 import { validateRepoId } from "../../store/names/validateRepoId.js";
@@ -29,7 +29,18 @@ export interface ImportFolderParams extends ImportCallbacks {
 /** Folders that hold tool state, not model files (git, huggingface_hub's local_dir metadata). */
 const SKIP_DIRS = new Set([".git", ".cache", ".locks", ".no_exist"]);
 
-async function walk(root: string, rel: string, out: Array<{ path: string; source: string; size: number }>, skip: (s: ImportSkip) => void): Promise<void> {
+/** True when `path` is `dir` or lies below it (both real paths). */
+function isInside(path: string, dir: string): boolean {
+	return path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+}
+
+/**
+ * Collects the regular files of the folder. A symlink is taken only when its
+ * real path lies inside the folder (`realRoot`): a link out of it would store
+ * whatever the importer can read. Links to folders are not followed, and
+ * fifos, sockets and devices are never opened (a fifo would block).
+ */
+async function walk(root: string, realRoot: string, rel: string, out: Array<{ path: string; source: string; size: number }>, skip: (s: ImportSkip) => void): Promise<void> {
 	const dir = rel ? join(root, rel) : root;
 	const names = await readdir(dir).catch((err: Error) => {
 		skip({ path: dir, reason: "unreadable", detail: err.message });
@@ -38,25 +49,45 @@ async function walk(root: string, rel: string, out: Array<{ path: string; source
 	for (const n of names.sort()) {
 		const relPath = rel ? `${rel}/${n}` : n;
 		const full = join(root, relPath);
-		const lst = await lstat(full);
+		const lst = await lstat(full).catch((err: Error) => {
+			skip({ path: full, reason: "unreadable", detail: err.message });
+			return null;
+		});
+		if (!lst) continue;
 		if (lst.isDirectory()) {
-			if (!SKIP_DIRS.has(n)) await walk(root, relPath, out, skip);
+			if (!SKIP_DIRS.has(n)) await walk(root, realRoot, relPath, out, skip);
 			continue;
 		}
 		if (n.endsWith(".incomplete")) {
 			skip({ path: full, reason: "incomplete", detail: "an unfinished download" });
 			continue;
 		}
-		const st = lst.isSymbolicLink() ? await stat(full).catch(() => null) : lst;
+		let source = full;
+		if (lst.isSymbolicLink()) {
+			try {
+				source = await realpath(full);
+			} catch (err) {
+				const code = (err as NodeJS.ErrnoException).code;
+				if (code === "ELOOP") skip({ path: full, reason: "symlink-loop", detail: "ELOOP, a loop of symlinks" });
+				else if (code === "ENOENT") skip({ path: full, reason: "broken-symlink", detail: "its target does not exist" });
+				else skip({ path: full, reason: "unreadable", detail: (err as Error).message });
+				continue;
+			}
+			if (!isInside(source, realRoot)) {
+				skip({ path: full, reason: "outside-cache", detail: `points to ${source}, outside ${realRoot}` });
+				continue;
+			}
+		}
+		const st = lst.isSymbolicLink() ? await stat(source).catch(() => null) : lst;
 		if (!st) {
 			skip({ path: full, reason: "broken-symlink", detail: "its target does not exist" });
 			continue;
 		}
 		if (!st.isFile()) {
-			skip({ path: full, reason: "not-a-file", detail: "not a regular file" });
+			skip({ path: full, reason: "not-a-file", detail: lst.isSymbolicLink() ? "a symlink to something that is not a regular file" : "not a regular file" });
 			continue;
 		}
-		out.push({ path: relPath, source: lst.isSymbolicLink() ? await realpath(full) : full, size: st.size });
+		out.push({ path: relPath, source, size: st.size });
 	}
 }
 
@@ -81,7 +112,7 @@ export async function importFolder(params: ImportFolderParams): Promise<ImportRe
 		params.onSkip?.(s);
 	};
 	const entries: Array<{ path: string; source: string; size: number }> = [];
-	await walk(root, "", entries, skip);
+	await walk(root, await realpath(root), "", entries, skip);
 	if (entries.length === 0) throw new UsageError("IMPORT_EMPTY", `${root} holds no files to import`);
 	const lfsPatterns = importLfsPatterns(await readFile(join(root, ".gitattributes"), "utf8").catch(() => ""));
 	const unique = new Map(entries.map((e) => [e.source, { path: e.source, size: e.size }]));

@@ -1,7 +1,8 @@
 import { lstat, readdir, readFile, readlink, realpath, stat } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, join, resolve, sep } from "node:path";
 import { UsageError } from "../../errors.js";
 import { commitSnapshot } from "../../store/index/commitSnapshot.js";
+import { removeBlobs } from "../../store/objects/removeBlobs.js";
 import { validateRepoId } from "../../store/names/validateRepoId.js";
 import { validateRevision } from "../../store/names/validateRevision.js";
 import type { Store } from "../../store/Store.js";
@@ -79,23 +80,54 @@ async function findRepoDirs(path: string): Promise<RepoDir[]> {
 	return found;
 }
 
-async function readRefs(dir: string, prefix = ""): Promise<Record<string, string>> {
+const COMMIT = /^[0-9a-f]{40}$/;
+
+/**
+ * The refs of one repo folder. A ref whose name or content is not usable is
+ * reported and left out, so one bad ref does not stop the import of the rest.
+ * Ref links and folders reached through links are not followed.
+ */
+async function readRefs(dir: string, skip: (s: ImportSkip) => void, prefix = ""): Promise<Record<string, string>> {
 	const refs: Record<string, string> = {};
 	const names = await readdir(join(dir, prefix)).catch(() => [] as string[]);
-	for (const n of names) {
+	for (const n of names.sort()) {
 		const rel = prefix ? `${prefix}/${n}` : n;
-		const st = await stat(join(dir, rel)).catch(() => null);
-		if (st?.isDirectory()) Object.assign(refs, await readRefs(dir, rel));
+		const full = join(dir, rel);
+		const st = await lstat(full).catch(() => null);
+		if (st?.isDirectory()) Object.assign(refs, await readRefs(dir, skip, rel));
 		else if (st?.isFile()) {
-			const commit = (await readFile(join(dir, rel), "utf8").catch(() => "")).trim();
-			if (commit) refs[rel] = commit;
-		}
+			try {
+				validateRevision(rel);
+			} catch (err) {
+				skip({ path: full, reason: "invalid-name", detail: (err as Error).message });
+				continue;
+			}
+			const commit = (await readFile(full, "utf8").catch(() => "")).trim();
+			if (!commit) continue;
+			if (!COMMIT.test(commit)) {
+				skip({ path: full, reason: "invalid-ref", detail: `holds ${JSON.stringify(commit.slice(0, 80))}, not a 40-hex commit` });
+				continue;
+			}
+			refs[rel] = commit;
+		} else if (st) skip({ path: full, reason: "not-a-file", detail: "a ref that is not a regular file" });
 	}
 	return refs;
 }
 
-/** Walks one snapshot folder; symlinks into blobs/ give the etag, anything else is hashed for one. */
-async function walkSnapshot(root: string, rel: string, out: Entry[], skip: (s: ImportSkip) => void): Promise<void> {
+/** True when `path` is `dir` or lies below it (both real paths). */
+function isInside(path: string, dir: string): boolean {
+	return path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+}
+
+/**
+ * Walks one snapshot folder; symlinks into blobs/ give the etag, anything
+ * else is hashed for one. A symlink is taken only when its real path lies in
+ * the repo's own `blobs/` (`blobsDir`, a real path): a link out of the cache
+ * would store (and serve to every user) a file the importer happened to be
+ * able to read. Links to folders are never followed, and only regular files
+ * are opened (a fifo would block the read).
+ */
+async function walkSnapshot(root: string, rel: string, out: Entry[], skip: (s: ImportSkip) => void, blobsDir: string | null): Promise<void> {
 	const dir = rel ? join(root, rel) : root;
 	let names: string[];
 	try {
@@ -107,9 +139,13 @@ async function walkSnapshot(root: string, rel: string, out: Entry[], skip: (s: I
 	for (const n of names.sort()) {
 		const relPath = rel ? `${rel}/${n}` : n;
 		const full = join(root, relPath);
-		const lst = await lstat(full);
+		const lst = await lstat(full).catch((err: NodeJS.ErrnoException) => {
+			skip({ path: full, reason: "unreadable", detail: err.message });
+			return null;
+		});
+		if (!lst) continue;
 		if (lst.isDirectory()) {
-			await walkSnapshot(root, relPath, out, skip);
+			await walkSnapshot(root, relPath, out, skip, blobsDir);
 			continue;
 		}
 		if (n.endsWith(".incomplete")) {
@@ -119,18 +155,31 @@ async function walkSnapshot(root: string, rel: string, out: Entry[], skip: (s: I
 		let name: string | undefined;
 		if (lst.isSymbolicLink()) {
 			const target = await readlink(full);
-			const targetPath = resolve(dirname(full), target);
-			const tst = await stat(targetPath).catch(() => null);
+			let real: string;
+			try {
+				real = await realpath(full);
+			} catch (err) {
+				const code = (err as NodeJS.ErrnoException).code;
+				if (code === "ELOOP") skip({ path: full, reason: "symlink-loop", detail: `points to ${target}: ELOOP, a loop of symlinks` });
+				else if (code === "ENOENT") skip({ path: full, reason: "broken-symlink", detail: `points to ${target}, which does not exist` });
+				else skip({ path: full, reason: "unreadable", detail: (err as Error).message });
+				continue;
+			}
+			if (blobsDir === null || !isInside(real, blobsDir)) {
+				skip({ path: full, reason: "outside-cache", detail: `points to ${real}, outside ${blobsDir ?? "the repo's blobs/ folder"}` });
+				continue;
+			}
+			const tst = await stat(real).catch(() => null);
 			if (!tst) {
 				skip({ path: full, reason: "broken-symlink", detail: `points to ${target}, which does not exist` });
 				continue;
 			}
 			if (!tst.isFile()) {
-				skip({ path: full, reason: "not-a-file", detail: `points to ${target}, which is not a file` });
+				skip({ path: full, reason: "not-a-file", detail: `points to ${target}, which is not a regular file` });
 				continue;
 			}
-			if (basename(dirname(targetPath)) === "blobs" && BLOB_NAME.test(basename(targetPath))) name = basename(targetPath);
-			out.push({ path: relPath, source: await realpath(targetPath), size: tst.size, name });
+			if (BLOB_NAME.test(basename(real))) name = basename(real);
+			out.push({ path: relPath, source: real, size: tst.size, name });
 			continue;
 		}
 		if (!lst.isFile()) {
@@ -174,13 +223,20 @@ export async function importHfCache(params: ImportHfCacheParams): Promise<Import
 			skip({ path: repo.dir, reason: "invalid-name", detail: (err as Error).message });
 			continue;
 		}
-		refsByRepo.set(repo, await readRefs(join(repo.dir, "refs")));
+		refsByRepo.set(repo, await readRefs(join(repo.dir, "refs"), skip));
+		const blobsDir = await realpath(join(repo.dir, "blobs")).catch(() => null);
 		const blobNames = await readdir(join(repo.dir, "blobs")).catch(() => [] as string[]);
 		for (const b of blobNames) if (b.endsWith(".incomplete")) skip({ path: join(repo.dir, "blobs", b), reason: "incomplete", detail: "an unfinished download" });
 		const commits = await readdir(join(repo.dir, "snapshots")).catch(() => [] as string[]);
 		for (const commit of commits.sort()) {
 			const snapDir = join(repo.dir, "snapshots", commit);
-			if (!(await isDir(snapDir))) continue;
+			const snapLst = await lstat(snapDir).catch(() => null);
+			if (snapLst?.isSymbolicLink()) {
+				// A snapshot linked to /etc would import all of it.
+				skip({ path: snapDir, reason: "not-a-file", detail: "a symlink to a folder; snapshot folders are not followed" });
+				continue;
+			}
+			if (!snapLst?.isDirectory()) continue;
 			try {
 				validateRevision(commit);
 			} catch (err) {
@@ -188,7 +244,7 @@ export async function importHfCache(params: ImportHfCacheParams): Promise<Import
 				continue;
 			}
 			const entries: Entry[] = [];
-			await walkSnapshot(snapDir, "", entries, skip);
+			await walkSnapshot(snapDir, "", entries, skip, blobsDir);
 			plans.push({ repo, commit, entries });
 		}
 	}
@@ -215,34 +271,44 @@ export async function importHfCache(params: ImportHfCacheParams): Promise<Import
 	});
 
 	const report: ImportReport = { repos: [], files: 0, bytesCopied: result.bytesCopied, bytesDeduplicated: result.bytesDeduplicated, skipped, generation: 0 };
-	for (const repo of repoDirs) {
-		const repoPlans = plans.filter((p) => p.repo === repo);
-		const refs = refsByRepo.get(repo) ?? {};
-		const committed: ImportReport["repos"][number] = { type: repo.type, name: repo.name, snapshots: [], refs: {} };
-		for (const plan of repoPlans) {
-			const files: SnapshotFile[] = [];
-			for (const e of plan.entries) {
-				const blob = result.stored.get(e.source);
-				if (!blob) continue;
-				files.push({ path: e.path, blake3: blob.blake3, size: blob.size, etag: e.name ?? importEtag({ path: e.path, size: blob.size, sha256: blob.sha256, sha1: blob.sha1 }) });
+	const committedBlobs = new Set<string>();
+	try {
+		for (const repo of repoDirs) {
+			const repoPlans = plans.filter((p) => p.repo === repo);
+			const refs = refsByRepo.get(repo) ?? {};
+			const committed: ImportReport["repos"][number] = { type: repo.type, name: repo.name, snapshots: [], refs: {} };
+			for (const plan of repoPlans) {
+				const files: SnapshotFile[] = [];
+				for (const e of plan.entries) {
+					const blob = result.stored.get(e.source);
+					if (!blob) continue;
+					files.push({ path: e.path, blake3: blob.blake3, size: blob.size, etag: e.name ?? importEtag({ path: e.path, size: blob.size, sha256: blob.sha256, sha1: blob.sha1 }) });
+				}
+				if (files.length === 0) {
+					skip({ path: join(repo.dir, "snapshots", plan.commit), reason: "empty", detail: "no file of this snapshot could be imported" });
+					continue;
+				}
+				const snapRefs = Object.fromEntries(Object.entries(refs).filter(([, c]) => c === plan.commit));
+				const { generation } = await commitSnapshot({ store, snapshot: { repo: { type: repo.type, name: repo.name }, commit: plan.commit, files }, refs: snapRefs });
+				report.generation = generation;
+				for (const f of files) committedBlobs.add(f.blake3);
+				report.files += files.length;
+				committed.snapshots.push({ commit: plan.commit, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0) });
+				Object.assign(committed.refs, snapRefs);
 			}
-			if (files.length === 0) {
-				skip({ path: join(repo.dir, "snapshots", plan.commit), reason: "empty", detail: "no file of this snapshot could be imported" });
-				continue;
+			for (const [ref, commit] of Object.entries(refs)) {
+				if (!committed.snapshots.some((s) => s.commit === commit)) {
+					skip({ path: join(repo.dir, "refs", ref), reason: "dangling-ref", detail: `points to ${commit}, which has no imported snapshot` });
+				}
 			}
-			const snapRefs = Object.fromEntries(Object.entries(refs).filter(([, c]) => c === plan.commit));
-			const { generation } = await commitSnapshot({ store, snapshot: { repo: { type: repo.type, name: repo.name }, commit: plan.commit, files }, refs: snapRefs });
-			report.generation = generation;
-			report.files += files.length;
-			committed.snapshots.push({ commit: plan.commit, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0) });
-			Object.assign(committed.refs, snapRefs);
+			if (committed.snapshots.length > 0) report.repos.push(committed);
 		}
-		for (const [ref, commit] of Object.entries(refs)) {
-			if (!committed.snapshots.some((s) => s.commit === commit)) {
-				skip({ path: join(repo.dir, "refs", ref), reason: "dangling-ref", detail: `points to ${commit}, which has no imported snapshot` });
-			}
-		}
-		if (committed.snapshots.length > 0) report.repos.push(committed);
+	} catch (err) {
+		// An aborted import leaves no blob that no snapshot uses: drop the ones
+		// this run added, except those a snapshot committed before the failure uses.
+		const added = [...result.stored.values()].filter((r) => r.existed === false && !committedBlobs.has(r.blake3)).map((r) => r.blake3);
+		await removeBlobs({ store, blobs: [...new Set(added)] }).catch(() => undefined);
+		throw err;
 	}
 	return report;
 }
