@@ -2,9 +2,9 @@ import { lstat, readdir, readFile, readlink, realpath, stat } from "node:fs/prom
 import { basename, join, resolve, sep } from "node:path";
 import { UsageError } from "../../errors.js";
 import { commitSnapshot } from "../../store/index/commitSnapshot.js";
-import { removeBlobs } from "../../store/objects/removeBlobs.js";
 import { validateRepoId } from "../../store/names/validateRepoId.js";
 import { validateRevision } from "../../store/names/validateRevision.js";
+import { removeBlobs } from "../../store/objects/removeBlobs.js";
 import type { Store } from "../../store/Store.js";
 import type { RepoType, SnapshotFile } from "../../store/StoreTypes.js";
 import type { ImportCallbacks, ImportReport, ImportSkip } from "./ImportTypes.js";
