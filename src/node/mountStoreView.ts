@@ -3,6 +3,7 @@ import { serveMetrics } from "../metrics/serveMetrics.js";
 import { startMetricsProcess } from "../metrics/startMetricsProcess.js";
 import { type StartedMount, startMount } from "../mount/startMount.js";
 import { readCatalog } from "../store/catalog/readCatalog.js";
+import { readStoreFormat } from "../store/readStoreFormat.js";
 import type { Catalog } from "../store/StoreTypes.js";
 import { buildViewTree, type ViewLayout } from "../view/buildViewTree.js";
 import type { ViewSkip } from "../view/ViewTree.js";
@@ -62,6 +63,8 @@ export interface MountedStoreView {
 export async function mountStoreView(params: MountStoreViewParams): Promise<MountedStoreView> {
 	if (typeof params?.storeDir !== "string" || params.storeDir === "") throw new TypeError("mountStoreView: `storeDir` is required");
 	const log = params.log ?? (() => undefined);
+	// Before anything is mounted: a store of another format is never served.
+	await readStoreFormat({ storeDir: params.storeDir });
 	let catalog: Catalog | null = await readCatalog({ storeDir: params.storeDir });
 	if (catalog === null) {
 		log(`the store ${params.storeDir} has no published catalog yet: the view at ${params.mountpoint} is empty`);

@@ -9,6 +9,7 @@ import { StoreIndex } from "./index/StoreIndex.js";
 import { fsyncDir } from "./objects/fsyncDir.js";
 import { isNetworkFilesystem } from "./objects/isNetworkFilesystem.js";
 import { tmpName } from "./objects/tmpName.js";
+import { readStoreFormat } from "./readStoreFormat.js";
 import { Store } from "./Store.js";
 import { PARTIAL_MAX_AGE_MS, PARTIAL_PREFIX, STORE_FORMAT, STORE_PATHS, type StoreMeta } from "./storeFormat.js";
 
@@ -28,34 +29,6 @@ export interface OpenStoreParams {
 }
 
 const SUBDIRS = [STORE_PATHS.objects, STORE_PATHS.tmp, STORE_PATHS.catalog, STORE_PATHS.quarantine] as const;
-
-async function readMeta(dir: string): Promise<StoreMeta> {
-	const path = join(dir, STORE_PATHS.meta);
-	let text: string;
-	try {
-		text = await readFile(path, "utf8");
-	} catch (err) {
-		if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-			throw new StoreError("STORE_NOT_FOUND", `no modelfs store at ${dir} (${STORE_PATHS.meta} is missing)`, {
-				hint: `create one with \`modelfs init --store ${dir}\`, or point --store / MODELFS_STORE at an existing store`,
-			});
-		}
-		throw err;
-	}
-	let meta: StoreMeta;
-	try {
-		meta = JSON.parse(text) as StoreMeta;
-	} catch (err) {
-		throw new StoreError("STORE_META_CORRUPT", `${path} is not valid JSON`, { cause: err, hint: `restore it: {"format": ${STORE_FORMAT}}` });
-	}
-	if (typeof meta.format !== "number") throw new StoreError("STORE_META_CORRUPT", `${path} has no format version`, { hint: `restore it: {"format": ${STORE_FORMAT}}` });
-	if (meta.format > STORE_FORMAT) {
-		throw new StoreError("STORE_FORMAT_NEWER", `store ${dir} has format ${meta.format}, newer than this modelfs understands (format ${STORE_FORMAT})`, {
-			hint: "upgrade modelfs to open this store",
-		});
-	}
-	return meta;
-}
 
 /** Makes the store's folders and format file; true when the store did not exist before. */
 async function createStore(dir: string): Promise<boolean> {
@@ -125,7 +98,7 @@ export async function openStore(params: OpenStoreParams): Promise<Store> {
 			throw err;
 		}
 	}
-	await readMeta(dir);
+	await readStoreFormat({ storeDir: dir });
 	const indexPath = join(dir, STORE_PATHS.index);
 
 	if (!write) {

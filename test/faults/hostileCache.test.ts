@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readCatalog } from "../../src/store/catalog/readCatalog.js";
@@ -62,5 +62,24 @@ describe("import of a hostile cache", () => {
 		expect(out.stdout + out.stderr).toContain(`${join(folder, "key")}: outside-cache`);
 		const catalog = (await readCatalog({ storeDir }))!;
 		expect(catalog.repos[0].snapshots[0].files.map((f) => f.path)).toEqual(["config.json"]);
+	});
+});
+
+describe("mount of a store of another format", () => {
+	it("refuses a store whose modelfs.json names a newer format or is not JSON, before mounting anything", async () => {
+		const root = realpathSync(tempDir("modelfs-format-"));
+		const storeDir = join(root, "store");
+		expect((await runCli(["init", "--store", storeDir])).code).toBe(0);
+		const mnt = join(root, "view");
+		mkdirSync(mnt);
+		writeFileSync(join(storeDir, "modelfs.json"), '{"format": 99}');
+		const newer = await runCli(["mount", mnt, "--store", storeDir]);
+		expect(newer.code).not.toBe(0);
+		expect(newer.stderr).toContain("has format 99, newer than this modelfs understands");
+		writeFileSync(join(storeDir, "modelfs.json"), "not json");
+		const broken = await runCli(["mount", mnt, "--store", storeDir]);
+		expect(broken.code).not.toBe(0);
+		expect(broken.stderr).toContain("modelfs.json is not valid JSON");
+		expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(` ${mnt} `);
 	});
 });

@@ -53,7 +53,9 @@ describe.runIf(canMount)("live node: up, status and down with containers", () =>
 		const m = await viewMount(node);
 		process.kill(m.holderPid as number, "SIGKILL");
 		const seen = new Set<string>();
-		for (let i = 0; i < 40; i++) {
+		// Waits (up to ~20 s on a loaded machine) for the daemon's new holder to be ready.
+		for (let i = 0; i < 200; i++) {
+			if (i > 0) await new Promise((r) => setTimeout(r, 100));
 			const v = (await collectStatus({ config: node.config, runRoot: node.runRoot })).views[0];
 			if (v.holder.pid === m.holderPid) {
 				expect(v.state).not.toBe("live");
