@@ -87,8 +87,7 @@ export interface MountStats {
 	fallbackOpens: number;
 	fallbackReads: number;
 	fallbackBytes: number;
-	/** Blobs that could not be opened or read (each logged with its path). */
-	/** Blobs that failed to open or whose size differs from the view's (answered EIO). */
+	/** Blobs that failed to open or whose size differs from the view's (answered EIO; each logged with its path). */
 	blobErrors: number;
 	/** Files read ahead on open (--prefetch on). */
 	prefetches: number;

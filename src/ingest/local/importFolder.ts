@@ -11,6 +11,7 @@ import type { ImportCallbacks, ImportReport, ImportSkip } from "./ImportTypes.js
 import { importEtag } from "./importEtag.js";
 import { importLfsPatterns } from "./importLfsPatterns.js";
 import { importSources } from "./importSources.js";
+import { isInsideFolder } from "./isInsideFolder.js";
 
 export interface ImportFolderParams extends ImportCallbacks {
 	/** A store open for writing. */
@@ -28,11 +29,6 @@ export interface ImportFolderParams extends ImportCallbacks {
 
 /** Folders that hold tool state, not model files (git, huggingface_hub's local_dir metadata). */
 const SKIP_DIRS = new Set([".git", ".cache", ".locks", ".no_exist"]);
-
-/** True when `path` is `dir` or lies below it (both real paths). */
-function isInside(path: string, dir: string): boolean {
-	return path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
-}
 
 /**
  * Collects the regular files of the folder. A symlink is taken only when its
@@ -73,7 +69,7 @@ async function walk(root: string, realRoot: string, rel: string, out: Array<{ pa
 				else skip({ path: full, reason: "unreadable", detail: (err as Error).message });
 				continue;
 			}
-			if (!isInside(source, realRoot)) {
+			if (!isInsideFolder({ path: source, folder: realRoot })) {
 				skip({ path: full, reason: "outside-cache", detail: `points to ${source}, outside ${realRoot}` });
 				continue;
 			}

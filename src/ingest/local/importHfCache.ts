@@ -10,6 +10,7 @@ import type { RepoType, SnapshotFile } from "../../store/StoreTypes.js";
 import type { ImportCallbacks, ImportReport, ImportSkip } from "./ImportTypes.js";
 import { importEtag } from "./importEtag.js";
 import { type ImportSource, importSources } from "./importSources.js";
+import { isInsideFolder } from "./isInsideFolder.js";
 
 export interface ImportHfCacheParams extends ImportCallbacks {
 	/** A store open for writing. */
@@ -114,11 +115,6 @@ async function readRefs(dir: string, skip: (s: ImportSkip) => void, prefix = "")
 	return refs;
 }
 
-/** True when `path` is `dir` or lies below it (both real paths). */
-function isInside(path: string, dir: string): boolean {
-	return path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
-}
-
 /**
  * Walks one snapshot folder; symlinks into blobs/ give the etag, anything
  * else is hashed for one. A symlink is taken only when its real path lies in
@@ -165,7 +161,7 @@ async function walkSnapshot(root: string, rel: string, out: Entry[], skip: (s: I
 				else skip({ path: full, reason: "unreadable", detail: (err as Error).message });
 				continue;
 			}
-			if (blobsDir === null || !isInside(real, blobsDir)) {
+			if (blobsDir === null || !isInsideFolder({ path: real, folder: blobsDir })) {
 				skip({ path: full, reason: "outside-cache", detail: `points to ${real}, outside ${blobsDir ?? "the repo's blobs/ folder"}` });
 				continue;
 			}
