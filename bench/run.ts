@@ -10,7 +10,7 @@
  * stdout and writes bench/results/<date>-<host>[-volume].json and .svg.
  *
  *   npm run bench                      # 4 GiB, 3 rounds
- *   npm run bench -- --throttle-iops 200 --size 2G
+ *   npm run bench -- --throttle-iops 200 --read-ahead-kb 128 --size 1G
  *   npm run bench -- --quick           # CI smoke: every row works, bytes verified
  *
  * Needs root and /dev/fuse (it mounts), a C compiler (bench/loadgen.c),
@@ -40,6 +40,7 @@ interface Options {
 	workRate: number;
 	throttleIops?: number;
 	throttleBps?: number;
+	readAheadKb?: number;
 	verify?: boolean;
 	rows?: RowId[];
 	files?: number;
@@ -97,6 +98,7 @@ async function main(): Promise<void> {
 		.option("--work-rate <rate>", "the backend pattern's per-byte work, in bytes/s (a stand-in for the copy to the GPU)", parseRate, 2e9)
 		.option("--throttle-iops <n>", "slow-volume bench: plain disk vs the store's disk limited to <n> read requests/s (blkio cgroup), cold runs", parsePositive)
 		.option("--throttle-bps <rate>", "slow-volume bench: limit reads to <rate> bytes/s (with or without --throttle-iops)", parseRate)
+		.option("--read-ahead-kb <n>", "slow-volume bench: the store disk's read_ahead_kb for the run, restored after (128 is the kernel's default)", parsePositive)
 		.option("--verify", "check every row and pattern served the same bytes (slower)")
 		.option("--rows <list>", `only these rows (comma-separated; direct always runs): ${ROWS.join(", ")}`, parseRows)
 		.option("--files <n>", "small files for the metadata bench", parsePositive)
@@ -108,6 +110,11 @@ async function main(): Promise<void> {
 	const sizeGiven = program.getOptionValueSource("size") === "cli";
 	const warmGiven = program.getOptionValueSource("warmRuns") === "cli";
 
+	if (opts.readAheadKb !== undefined && opts.throttleIops === undefined && opts.throttleBps === undefined) {
+		process.stderr.write("bench: --read-ahead-kb is for the slow-volume bench: give --throttle-iops or --throttle-bps with it\n");
+		process.exitCode = 2;
+		return;
+	}
 	if (typeof process.getuid === "function" && process.getuid() !== 0) {
 		process.stderr.write("bench: the load bench mounts FUSE and overlayfs, so it needs root (and /dev/fuse): run it with sudo\n");
 		process.exitCode = 2;
@@ -147,7 +154,7 @@ async function main(): Promise<void> {
 		};
 		report =
 			opts.throttleIops !== undefined || opts.throttleBps !== undefined
-				? await runVolumeBench({ ...common, readIops: opts.throttleIops, readBps: opts.throttleBps })
+				? await runVolumeBench({ ...common, readIops: opts.throttleIops, readBps: opts.throttleBps, readAheadKb: opts.readAheadKb })
 				: await runLoadBench({ ...common, manyFiles: opts.files ?? (opts.quick ? 500 : 10_000), warmRuns: opts.quick && !warmGiven ? 1 : opts.warmRuns });
 	} catch (err) {
 		if (session.interrupted) {

@@ -180,6 +180,9 @@ export interface ThrottleInfo {
 	majorMinor: string;
 	readIops: number | null;
 	readBps: number | null;
+	/** The disk's read_ahead_kb during the run (`--read-ahead-kb`), and what it was before. */
+	readAheadKb?: number;
+	readAheadKbOfDisk?: number;
 	/** Who is in the cgroup during throttled runs. */
 	members: string[];
 }

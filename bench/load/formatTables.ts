@@ -51,7 +51,12 @@ export function formatTables(params: FormatTablesParams): string {
 			.join(" and ");
 		out.push(
 			`Throttled: the same disk through a cgroup v1 blkio limit of ${limit} on ${r.throttle.majorMinor} (blkio.throttle.read_*_device), ` +
-				`holding ${r.throttle.members.join(" and ")}; plain: the same processes in a cgroup without a limit. A stand-in for a shared volume with few or slow requests.`,
+				`holding ${r.throttle.members.join(" and ")}; plain: the same processes in a cgroup without a limit. A stand-in for a shared volume with few or slow requests.` +
+				(r.throttle.readAheadKb !== undefined
+					? ` read_ahead_kb of the disk: ${r.throttle.readAheadKb}` +
+						(r.throttle.readAheadKb !== r.throttle.readAheadKbOfDisk ? ` for the run (\`--read-ahead-kb\`; the disk's own is ${r.throttle.readAheadKbOfDisk})` : "") +
+						": a page fault reads ahead this much, so it sets the size of an mmap loader's requests."
+					: ""),
 			"",
 		);
 	}

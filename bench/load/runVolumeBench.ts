@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { cpus, hostname, release, totalmem } from "node:os";
 import type { BenchSession } from "./BenchSession.js";
 import type { BenchReport, DiskId, PatternId, RowId } from "./BenchTypes.js";
@@ -10,6 +11,7 @@ import { loadPatterns } from "./loadPatterns.js";
 import { type LoadCell, measureLoads } from "./measureLoads.js";
 import { median } from "./median.js";
 import { runLoadgen } from "./runLoadgen.js";
+import { setDeviceReadAhead } from "./setDeviceReadAhead.js";
 import { setupBench } from "./setupBench.js";
 import { splitBackend } from "./splitBackend.js";
 import { toTimedRun } from "./toTimedRun.js";
@@ -23,6 +25,8 @@ export interface RunVolumeBenchParams {
 	readIops?: number;
 	/** Read bytes per second of the throttled volume (blkio.throttle.read_bps_device). @default none */
 	readBps?: number;
+	/** The disk's read_ahead_kb for the run (both devices; restored after). @default the disk's own */
+	readAheadKb?: number;
 	/** Rounds: every row, pattern and device runs once cold per round; the median is reported. @default 3 */
 	repeat?: number;
 	/** Bytes per second of the backend pattern's per-byte work. @default 2e9 */
@@ -77,6 +81,11 @@ export async function runVolumeBench(params: RunVolumeBenchParams): Promise<Benc
 	const limit = [params.readIops !== undefined ? `${params.readIops} read requests/s` : "", params.readBps !== undefined ? `${(params.readBps / 1e6).toFixed(0)} MB/s` : ""]
 		.filter(Boolean)
 		.join(", ");
+	const readAheadWas = Number(readFileSync(`/sys/block/${device.disk}/queue/read_ahead_kb`, "utf8").trim());
+	if (params.readAheadKb !== undefined) {
+		setDeviceReadAhead({ session, disk: device.disk, kib: params.readAheadKb });
+		log(`read_ahead_kb of ${device.disk}: ${params.readAheadKb} for this run (it was ${readAheadWas})`);
+	}
 	log(`throttled volume: ${device.disk} (${device.diskMajorMinor}) limited to ${limit} in ${groups.dir.throttled}`);
 	const live = setup.rows.filter((r) => r.available);
 	const rowOf = (id: RowId) => live.find((r) => r.id === id)!;
@@ -162,6 +171,8 @@ export async function runVolumeBench(params: RunVolumeBenchParams): Promise<Benc
 			majorMinor: device.diskMajorMinor,
 			readIops: params.readIops ?? null,
 			readBps: params.readBps ?? null,
+			readAheadKb: params.readAheadKb ?? readAheadWas,
+			readAheadKbOfDisk: readAheadWas,
 			members: ["the loader (loadgen)", "the modelfs daemon of the view the row reads through"],
 		},
 		work: { rateBytesPerSecond: workRate, aloneSeconds: workSeconds, aloneRuns: workRuns },
