@@ -36,7 +36,11 @@ function loopExt4(size: string): string {
 	onTestFinished(() => {
 		spawnSync("rm", ["-f", image]);
 	});
-	for (const [cmd, ...args] of [["truncate", "-s", size, image], ["mkfs.ext4", "-q", "-F", image], ["mount", "-o", "loop", image, dir]]) {
+	for (const [cmd, ...args] of [
+		["truncate", "-s", size, image],
+		["mkfs.ext4", "-q", "-F", image],
+		["mount", "-o", "loop", image, dir],
+	]) {
 		const r = spawnSync(cmd, args);
 		if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
 	}

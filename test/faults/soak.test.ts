@@ -87,7 +87,9 @@ describe.runIf(canMount)("soak", () => {
 				const sampler = setInterval(() => samples.push({ t: (Date.now() - t0) / 1000, daemon: rssKiB(pids.daemon), holder: rssKiB(pids.holder) }), 1000);
 				onTestFinished(() => clearInterval(sampler));
 				const readers = Array.from({ length: READERS }, () => {
-					const child = spawn("unshare", ["-m", "--propagation", "private", process.execPath, "-e", READER, snapshot, String(SECONDS), wantFile], { stdio: ["ignore", "pipe", "pipe"] });
+					const child = spawn("unshare", ["-m", "--propagation", "private", process.execPath, "-e", READER, snapshot, String(SECONDS), wantFile], {
+						stdio: ["ignore", "pipe", "pipe"],
+					});
 					onTestFinished(() => {
 						if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
 					});

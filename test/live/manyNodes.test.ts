@@ -97,7 +97,11 @@ describe.runIf(canMount)("many nodes on one shared store", () => {
 			// What a reader node sees of the shared volume: a read-only bind mount of it.
 			const shared = join(root, "shared");
 			mkdirSync(shared);
-			for (const args of [["--bind", storeDir, shared], ["-o", "remount,bind,ro", shared]]) expect(spawnSync("mount", args).status).toBe(0);
+			for (const args of [
+				["--bind", storeDir, shared],
+				["-o", "remount,bind,ro", shared],
+			])
+				expect(spawnSync("mount", args).status).toBe(0);
 			onTestFinished(() => {
 				spawnSync("umount", ["-l", shared]);
 			});
