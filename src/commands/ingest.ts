@@ -10,6 +10,7 @@ import { readHubTuning } from "../ingest/hub/readHubTuning.js";
 import { createByteProgress } from "../progress/createByteProgress.js";
 import { formatBytes } from "../progress/formatBytes.js";
 import { resolveStoreDir } from "../store/resolveStoreDir.js";
+import { redactSecrets } from "../system/redactSecrets.js";
 
 interface IngestOptions {
 	revision: string;
@@ -97,7 +98,8 @@ export function ingestCommand(): Command {
 			process.once("SIGTERM", onSignal);
 			const bar = { current: createByteProgress({ label: "ingest", total: 0, quiet: true }) };
 			const log = (line: string): void => {
-				if (!opts.quiet) process.stderr.write(`modelfs: ${line}\n`);
+				// Retry notes quote the hub's words; cli.ts redacts the final error the same way.
+				if (!opts.quiet) process.stderr.write(`modelfs: ${redactSecrets({ text: line, secrets: token ? [token] : [] })}\n`);
 			};
 			const tuning = readHubTuning();
 			const common = {

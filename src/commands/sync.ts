@@ -14,6 +14,7 @@ import { type SyncReport, syncModels } from "../node/syncModels.js";
 import { createByteProgress } from "../progress/createByteProgress.js";
 import { formatBytes } from "../progress/formatBytes.js";
 import { resolveStoreDir } from "../store/resolveStoreDir.js";
+import { redactSecrets } from "../system/redactSecrets.js";
 
 interface SyncOptions {
 	config?: string;
@@ -70,7 +71,8 @@ export function syncCommand(): Command {
 			process.once("SIGINT", onSignal);
 			process.once("SIGTERM", onSignal);
 			const log = (line: string): void => {
-				if (!opts.quiet) process.stderr.write(`modelfs: ${line}\n`);
+				// Retry notes quote the hub's words; cli.ts redacts the final error the same way.
+				if (!opts.quiet) process.stderr.write(`modelfs: ${redactSecrets({ text: line, secrets: accessToken ? [accessToken] : [] })}\n`);
 			};
 			const bar = { current: createByteProgress({ label: "sync", total: 0, quiet: true }) };
 			try {
