@@ -251,15 +251,15 @@ export function createHubFetch(params: CreateHubFetchParams): HubFetch {
 		said = said.replace(/\s+/g, " ").trim().slice(0, 200);
 		const opts = { status, url: stripCredentials(url), requestId, cause: said ? new Error(`hub said: ${said}`) : undefined };
 		const tokenHint = params.tokenGiven
-			? "the access token given (--token or HF_TOKEN) has no access to it: use a token of an account that does"
-			: "set HF_TOKEN (or --token) to an access token of an account with access";
+			? "the access token given (--token, --token-file or HF_TOKEN) has no access to it: use a token of an account that does"
+			: "set HF_TOKEN (or --token-file) to an access token of an account with access";
 		if (code === "GatedRepo") {
 			return new HubError(
 				"HUB_GATED",
 				`${repoLabel} is a gated repo: ${params.tokenGiven ? "the access token given has no access to it" : "downloading it needs an access token"} (HTTP ${status})`,
 				{
 					...opts,
-					hint: `accept the conditions on the repo's page on the hub, then ${params.tokenGiven ? "use a token of that account" : "set HF_TOKEN (or --token) to a token of that account"}`,
+					hint: `accept the conditions on the repo's page on the hub, then ${params.tokenGiven ? "use a token of that account" : "set HF_TOKEN (or --token-file) to a token of that account"}`,
 				},
 			);
 		}
@@ -284,7 +284,7 @@ export function createHubFetch(params: CreateHubFetchParams): HubFetch {
 		if (status === 401) {
 			return new HubError("HUB_UNAUTHORIZED", `the hub refused ${params.tokenGiven ? "the access token" : "the request without an access token"} for ${repoLabel} (HTTP 401)`, {
 				...opts,
-				hint: params.tokenGiven ? "the token (--token or HF_TOKEN) is invalid or expired: create a new one" : tokenHint,
+				hint: params.tokenGiven ? "the token (--token, --token-file or HF_TOKEN) is invalid or expired: create a new one" : tokenHint,
 			});
 		}
 		if (status === 407) {
