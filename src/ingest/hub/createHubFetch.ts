@@ -56,6 +56,8 @@ export interface RangeBody {
 	length: number;
 	/** Where the body comes from, after redirects (a CDN). */
 	url: string;
+	/** The whole file's size as the server tells it: a 206's Content-Range total, a 200's Content-Length; null when not told. */
+	fileSize: number | null;
 	/** Streams the body into `sink`; the connection is kept for the next request afterwards. */
 	read(sink: BodySink): Promise<void>;
 	/** Continues reading after the sink returned false. */
@@ -334,6 +336,7 @@ export function createHubFetch(params: CreateHubFetchParams): HubFetch {
 			status: head.status,
 			length: head.contentLength,
 			url: url.href,
+			fileSize: fileSizeOf(head),
 			async read(sink: BodySink): Promise<void> {
 				const onAbort = (): void => c.destroy(HttpTimeoutError.orAbort(watch.signal));
 				if (watch.signal.aborted) onAbort();
@@ -499,6 +502,14 @@ function networkError(err: unknown, url: string, what: string): HubError {
 		cause: err,
 		hint: "check the network and HF_ENDPOINT, then run again: finished files and partial downloads are kept",
 	});
+}
+
+function fileSizeOf(head: HttpResponseHead): number | null {
+	if (head.status === 206) {
+		const m = /\/(\d{1,15})\s*$/.exec(head.headers.get("content-range") ?? "");
+		return m ? Number(m[1]) : null;
+	}
+	return head.status === 200 && head.contentLength >= 0 ? head.contentLength : null;
 }
 
 function parseRetryAfter(header: string | null): number | undefined {

@@ -118,6 +118,14 @@ async function requestOnce(p: StreamPartParams): Promise<void> {
 			throw failureOf(err, p.signal, what);
 		}
 		rangeIgnored = body.status === 200;
+		if (body.fileSize !== null && body.fileSize !== p.size) {
+			// Retrying cannot help: the listing and the file disagree.
+			body.cancel();
+			throw new HubError("HUB_SIZE_MISMATCH", `${what}: the hub lists ${p.size} bytes, but ${new URL(body.url).host} serves a file of ${body.fileSize}`, {
+				url: body.url,
+				hint: "the repo changed while it was ingested, or the hub (or a proxy) is broken; run ingest again later",
+			});
+		}
 		let cutShort = false;
 		const resumeWhenCaughtUp = (): void => {
 			if (flow.mustWait()) void flow.changed().then(resumeWhenCaughtUp);
