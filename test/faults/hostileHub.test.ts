@@ -268,10 +268,10 @@ describe("ingest against a hostile hub: sizes and bodies", () => {
 		TEST_MS,
 	);
 
-	it(
-		"keeps only Content-Length bytes of a body followed by more, byte-equal",
-		async () => {
-			await start(GOOD, { kind: "bodyLength", extra: 500 });
+	it.each([["info"], ["tree"], ["file"]] as Array<[HostileRoute]>)(
+		"keeps only the Content-Length bytes of a body (%s) followed by more, byte-equal",
+		async (route) => {
+			await start(GOOD, { kind: "bodyLength", route, extra: 500 });
 			const r = await run(["ingest", REPO, "--quiet"]);
 			expect(r.code, r.stderr).toBe(0);
 			await expectStored(GOOD);
@@ -279,12 +279,18 @@ describe("ingest against a hostile hub: sizes and bodies", () => {
 		TEST_MS,
 	);
 
-	it(
-		"fails with one line, after retries, on a body shorter than its Content-Length",
-		async () => {
-			await start(GOOD, { kind: "bodyLength", extra: -100 });
+	it.each([
+		["info", /org\/hostile@main/],
+		["tree", /the file list of org\/hostile@[0-9a-f]{40}/],
+		["file", /org\/hostile@[0-9a-f]{40}:(config\.json|model\.bin)/],
+	] as Array<[HostileRoute, RegExp]>)(
+		"fails with one line, after retries, on a body (%s) shorter than its Content-Length",
+		async (route, what) => {
+			await start(GOOD, { kind: "bodyLength", route, extra: -10 });
 			const r = await run(["ingest", REPO, "--quiet"]);
-			expectOneLine(r, /network error fetching org\/hostile@[0-9a-f]{40}:(config\.json|model\.bin) \(the connection closed before the body ended\)/);
+			expectOneLine(r, new RegExp(`^modelfs: network error fetching ${what.source} \\(the connection closed before the body ended\\)$`));
+			expectTries(route, 6);
+			expect(await snapshotOfRepo()).toBeNull();
 		},
 		TEST_MS,
 	);
@@ -352,6 +358,18 @@ describe("ingest against a hostile hub: the access token", () => {
 			const r = await run(["ingest", REPO, "--token-file", missing]);
 			expect(r.code).toBe(2);
 			expect(r.stderr).toContain(`cannot read the token file ${missing}`);
+			expect((hub as HostileHub).requests).toHaveLength(0);
+		},
+		TEST_MS,
+	);
+
+	it(
+		"refuses a timeout variable that is not a positive number (exit 2), naming it",
+		async () => {
+			await start(GOOD);
+			const r = await run(["ingest", REPO], { MODELFS_HUB_IDLE_TIMEOUT_MS: "0" });
+			expect(r.code).toBe(2);
+			expect(r.stderr).toContain("MODELFS_HUB_IDLE_TIMEOUT_MS must be a positive number");
 			expect((hub as HostileHub).requests).toHaveLength(0);
 		},
 		TEST_MS,

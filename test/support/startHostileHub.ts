@@ -26,8 +26,8 @@ export type HostileFault =
 	| { kind: "linkAway" }
 	/** Answer `status` with a JSON error body that echoes the request's Authorization header. */
 	| { kind: "echoAuth"; route: HostileRoute; status: number }
-	/** File bodies: `extra` bytes of garbage after the Content-Length (> 0), or that many fewer and then a close (< 0). */
-	| { kind: "bodyLength"; extra: number };
+	/** `extra` bytes of garbage after the Content-Length (> 0), or that many fewer and then a close (< 0). */
+	| { kind: "bodyLength"; route: HostileRoute; extra: number };
 
 export interface StartHostileHubParams {
 	/** The files of the one repo it serves, under any repo name, at one commit. */
@@ -119,7 +119,7 @@ export async function startHostileHub(params: StartHostileHubParams): Promise<Ho
 			sock.write(plain.body.subarray(0, fault.bytes ?? 0));
 			return false;
 		}
-		if (fault?.kind === "bodyLength" && req.server === "hub" && req.route === "file" && plain.status < 300) {
+		if (hit && fault.kind === "bodyLength" && plain.status < 300) {
 			sock.write(head(plain.status, { ...plain.headers, "Content-Length": String(plain.body.length) }));
 			if (fault.extra >= 0) {
 				sock.write(Buffer.concat([plain.body, Buffer.alloc(fault.extra, 0x21)]));
