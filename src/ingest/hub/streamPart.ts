@@ -37,9 +37,9 @@ export interface StreamPartParams {
  * fails after some bytes is retried from where it stopped, and a part that
  * made progress starts its retry count again; a request that receives
  * nothing for too long is cut by hubFetch (its idle timeout) and retried.
- * A server that ignores
- * Range (a 200 with the whole file) is clipped to the part's bytes.
- * Resolves once the part has all its bytes.
+ * A server that ignores Range (a 200 with the whole file) is clipped to the
+ * part's bytes; one that names another file size than the listing is
+ * refused. Resolves once the part has all its bytes.
  */
 export async function streamPart(params: StreamPartParams): Promise<void> {
 	const { part } = params;
