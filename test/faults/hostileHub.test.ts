@@ -1,3 +1,4 @@
+import type { Dirent } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -83,7 +84,7 @@ async function runBoth(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ p
 
 async function filesUnder(dir: string): Promise<string[]> {
 	const out: string[] = [];
-	let entries: import("node:fs").Dirent[];
+	let entries: Dirent[];
 	try {
 		entries = await readdir(dir, { withFileTypes: true });
 	} catch {
