@@ -46,7 +46,15 @@ async function start(files: HostileFile[], fault?: HostileFault): Promise<Hostil
 }
 
 /** No proxy from the machine's environment may carry these requests. */
-const NO_PROXY_ENV = { HTTPS_PROXY: undefined, HTTP_PROXY: undefined, https_proxy: undefined, http_proxy: undefined, NO_PROXY: undefined, no_proxy: undefined, NODE_USE_ENV_PROXY: undefined };
+const NO_PROXY_ENV = {
+	HTTPS_PROXY: undefined,
+	HTTP_PROXY: undefined,
+	https_proxy: undefined,
+	http_proxy: undefined,
+	NO_PROXY: undefined,
+	no_proxy: undefined,
+	NODE_USE_ENV_PROXY: undefined,
+};
 
 /**
  * Runs the real CLI against the hostile hub with short timeouts, then checks

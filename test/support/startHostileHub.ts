@@ -71,7 +71,9 @@ export async function startHostileHub(params: StartHostileHubParams): Promise<Ho
 		const oid = createHash("sha1").update(`blob ${content.length}\0`).update(content).digest("hex");
 		return { path: f.path, content, oid, listedSize: f.listedSize ?? content.length };
 	});
-	const commit = createHash("sha1").update(files.map((f) => `${f.path}\0${f.oid}`).join("\n")).digest("hex");
+	const commit = createHash("sha1")
+		.update(files.map((f) => `${f.path}\0${f.oid}`).join("\n"))
+		.digest("hex");
 	const requests: HostileRequest[] = [];
 	const sockets = new Set<Socket>();
 	const hub: HostileHub = { url: "", otherUrl: "", commit, requests, close: async () => undefined };

@@ -115,7 +115,13 @@ export function createHubFetch(params: CreateHubFetchParams): HubFetch {
 	 * Sends a GET and follows redirects to a 2xx head; any other answer is
 	 * read (for the message) and thrown as a HubError.
 	 */
-	async function send(p: { url: URL; headers: Record<string, string>; accessToken?: string; what: string; watch: IdleWatch }): Promise<{ conn: HttpConnection; head: HttpResponseHead; url: URL }> {
+	async function send(p: {
+		url: URL;
+		headers: Record<string, string>;
+		accessToken?: string;
+		what: string;
+		watch: IdleWatch;
+	}): Promise<{ conn: HttpConnection; head: HttpResponseHead; url: URL }> {
 		let url = p.url;
 		for (let hop = 0; ; hop++) {
 			p.watch.host = url.host;

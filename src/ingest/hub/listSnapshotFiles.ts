@@ -74,9 +74,13 @@ export async function listSnapshotFiles(params: ListSnapshotFilesParams): Promis
 		if (e.type === "directory") continue;
 		const path = e.path;
 		if (typeof path !== "string" || !isSafeRelativePath(path)) {
-			throw new HubError("HUB_UNSAFE_PATH", `${where} lists a file named ${JSON.stringify(String(path).slice(0, 300))}, which ${unsafeBecause(String(path))}; nothing was downloaded`, {
-				hint: "this repo cannot be ingested as is: report the file name to its owner",
-			});
+			throw new HubError(
+				"HUB_UNSAFE_PATH",
+				`${where} lists a file named ${JSON.stringify(String(path).slice(0, 300))}, which ${unsafeBecause(String(path))}; nothing was downloaded`,
+				{
+					hint: "this repo cannot be ingested as is: report the file name to its owner",
+				},
+			);
 		}
 		if (seen.has(path)) throw new HubError("HUB_BAD_RESPONSE", `${where} lists ${path} twice`);
 		seen.add(path);
