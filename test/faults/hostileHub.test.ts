@@ -12,10 +12,10 @@ import { type HostileFault, type HostileFile, type HostileHub, type HostileRoute
 const TOKEN = "hf_hostileHubSecret7391";
 const REPO = "org/hostile";
 /** Short enough that a hang fails fast, long enough for a loaded 2-core machine to answer a good request. */
-const IDLE_MS = 1500;
+const IDLE_MS = 1000;
 const CONNECT_MS = 1000;
 /** A test that hangs fails here rather than at the suite's 120 s. */
-const TEST_MS = 40_000;
+const TEST_MS = 45_000;
 
 const CONFIG = Buffer.from('{"model_type":"hostile"}\n');
 const WEIGHTS = Buffer.alloc(3000, 0x5a);
