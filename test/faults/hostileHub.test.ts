@@ -150,6 +150,7 @@ describe("ingest against a hostile hub: file names", () => {
 		["a .. part", "sub/../../escape.txt", /would escape the snapshot folder/],
 		["a NUL", "bad\0name.json", /holds a NUL byte/],
 		["an absolute path", "/etc/passwd", /is absolute/],
+		["a file that is also a folder", "config.json/inner.txt", /lists config\.json both as a file and as a folder/],
 	])(
 		"refuses a repo listing %s before any download, and the store is unchanged",
 		async (_what, bad, reason) => {
