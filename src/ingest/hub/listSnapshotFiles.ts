@@ -76,7 +76,7 @@ export async function listSnapshotFiles(params: ListSnapshotFilesParams): Promis
 		if (typeof path !== "string" || !isSafeRelativePath(path)) {
 			throw new HubError(
 				"HUB_UNSAFE_PATH",
-				`${where} lists a file named ${JSON.stringify(String(path).slice(0, 300))}, which ${unsafeBecause(String(path))}; nothing was downloaded`,
+				`${where} lists a file named ${JSON.stringify(String(path).length > 120 ? `${String(path).slice(0, 100)}...` : String(path))}, which ${unsafeBecause(String(path))}; nothing was downloaded`,
 				{
 					hint: "this repo cannot be ingested as is: report the file name to its owner",
 				},
