@@ -5,9 +5,12 @@ import { hubEndpoint } from "../ingest/hub/hubEndpoint.js";
 import type { IngestDryRun, IngestSummary } from "../ingest/hub/IngestTypes.js";
 import { ingestRepo } from "../ingest/hub/ingestRepo.js";
 import { parseRepoArg } from "../ingest/hub/parseRepoArg.js";
+import { readAccessToken } from "../ingest/hub/readAccessToken.js";
+import { readHubTuning } from "../ingest/hub/readHubTuning.js";
 import { createByteProgress } from "../progress/createByteProgress.js";
 import { formatBytes } from "../progress/formatBytes.js";
 import { resolveStoreDir } from "../store/resolveStoreDir.js";
+import { redactSecrets } from "../system/redactSecrets.js";
 
 interface IngestOptions {
 	revision: string;
@@ -16,6 +19,7 @@ interface IngestOptions {
 	exclude: string[];
 	concurrency: string;
 	token?: string;
+	tokenFile?: string;
 	dryRun?: boolean;
 	json?: boolean;
 	quiet?: boolean;
@@ -24,15 +28,6 @@ interface IngestOptions {
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
-
-/** Tuning knobs read from the environment: tests shorten waits with them. */
-function envNumber(name: string): number | undefined {
-	const v = process.env[name];
-	if (v === undefined || v === "") return undefined;
-	const n = Number(v);
-	if (!Number.isFinite(n) || n < 0) throw new UsageError("ENV_INVALID", `${name} must be a non-negative number, got ${JSON.stringify(v)}`);
-	return n;
-}
 
 const files = (n: number): string => `${n} file${n === 1 ? "" : "s"}`;
 
@@ -72,7 +67,8 @@ export function ingestCommand(): Command {
 		.option("--include <glob>", "only files matching (fnmatch: '*' also matches '/'); repeatable", collect, [])
 		.option("--exclude <glob>", "skip files matching; repeatable", collect, [])
 		.option("--concurrency <n>", "files downloaded at once", "4")
-		.option("--token <token>", "hub access token (default: $HF_TOKEN); never printed")
+		.option("--token <token>", "hub access token (default: $HF_TOKEN); never printed, but other users see it in `ps`: prefer HF_TOKEN or --token-file")
+		.option("--token-file <file>", "read the hub access token from this file (surrounding whitespace dropped)")
 		.option("--dry-run", "print total size, bytes to download and bytes already in the store, from metadata only")
 		.option("--json", "print the summary (or the dry-run figures) as JSON")
 		.option("--quiet", "no progress bar, no retry notes")
@@ -80,8 +76,11 @@ export function ingestCommand(): Command {
 		.option("--store <dir>", "store directory (default: $MODELFS_STORE, else $XDG_DATA_HOME/modelfs)")
 		.addHelpText(
 			"after",
-			"\nHF_ENDPOINT selects the hub (default https://huggingface.co); HF_TOKEN is the token when --token is not given.\n" +
-				"HTTPS_PROXY / HTTP_PROXY (http:// proxies, credentials in the URL) and NO_PROXY are honoured; NODE_EXTRA_CA_CERTS adds a CA.",
+			"\nHF_ENDPOINT selects the hub (default https://huggingface.co); HF_TOKEN is the token when neither --token nor --token-file is given.\n" +
+				"HTTPS_PROXY / HTTP_PROXY (http:// proxies, credentials in the URL) and NO_PROXY are honoured; NODE_EXTRA_CA_CERTS adds a CA.\n" +
+				"Every hub request (metadata and downloads) has a connect timeout, MODELFS_HUB_CONNECT_TIMEOUT_MS (default 10000),\n" +
+				"and an idle timeout, MODELFS_HUB_IDLE_TIMEOUT_MS (default 30000: no byte received for that long); a request that\n" +
+				"times out is retried with backoff, then ingest fails naming the host and the timeout (exit 3).",
 		)
 		.action(async (repoArg: string, opts: IngestOptions) => {
 			const repo = parseRepoArg({ repo: repoArg, repoType: opts.repoType });
@@ -89,7 +88,7 @@ export function ingestCommand(): Command {
 			if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
 				throw new UsageError("CONCURRENCY_INVALID", `--concurrency must be an integer from 1 to 64, got ${JSON.stringify(opts.concurrency)}`);
 			}
-			const token = opts.token ?? (process.env.HF_TOKEN || undefined);
+			const token = readAccessToken({ token: opts.token, tokenFile: opts.tokenFile });
 			const storeDir = resolveStoreDir({ store: opts.store });
 			const hubUrl = hubEndpoint();
 			await installEnvProxyDispatcher();
@@ -99,9 +98,10 @@ export function ingestCommand(): Command {
 			process.once("SIGTERM", onSignal);
 			const bar = { current: createByteProgress({ label: "ingest", total: 0, quiet: true }) };
 			const log = (line: string): void => {
-				if (!opts.quiet) process.stderr.write(`modelfs: ${line}\n`);
+				// Retry notes quote the hub's words; cli.ts redacts the final error the same way.
+				if (!opts.quiet) process.stderr.write(`modelfs: ${redactSecrets({ text: line, secrets: token ? [token] : [] })}\n`);
 			};
-			const baseDelayMs = envNumber("MODELFS_HUB_RETRY_BASE_MS");
+			const tuning = readHubTuning();
 			const common = {
 				repo,
 				revision: opts.revision,
@@ -112,9 +112,7 @@ export function ingestCommand(): Command {
 				hubUrl,
 				accessToken: token,
 				concurrency,
-				idleTimeoutMs: envNumber("MODELFS_HUB_IDLE_TIMEOUT_MS"),
-				partSize: envNumber("MODELFS_HUB_PART_SIZE"),
-				retry: baseDelayMs === undefined ? undefined : { baseDelayMs },
+				...tuning,
 				signal: abort.signal,
 				log,
 			};

@@ -7,11 +7,14 @@ import { readModelsFile } from "../config/readModelsFile.js";
 import { InterruptedError, UsageError } from "../errors.js";
 import { installEnvProxyDispatcher } from "../ingest/http/installEnvProxyDispatcher.js";
 import { hubEndpoint } from "../ingest/hub/hubEndpoint.js";
+import { readAccessToken } from "../ingest/hub/readAccessToken.js";
+import { readHubTuning } from "../ingest/hub/readHubTuning.js";
 import { refreshStoreViews } from "../node/refreshStoreViews.js";
 import { type SyncReport, syncModels } from "../node/syncModels.js";
 import { createByteProgress } from "../progress/createByteProgress.js";
 import { formatBytes } from "../progress/formatBytes.js";
 import { resolveStoreDir } from "../store/resolveStoreDir.js";
+import { redactSecrets } from "../system/redactSecrets.js";
 
 interface SyncOptions {
 	config?: string;
@@ -22,6 +25,8 @@ interface SyncOptions {
 	json?: boolean;
 	quiet?: boolean;
 	store?: string;
+	token?: string;
+	tokenFile?: string;
 }
 
 /**
@@ -39,11 +44,14 @@ export function syncCommand(): Command {
 		.option("--json", "print the report as JSON")
 		.option("--quiet", "no progress bar, no notes")
 		.option("--store <dir>", "store directory (default: $MODELFS_STORE, else the config's store, else $XDG_DATA_HOME/modelfs)")
+		.option("--token <token>", "hub access token (default: $HF_TOKEN); never printed, but other users see it in `ps`: prefer HF_TOKEN or --token-file")
+		.option("--token-file <file>", "read the hub access token from this file (surrounding whitespace dropped)")
 		.addHelpText(
 			"after",
 			"\nA model is a repo id or {repo, type, revision, include, exclude}, e.g.\n" +
 				"  models:\n    - Qwen/Qwen3-8B\n    - {repo: meta-llama/Llama-3.1-8B, revision: main, include: ['*.safetensors', '*.json']}\n" +
-				"HF_ENDPOINT, HF_TOKEN and the proxy variables are read as `modelfs ingest` reads them.",
+				"HF_ENDPOINT, HF_TOKEN, the proxy variables and the timeouts (MODELFS_HUB_CONNECT_TIMEOUT_MS, MODELFS_HUB_IDLE_TIMEOUT_MS)\n" +
+				"are read as `modelfs ingest` reads them (see `modelfs ingest --help`).",
 		)
 		.action(async (opts: SyncOptions) => {
 			const configPath = defaultConfigPath({ config: opts.config });
@@ -55,13 +63,16 @@ export function syncCommand(): Command {
 				});
 			}
 			const storeDir = opts.store || process.env.MODELFS_STORE ? resolveStoreDir({ store: opts.store }) : (config?.store ?? resolveStoreDir({}));
+			const accessToken = readAccessToken({ token: opts.token, tokenFile: opts.tokenFile });
+			const tuning = readHubTuning();
 			await installEnvProxyDispatcher();
 			const abort = new AbortController();
 			const onSignal = (): void => abort.abort(new InterruptedError());
 			process.once("SIGINT", onSignal);
 			process.once("SIGTERM", onSignal);
 			const log = (line: string): void => {
-				if (!opts.quiet) process.stderr.write(`modelfs: ${line}\n`);
+				// Retry notes quote the hub's words; cli.ts redacts the final error the same way.
+				if (!opts.quiet) process.stderr.write(`modelfs: ${redactSecrets({ text: line, secrets: accessToken ? [accessToken] : [] })}\n`);
 			};
 			const bar = { current: createByteProgress({ label: "sync", total: 0, quiet: true }) };
 			try {
@@ -69,7 +80,8 @@ export function syncCommand(): Command {
 					models,
 					storeDir,
 					hubUrl: hubEndpoint(),
-					accessToken: process.env.HF_TOKEN || undefined,
+					accessToken,
+					...tuning,
 					dryRun: opts.dryRun,
 					prune: opts.prune,
 					wait: opts.wait,

@@ -2,6 +2,7 @@ import type { ModelConfig } from "../config/ModelfsConfig.js";
 import { ModelfsError } from "../errors.js";
 import type { IngestDryRun, IngestSummary } from "../ingest/hub/IngestTypes.js";
 import { ingestRepo } from "../ingest/hub/ingestRepo.js";
+import type { RetryPolicy } from "../ingest/hub/withRetries.js";
 import { listRepos } from "../store/index/listRepos.js";
 import { removeSnapshot } from "../store/index/removeSnapshot.js";
 import { openStore } from "../store/openStore.js";
@@ -22,6 +23,13 @@ export interface SyncModelsParams {
 	wait?: boolean;
 	/** Files downloaded at once, per model. @default 4 */
 	concurrency?: number;
+	/** As ingestRepo's. @default 10000 */
+	connectTimeoutMs?: number;
+	/** As ingestRepo's. @default 30000 */
+	idleTimeoutMs?: number;
+	/** As ingestRepo's. @default 16 MiB */
+	partSize?: number;
+	retry?: RetryPolicy;
 	signal?: AbortSignal;
 	/** One-line notes for stderr. */
 	log?: (line: string) => void;
@@ -72,6 +80,10 @@ export async function syncModels(params: SyncModelsParams): Promise<SyncReport> 
 			hubUrl: params.hubUrl,
 			accessToken: params.accessToken,
 			concurrency: params.concurrency,
+			connectTimeoutMs: params.connectTimeoutMs,
+			idleTimeoutMs: params.idleTimeoutMs,
+			partSize: params.partSize,
+			retry: params.retry,
 			wait: params.wait,
 			signal: params.signal,
 			log: params.log,

@@ -13,6 +13,7 @@
  */
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
+import { HttpTimeoutError } from "./HttpTimeoutError.js";
 
 /** Status line and headers of a response. */
 export interface HttpResponseHead {
@@ -113,9 +114,29 @@ export class HttpConnection {
 	 * http requests go to the proxy in absolute form and https ones through
 	 * a CONNECT tunnel; TLS inside a tunnel cannot use `onread` (Node ignores
 	 * it for a TLS socket over an existing socket), so those bytes take one
-	 * copy from the socket's buffers into the caller's memory.
+	 * copy from the socket's buffers into the caller's memory. A connection
+	 * not up within `connectTimeoutMs` (when given) fails with an
+	 * HttpTimeoutError of phase `connect`.
 	 */
-	static async open(url: URL, signal?: AbortSignal, proxy?: URL | null): Promise<HttpConnection> {
+	static async open(url: URL, signal?: AbortSignal, proxy?: URL | null, connectTimeoutMs?: number): Promise<HttpConnection> {
+		if (connectTimeoutMs === undefined || connectTimeoutMs <= 0) return HttpConnection.#open(url, signal, proxy);
+		// One limit for all of it (DNS, TCP, a proxy's CONNECT, TLS): a host
+		// that drops SYNs would otherwise hold the request for the kernel's
+		// minutes of SYN retries.
+		const limit = new AbortController();
+		const timer = setTimeout(() => limit.abort(new HttpTimeoutError("connect", url.host, connectTimeoutMs)), connectTimeoutMs);
+		const onAbort = (): void => limit.abort(signal?.reason);
+		if (signal?.aborted) onAbort();
+		else signal?.addEventListener("abort", onAbort, { once: true });
+		try {
+			return await HttpConnection.#open(url, limit.signal, proxy);
+		} finally {
+			clearTimeout(timer);
+			signal?.removeEventListener("abort", onAbort);
+		}
+	}
+
+	static async #open(url: URL, signal?: AbortSignal, proxy?: URL | null): Promise<HttpConnection> {
 		const https = url.protocol === "https:";
 		if (!https && url.protocol !== "http:") throw new TypeError(`unsupported protocol ${url.protocol}`);
 		const port = Number(url.port || (https ? 443 : 80));
@@ -152,7 +173,7 @@ export class HttpConnection {
 		socket.on("end", () => this.#onEnd());
 		socket.on("close", () => this.#onEnd());
 		return new Promise((resolve, reject) => {
-			const onAbort = (): void => this.destroy(new DOMException("aborted", "AbortError"));
+			const onAbort = (): void => this.destroy(HttpTimeoutError.orAbort(signal));
 			// #head first: an abort fails the connection through it.
 			this.#head = {
 				resolve: () => undefined,
@@ -621,7 +642,7 @@ function openTunnel(p: { proxy: URL; target: string; auth: string | null; signal
 				reject(err);
 			} else resolve(sock);
 		};
-		const onAbort = (): void => done(new DOMException("aborted", "AbortError"));
+		const onAbort = (): void => done(HttpTimeoutError.orAbort(p.signal));
 		const onData = (d: Buffer): void => {
 			head = Buffer.concat([head, d]);
 			const end = head.indexOf(CRLFCRLF);

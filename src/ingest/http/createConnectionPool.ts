@@ -1,4 +1,5 @@
 import { HttpConnection, type HttpRequest, type HttpResponseHead } from "./HttpConnection.js";
+import { HttpTimeoutError } from "./HttpTimeoutError.js";
 import { proxyForUrl } from "./proxyForUrl.js";
 
 export interface ConnectionPool {
@@ -25,6 +26,8 @@ export interface CreateConnectionPoolParams {
 	 * race with the server, ends it. @default 4000
 	 */
 	idleMs?: number;
+	/** A new connection not up within this long fails with HttpTimeoutError (phase `connect`). @default 10000 */
+	connectTimeoutMs?: number;
 }
 
 /**
@@ -35,6 +38,8 @@ export interface CreateConnectionPoolParams {
 export function createConnectionPool(params: CreateConnectionPoolParams = {}): ConnectionPool {
 	const maxIdle = params.maxIdlePerOrigin ?? 16;
 	const idleMs = params.idleMs ?? 4000;
+	const connectTimeoutMs = params.connectTimeoutMs ?? 10_000;
+	if (!(connectTimeoutMs > 0)) throw new TypeError("createConnectionPool: `connectTimeoutMs` must be a positive number");
 	const proxyFor = params.proxyFor ?? ((url: URL) => proxyForUrl(url));
 	const idle = new Map<string, Array<{ conn: HttpConnection; timer: NodeJS.Timeout }>>();
 	const watched = new WeakSet<HttpConnection>();
@@ -64,7 +69,7 @@ export function createConnectionPool(params: CreateConnectionPoolParams = {}): C
 				if (!reused.failedBeforeResponse || signal?.aborted) throw err;
 			}
 		}
-		const conn = await HttpConnection.open(url, signal, proxyFor(url));
+		const conn = await HttpConnection.open(url, signal, proxyFor(url), connectTimeoutMs);
 		return { conn, head: await withAbort(conn, conn.request(req), signal) };
 	}
 
@@ -118,7 +123,8 @@ export function createConnectionPool(params: CreateConnectionPoolParams = {}): C
 /** Destroys the connection when `signal` aborts before `p` settles. */
 async function withAbort<T>(conn: HttpConnection, p: Promise<T>, signal?: AbortSignal): Promise<T> {
 	if (!signal) return p;
-	const onAbort = (): void => conn.destroy(new DOMException("aborted", "AbortError"));
+	// A timeout fails the request as itself, naming the host and the phase.
+	const onAbort = (): void => conn.destroy(HttpTimeoutError.orAbort(signal));
 	if (signal.aborted) onAbort();
 	else signal.addEventListener("abort", onAbort, { once: true });
 	try {

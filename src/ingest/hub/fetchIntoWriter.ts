@@ -30,8 +30,6 @@ export interface FetchIntoWriterParams {
 	 * @default 4
 	 */
 	parts?: number;
-	/** A request that receives nothing for this long is cut and retried. @default 60000 */
-	idleTimeoutMs?: number;
 	retry?: RetryPolicy;
 	signal?: AbortSignal;
 	/** Memory the bytes are received into; share one between the files of a run. @default a pool for this call */
@@ -71,7 +69,6 @@ export async function fetchIntoWriter(params: FetchIntoWriterParams): Promise<{ 
 				hubFetch: params.hubFetch,
 				chunks,
 				what: params.what,
-				idleTimeoutMs: params.idleTimeoutMs,
 				retry: params.retry,
 				onBytes: (n) => {
 					bytes += n;

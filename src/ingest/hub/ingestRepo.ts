@@ -42,7 +42,9 @@ export interface IngestRepoParams {
 	parts?: number;
 	/** Bytes per ranged request. @default 16 MiB */
 	partSize?: number;
-	/** A request that receives nothing for this long is retried. @default 60000 */
+	/** A connection to the hub (or its CDN) not up within this long is retried. @default 10000 */
+	connectTimeoutMs?: number;
+	/** A request (metadata or bytes) that receives nothing for this long is cut and retried. @default 30000 */
 	idleTimeoutMs?: number;
 	retry?: RetryPolicy;
 	/** Ctrl-C: stops downloads, keeps partial files for the next run. */
@@ -96,21 +98,31 @@ export async function ingestRepo(params: IngestRepoParams): Promise<IngestSummar
 		hubUrl: params.hubUrl,
 		tokenGiven: params.accessToken !== undefined,
 		signal: params.signal,
+		connectTimeoutMs: params.connectTimeoutMs,
+		idleTimeoutMs: params.idleTimeoutMs,
 	});
-	const remote = await listSnapshotFiles({
-		repo: params.repo,
-		revision,
-		hubUrl: params.hubUrl,
-		accessToken: params.accessToken,
-		hubFetch,
-		retry: params.retry,
-		signal: params.signal,
-		onRetry: log,
-	});
+	let remote: RemoteSnapshot;
+	try {
+		remote = await listSnapshotFiles({
+			repo: params.repo,
+			revision,
+			hubUrl: params.hubUrl,
+			accessToken: params.accessToken,
+			hubFetch,
+			retry: params.retry,
+			signal: params.signal,
+			onRetry: log,
+		});
+	} catch (err) {
+		// The metadata calls' keep-alive connections.
+		hubFetch.close();
+		throw err;
+	}
 	const keep = createPathFilter({ include: params.include, exclude: params.exclude });
 	const files = remote.files.filter((f) => keep(f.path));
 	const where = `${params.repo.name}@${remote.commit}`;
 	if (files.length === 0 && remote.files.length > 0) {
+		hubFetch.close();
 		throw new UsageError("NO_FILES_MATCH", `no file of ${where} matches --include/--exclude (${remote.files.length} files in the repo)`, {
 			hint: "patterns are fnmatch-style: '*' also matches '/', e.g. --include '*.safetensors' --include '*.json'",
 		});
@@ -218,6 +230,7 @@ export async function ingestRepo(params: IngestRepoParams): Promise<IngestSummar
 			refs,
 		} satisfies IngestSummary;
 	} finally {
+		hubFetch.close();
 		await store?.close();
 	}
 }
@@ -287,7 +300,6 @@ async function fetchGroup(p: {
 				what,
 				parts: params.parts,
 				partSize: params.partSize,
-				idleTimeoutMs: params.idleTimeoutMs,
 				retry: params.retry,
 				signal: p.signal,
 				onBytes: (n) => {

@@ -23,8 +23,6 @@ export interface StreamPartParams {
 	chunks: ChunkPool;
 	/** `org/name@sha:path`, for messages. */
 	what: string;
-	/** A request that receives nothing for this long is cut and retried. @default 60000 */
-	idleTimeoutMs?: number;
 	retry?: RetryPolicy;
 	/** Stops the part (Ctrl-C, another part failed); its reason is what streamPart rejects with. */
 	signal: AbortSignal;
@@ -38,9 +36,10 @@ export interface StreamPartParams {
  * pooled chunks, which go to the part's queue as they fill. A request that
  * fails after some bytes is retried from where it stopped, and a part that
  * made progress starts its retry count again; a request that receives
- * nothing for `idleTimeoutMs` is cut and retried. A server that ignores
- * Range (a 200 with the whole file) is clipped to the part's bytes.
- * Resolves once the part has all its bytes.
+ * nothing for too long is cut by hubFetch (its idle timeout) and retried.
+ * A server that ignores Range (a 200 with the whole file) is clipped to the
+ * part's bytes; one that names another file size than the listing is
+ * refused. Resolves once the part has all its bytes.
  */
 export async function streamPart(params: StreamPartParams): Promise<void> {
 	const { part } = params;
@@ -63,19 +62,6 @@ export async function streamPart(params: StreamPartParams): Promise<void> {
 /** One ranged request for the bytes the part still lacks. */
 async function requestOnce(p: StreamPartParams): Promise<void> {
 	const { part, flow, chunks, what } = p;
-	const idleMs = p.idleTimeoutMs ?? 60_000;
-	const idle = new AbortController();
-	const onStop = (): void => idle.abort(p.signal.reason);
-	if (p.signal.aborted) onStop();
-	else p.signal.addEventListener("abort", onStop, { once: true });
-	// One timer per request, not one per chunk: it checks when data last came.
-	let last = Date.now();
-	const timer = setInterval(
-		() => {
-			if (Date.now() - last > idleMs) idle.abort(new DOMException("idle", "TimeoutError"));
-		},
-		Math.max(10, Math.min(idleMs / 4, 5000)),
-	);
 	const offset = part.start + part.received;
 	const want = part.end - part.start;
 	/** Bytes of a whole-file body seen before `offset` (dropped). */
@@ -108,7 +94,6 @@ async function requestOnce(p: StreamPartParams): Promise<void> {
 	 * the whole file is coming, when the caller stops reading).
 	 */
 	const clip = (n: number): { drop: number; keep: number } => {
-		last = Date.now();
 		let drop = 0;
 		if (rangeIgnored && skip < offset) {
 			drop = Math.min(n, offset - skip);
@@ -128,11 +113,19 @@ async function requestOnce(p: StreamPartParams): Promise<void> {
 	try {
 		let body: RangeBody;
 		try {
-			body = await p.hubFetch.openRange({ url: p.url, accessToken: p.accessToken, start: offset, end: part.end, what, signal: idle.signal });
+			body = await p.hubFetch.openRange({ url: p.url, accessToken: p.accessToken, start: offset, end: part.end, what, signal: p.signal });
 		} catch (err) {
-			throw failureOf(err, p.signal, idle.signal, what);
+			throw failureOf(err, p.signal, what);
 		}
 		rangeIgnored = body.status === 200;
+		if (body.fileSize !== null && body.fileSize !== p.size) {
+			// Retrying cannot help: the listing and the file disagree.
+			body.cancel();
+			throw new HubError("HUB_SIZE_MISMATCH", `${what}: the hub lists ${p.size} bytes, but ${new URL(body.url).host} serves a file of ${body.fileSize}`, {
+				url: body.url,
+				hint: "the repo changed while it was ingested, or the hub (or a proxy) is broken; run ingest again later",
+			});
+		}
 		let cutShort = false;
 		const resumeWhenCaughtUp = (): void => {
 			if (flow.mustWait()) void flow.changed().then(resumeWhenCaughtUp);
@@ -169,7 +162,7 @@ async function requestOnce(p: StreamPartParams): Promise<void> {
 		try {
 			await body.read(sink);
 		} catch (err) {
-			if (!cutShort) throw failureOf(err, p.signal, idle.signal, what);
+			if (!cutShort) throw failureOf(err, p.signal, what);
 		}
 		if (part.received < want) {
 			throw new TransientHubError("HUB_SHORT_BODY", `${what}: the connection ended after ${part.start + part.received} of ${part.end} bytes`, {
@@ -179,18 +172,13 @@ async function requestOnce(p: StreamPartParams): Promise<void> {
 	} finally {
 		// Bytes received are part of the prefix a retry continues after.
 		queueChunk();
-		clearInterval(timer);
-		p.signal.removeEventListener("abort", onStop);
 	}
 }
 
-/** The error a failed request stands for: the reason the part was stopped, a hub error, an idle timeout, or a network error. */
-function failureOf(err: unknown, stop: AbortSignal, request: AbortSignal, what: string): unknown {
+/** The error a failed request stands for: the reason the part was stopped, a hub error (hubFetch maps timeouts), or a network error. */
+function failureOf(err: unknown, stop: AbortSignal, what: string): unknown {
 	if (stop.aborted) return stop.reason instanceof Error ? stop.reason : new InterruptedError();
 	if (err instanceof HubError) return err;
-	if (request.aborted) {
-		return new TransientHubError("HUB_TIMEOUT", `${what}: no data received for too long`, { cause: err, hint: "check the network, then run again: the download resumes" });
-	}
 	const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
 	const detail = cause?.code ?? cause?.message ?? (err as Error)?.message ?? String(err);
 	return new TransientHubError("HUB_NETWORK", `network error fetching ${what} (${detail})`, { cause: err, hint: "check the network, then run again: the download resumes" });

@@ -1,6 +1,7 @@
 import type { Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { type BodySink, HttpConnection } from "../../../src/ingest/http/HttpConnection.js";
+import { HttpTimeoutError } from "../../../src/ingest/http/HttpTimeoutError.js";
 import { type RawHttpServer as RawServer, type SeenRequest, startRawHttpServer } from "../../support/startRawHttpServer.js";
 
 const KiB = 1024;
@@ -557,5 +558,25 @@ describe("HttpConnection", () => {
 		await srv.close();
 		servers.splice(servers.indexOf(srv), 1);
 		await expect(HttpConnection.open(new URL(`http://127.0.0.1:${port}/`))).rejects.toMatchObject({ code: "ECONNREFUSED" });
+	});
+
+	it("fails open() with a connect HttpTimeoutError naming the host when the connection is not up in time (a TLS handshake never answered)", async () => {
+		const srv = await rawServer(() => undefined);
+		const started = Date.now();
+		const err = await HttpConnection.open(new URL(`https://127.0.0.1:${srv.url.port}/`), undefined, null, 200).catch((e: unknown) => e);
+		expect(err).toBeInstanceOf(HttpTimeoutError);
+		expect(err).toMatchObject({ phase: "connect", host: `127.0.0.1:${srv.url.port}`, ms: 200, message: `could not connect to 127.0.0.1:${srv.url.port} within 0.2 s` });
+		expect(Date.now() - started).toBeLessThan(5000);
+		// The socket was dropped, not left half-open.
+		await sleep(100);
+		expect(srv.closed.has(0)).toBe(true);
+	});
+
+	it("lets an abort of the caller's own win over the connect timeout", async () => {
+		const srv = await rawServer(() => undefined);
+		const ac = new AbortController();
+		const p = HttpConnection.open(new URL(`https://127.0.0.1:${srv.url.port}/`), ac.signal, null, 10_000);
+		setTimeout(() => ac.abort(), 50);
+		await expect(p).rejects.toMatchObject({ name: "AbortError" });
 	});
 });

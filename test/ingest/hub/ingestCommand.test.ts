@@ -283,6 +283,20 @@ describe("ingestCommand against hub faults", () => {
 		expect(r.stderr).toMatch(/if the repo is private, set HF_TOKEN/);
 		expect((await ingest(["org/private"], { HF_TOKEN: "hf_privatetoken" })).code).toBe(0);
 	});
+
+	it("sends the token to every page of a private repo's paged listing (Link on the hub's own origin)", async () => {
+		const files: Record<string, string> = {};
+		for (let i = 0; i < 9; i++) files[`f${i}.txt`] = `file ${i}\n`;
+		await emu.hub.commit({ repo: "org/paged", files });
+		emu.hub.addRepo({ name: "org/paged", private: true, tokens: ["hf_pagedtoken"] });
+		const r = await ingest(["org/paged"], { HF_TOKEN: "hf_pagedtoken" });
+		expect(r.code, r.stderr).toBe(0);
+		// treePageSize 4: three pages, each asked for with the token.
+		const pages = emu.hub.requests.filter((q) => q.route === "tree");
+		expect(pages).toHaveLength(3);
+		expect(pages.every((q) => q.authorized && q.status === 200)).toBe(true);
+		expect(snapshotOf(await catalog(), "org/paged", emu.hub.repos.get("model:org/paged")!.refs.get("main")!)?.files).toHaveLength(9);
+	});
 });
 
 describe("ingestCommand bad input", () => {

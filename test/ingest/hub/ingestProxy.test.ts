@@ -107,7 +107,7 @@ describe("ingestCommand through an HTTP proxy", () => {
 			proxy.requests.every((l) => l.includes(` ${hubOrigin}/`)),
 			proxy.requests.join("\n"),
 		).toBe(true);
-		// Metadata (through the global fetch) went through the proxy...
+		// Metadata (through our HTTP client, as the bytes) went through the proxy...
 		expect(
 			proxy.requests.some((l) => /^GET \S+\/api\/models\/org\/proxied\b/.test(l)),
 			proxy.requests.join("\n"),
