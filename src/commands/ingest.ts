@@ -57,12 +57,20 @@ function printDryRun(d: IngestDryRun): void {
 	process.stdout.write(`in store:    ${files(d.inStoreFiles)}, ${formatBytes(d.inStoreBytes)} (${d.inStoreBytes} bytes)\n`);
 }
 
-/** `modelfs ingest <repo>`: prepopulates the store from the Hugging Face Hub (HF_ENDPOINT, HF_TOKEN). */
+/** `org/name@rev` -> the repo and its revision; without `@`, the --revision given. */
+function splitRevision(arg: string, revision: string): { repoArg: string; revision: string } {
+	const at = arg.lastIndexOf("@");
+	if (at <= 0 || arg.includes("://")) return { repoArg: arg, revision };
+	if (at === arg.length - 1) throw new UsageError("REVISION_INVALID", `${arg}: nothing after "@"; write org/name@<branch, tag or commit>`);
+	return { repoArg: arg.slice(0, at), revision: arg.slice(at + 1) };
+}
+
+/** `modelfs ingest <repo>...`: prepopulates the store from the Hugging Face Hub (HF_ENDPOINT, HF_TOKEN). */
 export function ingestCommand(): Command {
 	return new Command("ingest")
-		.description("download a Hugging Face Hub repo at one commit into the store: deduplicated, verified, resumable")
-		.argument("<repo>", "org/name (datasets: --repo-type dataset or datasets/org/name)")
-		.option("--revision <rev>", "branch, tag or commit sha", "main")
+		.description("download Hugging Face Hub repos, each at one commit, into the store: deduplicated, verified, resumable")
+		.argument("<repos...>", "org/name or org/name@revision, one or more, ingested one after another (datasets: --repo-type dataset or datasets/org/name)")
+		.option("--revision <rev>", "branch, tag or commit sha, for every repo given without @revision", "main")
 		.addOption(new Option("--repo-type <type>", "model or dataset (default: model)").choices(["model", "dataset"]))
 		.option("--include <glob>", "only files matching (fnmatch: '*' also matches '/'); repeatable", collect, [])
 		.option("--exclude <glob>", "skip files matching; repeatable", collect, [])
@@ -80,10 +88,16 @@ export function ingestCommand(): Command {
 				"HTTPS_PROXY / HTTP_PROXY (http:// proxies, credentials in the URL) and NO_PROXY are honoured; NODE_EXTRA_CA_CERTS adds a CA.\n" +
 				"Every hub request (metadata and downloads) has a connect timeout, MODELFS_HUB_CONNECT_TIMEOUT_MS (default 10000),\n" +
 				"and an idle timeout, MODELFS_HUB_IDLE_TIMEOUT_MS (default 30000: no byte received for that long); a request that\n" +
-				"times out is retried with backoff, then ingest fails naming the host and the timeout (exit 3).",
+				"times out is retried with backoff, then ingest fails naming the host and the timeout (exit 3).\n" +
+				"With several repos, every name is checked first; the first repo that fails stops the run (those before it are in\n" +
+				"the store), and --json prints a list instead of one object.",
 		)
-		.action(async (repoArg: string, opts: IngestOptions) => {
-			const repo = parseRepoArg({ repo: repoArg, repoType: opts.repoType });
+		.action(async (repoArgs: string[], opts: IngestOptions) => {
+			// Every argument is checked before anything is downloaded.
+			const targets = repoArgs.map((arg) => {
+				const { repoArg, revision } = splitRevision(arg, opts.revision);
+				return { repo: parseRepoArg({ repo: repoArg, repoType: opts.repoType }), revision };
+			});
 			const concurrency = Number(opts.concurrency);
 			if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
 				throw new UsageError("CONCURRENCY_INVALID", `--concurrency must be an integer from 1 to 64, got ${JSON.stringify(opts.concurrency)}`);
@@ -103,8 +117,6 @@ export function ingestCommand(): Command {
 			};
 			const tuning = readHubTuning();
 			const common = {
-				repo,
-				revision: opts.revision,
 				include: opts.include,
 				exclude: opts.exclude,
 				storeDir,
@@ -116,29 +128,37 @@ export function ingestCommand(): Command {
 				signal: abort.signal,
 				log,
 			};
+			const results: Array<IngestSummary | IngestDryRun> = [];
+			let current = targets[0].repo;
 			try {
-				if (opts.dryRun) {
-					const d = await ingestRepo({ ...common, dryRun: true });
-					if (opts.json) process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
-					else printDryRun(d);
-					return;
+				for (const { repo, revision } of targets) {
+					current = repo;
+					if (opts.dryRun) {
+						const d = await ingestRepo({ ...common, repo, revision, dryRun: true });
+						results.push(d);
+						if (!opts.json) printDryRun(d);
+						continue;
+					}
+					const s = await ingestRepo({
+						...common,
+						repo,
+						revision,
+						onPlan: (plan) => {
+							log(
+								`${label({ repo: repo.name, type: repo.type, commit: plan.commit })}: ${files(plan.files)}, ${formatBytes(plan.totalBytes)}; ${plan.downloadFiles} to download (${formatBytes(plan.downloadBytes)})`,
+							);
+							if (plan.downloadBytes > 0) bar.current = createByteProgress({ label: "ingest", total: plan.downloadBytes, quiet: opts.quiet });
+						},
+						onBytes: (n) => bar.current.increment(n),
+					});
+					bar.current.stop();
+					results.push(s);
+					if (!opts.json) printSummary(s);
 				}
-				const s = await ingestRepo({
-					...common,
-					onPlan: (plan) => {
-						log(
-							`${label({ repo: repo.name, type: repo.type, commit: plan.commit })}: ${files(plan.files)}, ${formatBytes(plan.totalBytes)}; ${plan.downloadFiles} to download (${formatBytes(plan.downloadBytes)})`,
-						);
-						if (plan.downloadBytes > 0) bar.current = createByteProgress({ label: "ingest", total: plan.downloadBytes, quiet: opts.quiet });
-					},
-					onBytes: (n) => bar.current.increment(n),
-				});
-				bar.current.stop();
-				if (opts.json) process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
-				else printSummary(s);
+				if (opts.json) process.stdout.write(`${JSON.stringify(results.length === 1 ? results[0] : results, null, 2)}\n`);
 			} catch (err) {
 				if (abort.signal.aborted) {
-					throw new InterruptedError(`ingest of ${repo.name} interrupted: finished files and partial downloads are kept; run it again to continue`);
+					throw new InterruptedError(`ingest of ${current.name} interrupted: finished files and partial downloads are kept; run it again to continue`);
 				}
 				throw err;
 			} finally {

@@ -156,6 +156,24 @@ describe("ingestCommand", () => {
 		expect(cat!.repos.find((x) => x.name === model.name)!.refs).toEqual({});
 	});
 
+	it("ingests several repos in one run, each at its own @revision or --revision, and --json lists them", async () => {
+		await emu.hub.commit({ repo: "org/second", files: { "config.json": "{}\n", "model.safetensors": Buffer.alloc(5000, 3) } });
+		const r = await ingest([`${model.name}@${model.commits[0]}`, "org/second", "--json"]);
+		expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0 });
+		const list = JSON.parse(r.stdout);
+		expect(list).toHaveLength(2);
+		expect(list[0]).toMatchObject({ repo: model.name, commit: model.commits[0], refs: {} });
+		expect(list[1]).toMatchObject({ repo: "org/second", files: 2, refs: { main: expect.any(String) } });
+		const cat = await catalog();
+		expect(snapshotOf(cat, model.name, model.commits[0])).not.toBeNull();
+		expect(cat!.repos.map((x) => x.name).sort()).toEqual([model.name, "org/second"].sort());
+		// A bad name anywhere in the list is refused before anything is downloaded.
+		emu.hub.resetCounters();
+		const bad = await ingest(["org/second", "not a repo"]);
+		expect(bad.code).toBe(2);
+		expect(resolves()).toBe(0);
+	});
+
 	it("ingests a dataset with --repo-type dataset", async () => {
 		await emu.hub.commit({ repo: "org/data", type: "dataset", files: { "data/train.parquet": Buffer.alloc(3000, 7), "README.md": "# data\n" } });
 		const r = await ingest(["org/data", "--repo-type", "dataset", "--json"]);
