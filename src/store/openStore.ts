@@ -169,7 +169,18 @@ export async function openStore(params: OpenStoreParams): Promise<Store> {
 		await cleanTmp(dir);
 		// A damaged file would kill this process with SIGBUS once mapped (and an
 		// empty one would become a new, empty index under the catalog's repos).
-		await checkIndexFile({ path: join(indexPath, "data.mdb") });
+		const dataMdb = join(indexPath, "data.mdb");
+		if ((await checkIndexFile({ path: dataMdb })) === null) {
+			// LMDB would start an empty index, and gc would then see every blob
+			// the published catalog names as garbage.
+			const published = (await listCatalogGenerations(dir))[0];
+			if (published !== undefined) {
+				throw new IndexError(
+					"INDEX_CORRUPT",
+					`the store index ${dataMdb} is missing though catalog generation ${published} is published: run \`modelfs rebuild-index\` to rebuild it from the catalog and the objects`,
+				);
+			}
+		}
 		try {
 			index = new StoreIndex({ path: indexPath, readOnly: false });
 		} catch (err) {

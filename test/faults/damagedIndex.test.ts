@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { listCatalogGenerations } from "../../src/store/catalog/listCatalogGenerations.js";
@@ -77,6 +77,23 @@ describe("a damaged index/data.mdb", () => {
 		expect(JSON.parse(again.stdout).bytesCopied).toBe(0);
 		expect(JSON.parse((await runCli(["ls", "--json", "--store", store])).stdout)).toEqual(repos);
 	}, 240_000);
+
+	it("a missing data.mdb under published catalogs: readers use the catalog, writers refuse instead of starting an empty index; rebuild-index restores it", async () => {
+		const { store, cache } = await storeWithModels();
+		const repos = JSON.parse((await runCli(["ls", "--json", "--store", store])).stdout);
+		rmSync(join(store, "index", "data.mdb"));
+		const ls = await runCli(["ls", "--json", "--store", store]);
+		expect(ls.code, ls.stderr).toBe(0);
+		expect(JSON.parse(ls.stdout)).toEqual(repos);
+		for (const args of [["gc"], ["import", cache]]) {
+			const r = await runCli([...args, "--store", store]);
+			expect(r.code, r.stderr).toBe(4);
+			expect(r.stderr).toMatch(/^modelfs: the store index .*data\.mdb is missing though catalog generation \d+ is published: run `modelfs rebuild-index`/);
+		}
+		expect((await runCli(["rebuild-index", "--store", store])).code).toBe(0);
+		expect(JSON.parse((await runCli(["ls", "--json", "--store", store])).stdout)).toEqual(repos);
+		expect((await runCli(["gc", "--store", store])).code).toBe(0);
+	}, 120_000);
 
 	it("rebuild-index without a catalog that parses changes nothing and says the names are lost", async () => {
 		const { store } = await storeWithModels();
