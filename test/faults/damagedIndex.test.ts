@@ -95,6 +95,29 @@ describe("a damaged index/data.mdb", () => {
 		expect((await runCli(["gc", "--store", store])).code).toBe(0);
 	}, 120_000);
 
+	it("rebuild-index --verify hashes every blob and leaves out one whose bytes changed; verify then names it", async () => {
+		const { store, weights } = await storeWithModels();
+		const catalog = (await readCatalog({ storeDir: store }))!;
+		const shard = catalog.repos.flatMap((r) => r.snapshots.flatMap((s) => s.files)).find((f) => f.path === "model.safetensors")!;
+		const object = join(store, "objects", shard.blake3.slice(0, 2), shard.blake3);
+		chmodSync(object, 0o644);
+		overwrite(object, 100, Buffer.from("changed"));
+		truncateSync(join(store, "index", "data.mdb"), 3 * PAGE);
+		const r = await runCli(["rebuild-index", "--verify", "--json", "--store", store]);
+		expect(r.code, r.stderr).toBe(0);
+		const report = JSON.parse(r.stdout);
+		expect(report).toMatchObject({ verified: true, hashed: 4, damaged: [shard.blake3], missing: [] });
+		expect(report.hashedBytes).toBe(weights.length + 2 + 7 + 3);
+		// The names are all kept: the snapshots still list the damaged file.
+		expect(JSON.parse((await runCli(["ls", "--json", "--store", store])).stdout).map((x: { name: string }) => x.name)).toEqual(["org/data", "org/llama"]);
+		const verify = await runCli(["verify", "--store", store]);
+		expect(verify.code).toBe(4);
+		expect(verify.stdout).toContain(shard.blake3);
+		const help = await runCli(["rebuild-index", "--help"]);
+		expect(help.stdout).toContain("--verify");
+		expect(help.stdout).toMatch(/not\s+re-hashed/);
+	}, 120_000);
+
 	it("rebuild-index without a catalog that parses changes nothing and says the names are lost", async () => {
 		const { store } = await storeWithModels();
 		truncateSync(join(store, "index", "data.mdb"), PAGE);
