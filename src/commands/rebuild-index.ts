@@ -55,7 +55,9 @@ export function rebuildIndexCommand(): Command {
 					r.unreferenced ? `${r.unreferenced} objects no snapshot uses (gc removes them)` : "",
 				].filter(Boolean);
 				if (problems.length > 0 || !r.verified) {
-					process.stdout.write(`${problems.length ? `${problems.join(", ")}; ` : ""}run \`modelfs verify\`${r.missing.length || r.damaged.length ? " and import or ingest the repos it names again" : " to hash the blobs"}\n`);
+					process.stdout.write(
+						`${problems.length ? `${problems.join(", ")}; ` : ""}run \`modelfs verify\`${r.missing.length || r.damaged.length ? " and import or ingest the repos it names again" : " to hash the blobs"}\n`,
+					);
 				}
 			} finally {
 				bar.stop();

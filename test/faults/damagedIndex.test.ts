@@ -38,45 +38,49 @@ function refusedDamaged(r: CliResult, code = 4): void {
 }
 
 describe("a damaged index/data.mdb", () => {
-	it.each(damages)("%s: every command says so in one line and exits 4; rebuild-index brings back the same repos and verify passes", async (_name, damage) => {
-		const { store, cache } = await storeWithModels();
-		const before = await runCli(["ls", "--json", "--store", store]);
-		expect(before.code, before.stderr).toBe(0);
-		const repos = JSON.parse(before.stdout);
-		expect(repos.map((r: { name: string }) => r.name).sort()).toEqual(["org/data", "org/llama"]);
-		const dataMdb = join(store, "index", "data.mdb");
-		expect(statSync(dataMdb).size).toBeGreaterThan(3 * PAGE);
-		damage(dataMdb);
+	it.each(damages)(
+		"%s: every command says so in one line and exits 4; rebuild-index brings back the same repos and verify passes",
+		async (_name, damage) => {
+			const { store, cache } = await storeWithModels();
+			const before = await runCli(["ls", "--json", "--store", store]);
+			expect(before.code, before.stderr).toBe(0);
+			const repos = JSON.parse(before.stdout);
+			expect(repos.map((r: { name: string }) => r.name).sort()).toEqual(["org/data", "org/llama"]);
+			const dataMdb = join(store, "index", "data.mdb");
+			expect(statSync(dataMdb).size).toBeGreaterThan(3 * PAGE);
+			damage(dataMdb);
 
-		for (const args of [["ls"], ["verify"], ["gc"], ["gc", "--dry-run"], ["df"], ["init"], ["import", cache]]) {
-			refusedDamaged(await runCli([...args, "--store", store]));
-		}
+			for (const args of [["ls"], ["verify"], ["gc"], ["gc", "--dry-run"], ["df"], ["init"], ["import", cache]]) {
+				refusedDamaged(await runCli([...args, "--store", store]));
+			}
 
-		const rebuilt = await runCli(["rebuild-index", "--json", "--store", store]);
-		expect(rebuilt.code, rebuilt.stderr).toBe(0);
-		const report = JSON.parse(rebuilt.stdout);
-		expect(report).toMatchObject({ repos: 2, snapshots: 3, missing: [], damaged: [], unreferenced: 0 });
-		// The damaged index is kept, moved aside.
-		expect(report.movedTo).toMatch(/\/quarantine\/index-/);
-		expect(readFileSync(join(report.movedTo, "data.mdb")).length).toBeGreaterThan(0);
+			const rebuilt = await runCli(["rebuild-index", "--json", "--store", store]);
+			expect(rebuilt.code, rebuilt.stderr).toBe(0);
+			const report = JSON.parse(rebuilt.stdout);
+			expect(report).toMatchObject({ repos: 2, snapshots: 3, missing: [], damaged: [], unreferenced: 0 });
+			// The damaged index is kept, moved aside.
+			expect(report.movedTo).toMatch(/\/quarantine\/index-/);
+			expect(readFileSync(join(report.movedTo, "data.mdb")).length).toBeGreaterThan(0);
 
-		const after = await runCli(["ls", "--json", "--store", store]);
-		expect(after.code, after.stderr).toBe(0);
-		expect(after.stderr).toBe("");
-		expect(JSON.parse(after.stdout)).toEqual(repos);
-		const verify = await runCli(["verify", "--store", store]);
-		expect(verify.code, verify.stdout + verify.stderr).toBe(0);
-		expect(verify.stdout).toMatch(/0 bad/);
-		for (const args of [["gc"], ["df"]]) {
-			const r = await runCli([...args, "--store", store]);
-			expect(r.code, r.stderr).toBe(0);
-		}
-		// A writer works on the rebuilt index: the import finds every blob already there.
-		const again = await runCli(["import", cache, "--json", "--store", store]);
-		expect(again.code, again.stderr).toBe(0);
-		expect(JSON.parse(again.stdout).bytesCopied).toBe(0);
-		expect(JSON.parse((await runCli(["ls", "--json", "--store", store])).stdout)).toEqual(repos);
-	}, 240_000);
+			const after = await runCli(["ls", "--json", "--store", store]);
+			expect(after.code, after.stderr).toBe(0);
+			expect(after.stderr).toBe("");
+			expect(JSON.parse(after.stdout)).toEqual(repos);
+			const verify = await runCli(["verify", "--store", store]);
+			expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+			expect(verify.stdout).toMatch(/0 bad/);
+			for (const args of [["gc"], ["df"]]) {
+				const r = await runCli([...args, "--store", store]);
+				expect(r.code, r.stderr).toBe(0);
+			}
+			// A writer works on the rebuilt index: the import finds every blob already there.
+			const again = await runCli(["import", cache, "--json", "--store", store]);
+			expect(again.code, again.stderr).toBe(0);
+			expect(JSON.parse(again.stdout).bytesCopied).toBe(0);
+			expect(JSON.parse((await runCli(["ls", "--json", "--store", store])).stdout)).toEqual(repos);
+		},
+		240_000,
+	);
 
 	it("a missing data.mdb under published catalogs: readers use the catalog, writers refuse instead of starting an empty index; rebuild-index restores it", async () => {
 		const { store, cache } = await storeWithModels();

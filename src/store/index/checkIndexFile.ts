@@ -104,7 +104,7 @@ export async function checkIndexFile(params: CheckIndexFileParams): Promise<Inde
 		const pageSize = typeof meta0 === "string" ? 4096 : meta0.pageSize;
 		const second = Buffer.alloc(META.end);
 		const got1 = (await fh.read(second, 0, META.end, pageSize)).bytesRead;
-		const meta1 = got1 < META.end ? `meta page 1 is missing` : readMeta(second, 1);
+		const meta1 = got1 < META.end ? "meta page 1 is missing" : readMeta(second, 1);
 		if (typeof meta0 === "string" && typeof meta1 === "string") throw damaged(path, `no valid meta page: ${meta0}; ${meta1}`);
 		if (typeof meta0 === "string") throw damaged(path, meta0);
 		if (typeof meta1 === "string") throw damaged(path, meta1);
