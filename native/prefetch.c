@@ -14,8 +14,11 @@
  * reads ahead only read_ahead_kb, so with the common 128 KiB it made 4,101
  * requests per GiB where a 4 MiB read made 858, and small folios again.
  * A read takes the kernel's ordinary readahead path, sized by the request,
- * with its large folios, the same as a reader's own. The copy into the
- * buffer costs about 0.2 s of system time per GiB.
+ * with its large folios, the same as a reader's own; a 16 MiB one makes
+ * requests as large as a loader's 16 MiB reads, so on a volume limited in
+ * requests per second the prefetch's requests cost what the loader's do.
+ * The copy into the buffer costs about 0.2 s of system time per GiB; the
+ * buffer is allocated per blob, so an idle daemon holds none.
  * A blob has at most one prefetch; it stops when no open of it is left.
  * The reads are the daemon's own, so a cgroup limit on the daemon applies.
  * Calls blob.c, stats.c, log.c.
@@ -41,7 +44,7 @@
 
 #define PF_THREADS	2
 #define PF_CHUNK	(16 << 20)
-#define PF_BUF		(4 << 20)	/* divides PF_CHUNK */
+#define PF_BUF		PF_CHUNK	/* one read per chunk, as large as a loader's */
 #define PF_SLOTS	4096		/* a power of two */
 #define PF_QUEUE	256
 

@@ -3,6 +3,7 @@ import { serveMetrics } from "../metrics/serveMetrics.js";
 import { startMetricsProcess } from "../metrics/startMetricsProcess.js";
 import { type StartedMount, startMount } from "../mount/startMount.js";
 import { readCatalog } from "../store/catalog/readCatalog.js";
+import { republishIfBehind } from "../store/catalog/republishIfBehind.js";
 import { readStoreFormat } from "../store/readStoreFormat.js";
 import type { Catalog } from "../store/StoreTypes.js";
 import { buildViewTree, type ViewLayout } from "../view/buildViewTree.js";
@@ -65,6 +66,7 @@ export async function mountStoreView(params: MountStoreViewParams): Promise<Moun
 	const log = params.log ?? (() => undefined);
 	// Before anything is mounted: a store of another format is never served.
 	await readStoreFormat({ storeDir: params.storeDir });
+	await republishIfBehind({ storeDir: params.storeDir });
 	let catalog: Catalog | null = await readCatalog({ storeDir: params.storeDir });
 	if (catalog === null) {
 		log(`the store ${params.storeDir} has no published catalog yet: the view at ${params.mountpoint} is empty`);

@@ -3,6 +3,7 @@ import type { ModelfsMount } from "../mount/MountTypes.js";
 import { readMountStats } from "../mount/readMountStats.js";
 import { type RefreshedMount, refreshMount } from "../mount/refreshMount.js";
 import { readCatalog } from "../store/catalog/readCatalog.js";
+import { republishIfBehind } from "../store/catalog/republishIfBehind.js";
 import type { Catalog } from "../store/StoreTypes.js";
 import { buildViewTree, type ViewLayout } from "../view/buildViewTree.js";
 
@@ -49,6 +50,7 @@ export async function refreshStoreView(params: RefreshStoreViewParams): Promise<
 	if (record === null) throw new TypeError(`refreshStoreView: ${mount.mountpoint} has no mount.json`);
 	const stats = await readMountStats({ runtimeDir: mount.runtimeDir }).catch(() => null);
 	const shown = stats !== null && stats.imageId !== "0000000000000000" ? stats.generation : (record.catalogGeneration ?? 0);
+	await republishIfBehind({ storeDir: record.storeDir });
 	let catalog: Catalog | null = await readCatalog({ storeDir: record.storeDir });
 	if (catalog === null) catalog = { format: 1, generation: 0, createdAt: new Date().toISOString(), repos: [] };
 	const none = { mountpoint: mount.mountpoint, from: shown, to: shown, result: null, droppedCaches: false, dropSeconds: 0 };

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { lstat, readdir, readFile, realpath, stat } from "node:fs/promises";
-import { join, resolve, sep } from "node:path";
+import { join, resolve } from "node:path";
 import { UsageError } from "../../errors.js";
 import { commitSnapshot } from "../../store/index/commitSnapshot.js";
 import { validateRepoId } from "../../store/names/validateRepoId.js";

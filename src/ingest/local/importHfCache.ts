@@ -1,5 +1,5 @@
 import { lstat, readdir, readFile, readlink, realpath, stat } from "node:fs/promises";
-import { basename, join, resolve, sep } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { UsageError } from "../../errors.js";
 import { commitSnapshot } from "../../store/index/commitSnapshot.js";
 import { validateRepoId } from "../../store/names/validateRepoId.js";

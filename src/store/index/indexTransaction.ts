@@ -16,6 +16,16 @@ export interface IndexTransactionParams {
 const FULL_BELOW = 16 << 20;
 
 /**
+ * Below this much free space a commit is not tried. liblmdb prints its own
+ * "Write error: ..." to stderr when a page write fails, and lmdb-js then
+ * logs "Error: Input/output error" with a stack, all before any error
+ * reaches us: on a full disk that noise came before the clean message.
+ * A commit writes a few pages (4 KiB each) and the meta page; 2 MiB is far
+ * more than one needs and far less than any blob that could follow.
+ */
+const RESERVE = 2 << 20;
+
+/**
  * Runs one index write transaction. lmdb-js reports a commit that failed
  * (on a full disk: EIO from its write thread, not ENOSPC) as "Commit
  * failed", puts the cause in a second promise, `commitError`, and rejects
@@ -30,6 +40,9 @@ export async function indexTransaction(params: IndexTransactionParams): Promise<
 	const { store } = params;
 	const index = store.index;
 	if (store.readOnly || !index) throw new IndexError("INDEX_READ_ONLY", `cannot record ${params.label}: ${store.dir} is open read-only`);
+	const free = await statfs(store.dir).catch(() => null);
+	if (free && free.bavail * free.bsize < RESERVE)
+		throw storeWriteError(store, params.label, Object.assign(new Error(`${free.bavail * free.bsize} bytes free, under the ${RESERVE} an index commit keeps`), { code: "ENOSPC" }));
 	try {
 		await index.env.transaction(() => {
 			params.body();

@@ -126,6 +126,8 @@ describe.runIf(canMount)("ingestCommand on a full disk", () => {
 		const small = join(mnt, "store");
 		const r = await runCli(["ingest", REPO, "--store", small], { env: env() });
 		expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toMatchObject({ code: 4, stderr: expect.stringMatching(/no space left in the store/) });
+		// Only modelfs's own lines: no raw LMDB or Node error before them.
+		expect(r.stderr).not.toMatch(/Input\/output error|MDB_|^\s+at /m);
 		const cat = await readCatalog({ storeDir: small });
 		expect(cat?.repos.find((x) => x.name === REPO) ?? null).toBeNull();
 		// Nothing partial is left to fill the disk.
