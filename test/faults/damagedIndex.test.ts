@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { listCatalogGenerations } from "../../src/store/catalog/listCatalogGenerations.js";
 import { readCatalog } from "../../src/store/catalog/readCatalog.js";
 import { storeWithModels } from "../commands/initStoreFixture.js";
+import { addFixtureModel, startHubEmulator } from "../support/hub-emulator/index.js";
 import { type CliResult, runCli } from "../support/runCli.js";
 
 const PAGE = 4096;
@@ -97,6 +98,23 @@ describe("a damaged index/data.mdb", () => {
 		expect((await runCli(["rebuild-index", "--store", store])).code).toBe(0);
 		expect(JSON.parse((await runCli(["ls", "--json", "--store", store])).stdout)).toEqual(repos);
 		expect((await runCli(["gc", "--store", store])).code).toBe(0);
+	}, 120_000);
+
+	it("ingest from the hub stops with the one line too, and works after rebuild-index", async () => {
+		const emu = await startHubEmulator({});
+		onTestFinished(() => emu.close());
+		const model = await addFixtureModel({ hub: emu.hub });
+		const env = { HF_ENDPOINT: emu.url, HF_TOKEN: "", MODELFS_HUB_RETRY_BASE_MS: "10" };
+		const { store } = await storeWithModels();
+		truncateSync(join(store, "index", "data.mdb"), 3 * PAGE);
+		refusedDamaged(await runCli(["ingest", model.name, "--store", store], { env }));
+		expect((await runCli(["rebuild-index", "--store", store])).code).toBe(0);
+		const ingested = await runCli(["ingest", model.name, "--store", store], { env });
+		expect(ingested.code, ingested.stderr).toBe(0);
+		const names = JSON.parse((await runCli(["ls", "--json", "--store", store])).stdout)
+			.map((r: { name: string }) => r.name)
+			.sort();
+		expect(names).toEqual(["org/data", "org/llama", model.name].sort());
 	}, 120_000);
 
 	it("rebuild-index --verify hashes every blob and leaves out one whose bytes changed; verify then names it", async () => {
