@@ -137,13 +137,14 @@ export async function openStore(params: OpenStoreParams): Promise<Store> {
 		// On a shared filesystem only the writer's host may open LMDB; readers
 		// elsewhere build everything from the catalog.
 		if (existsSync(join(indexPath, "data.mdb")) && !(await isNetworkFilesystem(dir))) {
-			// A damaged file would kill this process with SIGBUS once mapped.
-			await checkIndexFile({ path: join(indexPath, "data.mdb") });
 			try {
+				// A damaged file would kill this process with SIGBUS once mapped.
+				await checkIndexFile({ path: join(indexPath, "data.mdb") });
 				index = new StoreIndex({ path: indexPath, readOnly: true });
-			} catch {
-				// A read-only mount without LMDB's lock file, or another host's env:
-				// readers fall back to the published catalog.
+			} catch (err) {
+				if (err instanceof IndexError && err.code === "INDEX_CORRUPT") throw err;
+				// A read-only mount without LMDB's lock file, another host's env, or
+				// an index this user may not read: readers fall back to the published catalog.
 				index = null;
 			}
 		}
@@ -170,7 +171,14 @@ export async function openStore(params: OpenStoreParams): Promise<Store> {
 		// A damaged file would kill this process with SIGBUS once mapped (and an
 		// empty one would become a new, empty index under the catalog's repos).
 		const dataMdb = join(indexPath, "data.mdb");
-		if ((await checkIndexFile({ path: dataMdb })) === null) {
+		const found = await checkIndexFile({ path: dataMdb }).catch((err: unknown) => {
+			if (err instanceof IndexError) throw err;
+			throw new IndexError("INDEX_OPEN_FAILED", `cannot read the index at ${dataMdb}: ${(err as Error).message}`, {
+				cause: err,
+				hint: "check the permissions of the store's index/ folder",
+			});
+		});
+		if (found === null) {
 			// LMDB would start an empty index, and gc would then see every blob
 			// the published catalog names as garbage.
 			const published = (await listCatalogGenerations(dir))[0];
