@@ -22,6 +22,7 @@ import { initCommand } from "./commands/init.js";
 import { lsCommand } from "./commands/ls.js";
 import { mountCommand } from "./commands/mount.js";
 import { overlayCommand } from "./commands/overlay.js";
+import { rebuildIndexCommand } from "./commands/rebuild-index.js";
 import { refreshCommand } from "./commands/refresh.js";
 import { restartCommand } from "./commands/restart.js";
 import { rmCommand } from "./commands/rm.js";
@@ -68,6 +69,7 @@ const commands: Array<() => Command> = [
 	rmCommand,
 	gcCommand,
 	verifyCommand,
+	rebuildIndexCommand,
 	mountCommand,
 	umountCommand,
 	statusCommand,

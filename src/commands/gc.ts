@@ -28,7 +28,12 @@ export function gcCommand(): Command {
 			const storeDir = resolveStoreDir({ store: opts.store });
 			const store = await openStore({ storeDir, write: !opts.dryRun, wait: opts.wait });
 			try {
-				const r = await collectGarbage({ store, graceMs, dryRun: opts.dryRun });
+				const r = await collectGarbage({
+					store,
+					graceMs,
+					dryRun: opts.dryRun,
+					onSkip: (s) => process.stderr.write(`modelfs: warning: catalog ${s.path} does not parse; it holds no blob alive\n`),
+				});
 				if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
 				else
 					process.stdout.write(

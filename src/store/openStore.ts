@@ -1,10 +1,12 @@
 import { existsSync } from "node:fs";
-import { access, constants, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { access, constants, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { IndexError, StoreError } from "../errors.js";
 import { acquireWriterLock } from "./acquireWriterLock.js";
 import { listCatalogGenerations } from "./catalog/listCatalogGenerations.js";
 import { publishCatalog } from "./catalog/publishCatalog.js";
+import { readCatalogFile } from "./catalog/readCatalogFile.js";
+import { checkIndexFile } from "./index/checkIndexFile.js";
 import { StoreIndex } from "./index/StoreIndex.js";
 import { fsyncDir } from "./objects/fsyncDir.js";
 import { isNetworkFilesystem } from "./objects/isNetworkFilesystem.js";
@@ -26,6 +28,11 @@ export interface OpenStoreParams {
 	onCreated?: (storeDir: string) => void;
 	/** Stops waiting for the lock. */
 	signal?: AbortSignal;
+	/**
+	 * Told, one line each, what a writer repaired on open (a damaged catalog set aside).
+	 * @default `modelfs: <line>` on stderr
+	 */
+	onNote?: (line: string) => void;
 }
 
 const SUBDIRS = [STORE_PATHS.objects, STORE_PATHS.tmp, STORE_PATHS.catalog, STORE_PATHS.quarantine] as const;
@@ -71,6 +78,28 @@ async function cleanTmp(dir: string): Promise<void> {
 	}
 }
 
+/**
+ * Moves the newest catalog generations that do not parse to quarantine/
+ * (never deleted: they are evidence), so that readers stop warning and the
+ * republish below has a number to compare with. Stops at the first that
+ * parses. Called with the writer lock held.
+ */
+async function setAsideDamagedCatalogs(dir: string, onNote: (line: string) => void): Promise<void> {
+	for (const generation of await listCatalogGenerations(dir)) {
+		const path = join(dir, STORE_PATHS.catalog, String(generation));
+		try {
+			await readCatalogFile({ path });
+			return;
+		} catch (err) {
+			if (!(err instanceof IndexError) || err.code !== "INDEX_CATALOG_CORRUPT") throw err;
+			const to = join(dir, STORE_PATHS.quarantine, `catalog-${generation}.${Date.now()}`);
+			await rename(path, to);
+			await fsyncDir(join(dir, STORE_PATHS.catalog));
+			onNote(`catalog ${path} did not parse: moved it to ${to}`);
+		}
+	}
+}
+
 function writable(err: unknown): never {
 	const code = (err as NodeJS.ErrnoException).code;
 	throw new StoreError("STORE_READ_ONLY", `store is not writable (${code})`, {
@@ -82,8 +111,10 @@ function writable(err: unknown): never {
 /**
  * Opens a store. Readers get the index read-only (or none, on a read-only
  * mount: read commands then use the published catalog). Writers take the
- * single writer lock, clean tmp/ of dead writers' files and republish the
- * catalog if a crash left it behind the index.
+ * single writer lock, clean tmp/ of dead writers' files, set aside newest
+ * catalogs that do not parse and republish the catalog if a crash (or that)
+ * left it behind the index. Before LMDB maps `index/data.mdb`, checkIndexFile
+ * refuses a damaged one with IndexError INDEX_CORRUPT (run rebuild-index).
  */
 export async function openStore(params: OpenStoreParams): Promise<Store> {
 	if (typeof params?.storeDir !== "string" || params.storeDir === "") throw new TypeError("openStore: `storeDir` must be a non-empty string");
@@ -107,10 +138,13 @@ export async function openStore(params: OpenStoreParams): Promise<Store> {
 		// elsewhere build everything from the catalog.
 		if (existsSync(join(indexPath, "data.mdb")) && !(await isNetworkFilesystem(dir))) {
 			try {
+				// A damaged file would kill this process with SIGBUS once mapped.
+				await checkIndexFile({ path: join(indexPath, "data.mdb") });
 				index = new StoreIndex({ path: indexPath, readOnly: true });
-			} catch {
-				// A read-only mount without LMDB's lock file, or another host's env:
-				// readers fall back to the published catalog.
+			} catch (err) {
+				if (err instanceof IndexError && err.code === "INDEX_CORRUPT") throw err;
+				// A read-only mount without LMDB's lock file, another host's env, or
+				// an index this user may not read: readers fall back to the published catalog.
 				index = null;
 			}
 		}
@@ -134,6 +168,27 @@ export async function openStore(params: OpenStoreParams): Promise<Store> {
 	try {
 		for (const sub of SUBDIRS) await mkdir(join(dir, sub), { recursive: true });
 		await cleanTmp(dir);
+		// A damaged file would kill this process with SIGBUS once mapped (and an
+		// empty one would become a new, empty index under the catalog's repos).
+		const dataMdb = join(indexPath, "data.mdb");
+		const found = await checkIndexFile({ path: dataMdb }).catch((err: unknown) => {
+			if (err instanceof IndexError) throw err;
+			throw new IndexError("INDEX_OPEN_FAILED", `cannot read the index at ${dataMdb}: ${(err as Error).message}`, {
+				cause: err,
+				hint: "check the permissions of the store's index/ folder",
+			});
+		});
+		if (found === null) {
+			// LMDB would start an empty index, and gc would then see every blob
+			// the published catalog names as garbage.
+			const published = (await listCatalogGenerations(dir))[0];
+			if (published !== undefined) {
+				throw new IndexError(
+					"INDEX_CORRUPT",
+					`the store index ${dataMdb} is missing though catalog generation ${published} is published: run \`modelfs rebuild-index\` to rebuild it from the catalog and the objects`,
+				);
+			}
+		}
 		try {
 			index = new StoreIndex({ path: indexPath, readOnly: false });
 		} catch (err) {
@@ -143,6 +198,7 @@ export async function openStore(params: OpenStoreParams): Promise<Store> {
 			});
 		}
 		const store = new Store({ dir, readOnly: false, index, release });
+		await setAsideDamagedCatalogs(dir, params.onNote ?? ((line) => process.stderr.write(`modelfs: ${line}\n`)));
 		const published = (await listCatalogGenerations(dir))[0] ?? 0;
 		if (index.generation() > published) await publishCatalog({ store });
 		return store;

@@ -1,9 +1,11 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { StoreError } from "../../src/errors.js";
+import { commitSnapshot } from "../../src/store/index/commitSnapshot.js";
+import { putFile } from "../../src/store/objects/putFile.js";
 import { openStore } from "../../src/store/openStore.js";
 import { resolveStoreDir } from "../../src/store/resolveStoreDir.js";
 import { startChild } from "./childProcess.js";
@@ -101,6 +103,48 @@ describe("openStore", () => {
 		expect(existsSync(join(tmp, "blob-999999-0-abcdef"))).toBe(false);
 		expect(existsSync(join(tmp, "partial-recent"))).toBe(true);
 		expect(existsSync(join(tmp, "partial-old"))).toBe(false);
+	});
+
+	it("refuses a damaged index/data.mdb before mapping it, as reader and as writer, and leaves the writer lock free", async () => {
+		const storeDir = join(tempDir(), "store");
+		const src = join(tempDir(), "f");
+		writeFileSync(src, "weights");
+		const store = await openStore({ storeDir, create: true });
+		const blob = await putFile({ store, path: src, sha1: true });
+		await commitSnapshot({
+			store,
+			snapshot: { repo: { type: "model", name: "org/a" }, commit: "c".repeat(40), files: [{ path: "w", blake3: blob.blake3, size: blob.size, etag: blob.sha1! }] },
+		});
+		await store.close();
+		truncateSync(join(storeDir, "index", "data.mdb"), 4096 * 3);
+		await expect(openStore({ storeDir })).rejects.toMatchObject({ code: "INDEX_CORRUPT" });
+		await expect(openStore({ storeDir, write: true })).rejects.toMatchObject({ code: "INDEX_CORRUPT" });
+		// Not STORE_LOCKED: the refused writer released the lock.
+		await expect(openStore({ storeDir, write: true })).rejects.toMatchObject({ code: "INDEX_CORRUPT" });
+		expect(existsSync(join(storeDir, "lock"))).toBe(false);
+	});
+
+	it("a writer moves a newest catalog that does not parse to quarantine/ and publishes that generation again", async () => {
+		const storeDir = join(tempDir(), "store");
+		const src = join(tempDir(), "f");
+		writeFileSync(src, "weights");
+		const store = await openStore({ storeDir, create: true });
+		const blob = await putFile({ store, path: src, sha1: true });
+		await commitSnapshot({
+			store,
+			snapshot: { repo: { type: "model", name: "org/a" }, commit: "c".repeat(40), files: [{ path: "w", blake3: blob.blake3, size: blob.size, etag: blob.sha1! }] },
+		});
+		await store.close();
+		const newest = join(storeDir, "catalog", "1");
+		chmodSync(newest, 0o644);
+		writeFileSync(newest, "\0\0\0\0");
+		const notes: string[] = [];
+		await (await openStore({ storeDir, write: true, onNote: (line) => notes.push(line) })).close();
+		expect(notes).toHaveLength(1);
+		expect(notes[0]).toMatch(new RegExp(`^catalog ${newest} did not parse: moved it to .*/quarantine/catalog-1\\.`));
+		const catalog = JSON.parse(readFileSync(newest, "utf8"));
+		expect(catalog).toMatchObject({ format: 1, generation: 1 });
+		expect(catalog.repos.map((r: { name: string }) => r.name)).toEqual(["org/a"]);
 	});
 
 	it("rejects a missing storeDir with a TypeError", async () => {

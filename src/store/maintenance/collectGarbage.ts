@@ -1,7 +1,9 @@
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { IndexError } from "../../errors.js";
 import { listCatalogGenerations } from "../catalog/listCatalogGenerations.js";
+import type { CatalogSkip } from "../catalog/readCatalog.js";
+import { readCatalogFile } from "../catalog/readCatalogFile.js";
 import { blobPath } from "../objects/blobPath.js";
 import { listObjects } from "../objects/listObjects.js";
 import { removeBlobs } from "../objects/removeBlobs.js";
@@ -16,6 +18,8 @@ export interface CollectGarbageParams {
 	graceMs?: number;
 	/** Report what would go, change nothing. @default false */
 	dryRun?: boolean;
+	/** Told of each recent catalog generation passed over because it does not parse. @default none */
+	onSkip?: (skip: CatalogSkip) => void;
 }
 
 export interface GarbageReport {
@@ -52,13 +56,24 @@ export async function collectGarbage(params: CollectGarbageParams): Promise<Garb
 	const now = Date.now();
 	for (const generation of await listCatalogGenerations(store.dir)) {
 		const path = join(store.dir, STORE_PATHS.catalog, String(generation));
+		const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
+			if (err.code === "ENOENT") return null;
+			throw err;
+		});
+		if (!st || now - st.mtimeMs >= graceMs) continue;
+		let catalog: Catalog | null;
 		try {
-			if (now - (await stat(path)).mtimeMs >= graceMs) continue;
-			const catalog = JSON.parse(await readFile(path, "utf8")) as Catalog;
-			for (const r of catalog.repos) for (const s of r.snapshots) for (const f of s.files) marked.add(f.blake3);
+			catalog = await readCatalogFile({ path });
 		} catch (err) {
-			if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+			// No view can be built from a catalog that does not parse, so it
+			// holds no blob alive; the index's snapshots are marked above.
+			if (err instanceof IndexError && err.code === "INDEX_CATALOG_CORRUPT") {
+				params.onSkip?.({ path, generation, reason: err.message });
+				continue;
+			}
+			throw err;
 		}
+		for (const r of catalog?.repos ?? []) for (const s of r.snapshots) for (const f of s.files) marked.add(f.blake3);
 	}
 
 	const report: GarbageReport = { removed: 0, removedBytes: 0, young: 0, youngBytes: 0, live: marked.size, dryRun };

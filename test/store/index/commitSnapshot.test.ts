@@ -1,4 +1,4 @@
-import { readdirSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, readdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readCatalog } from "../../../src/store/catalog/readCatalog.js";
@@ -82,12 +82,18 @@ describe("commitSnapshot", () => {
 		expect(cat!.repos.map((r) => r.name)).toEqual(["org/a", "org/b"]);
 	});
 
-	it("readCatalog says clearly when the newest catalog is damaged", async () => {
+	it("readCatalog passes over a newest catalog that does not parse, naming it, and says clearly when none parses", async () => {
 		const store = await newStore();
 		const a = await storeFile(store, "a", "a");
 		await commitSnapshot({ store, snapshot: { repo: { type: "model", name: "org/a" }, commit: C1, files: [a] } });
 		writeFileSync(join(store.dir, "catalog", "9"), "{ not json");
-		await expect(readCatalog({ storeDir: store.dir })).rejects.toMatchObject({ code: "INDEX_CATALOG_CORRUPT" });
+		const skipped: string[] = [];
+		const catalog = await readCatalog({ storeDir: store.dir, onSkip: (s) => skipped.push(s.path) });
+		expect(catalog!.generation).toBe(1);
+		expect(skipped).toEqual([join(store.dir, "catalog", "9")]);
+		chmodSync(join(store.dir, "catalog", "1"), 0o644);
+		writeFileSync(join(store.dir, "catalog", "1"), "null");
+		await expect(readCatalog({ storeDir: store.dir, onSkip: () => undefined })).rejects.toMatchObject({ code: "INDEX_CATALOG_CORRUPT" });
 	});
 
 	it("keeps only the newest few catalog generations", async () => {

@@ -61,6 +61,21 @@ describe("collectGarbage", () => {
 		expect(existsSync(blobPath(store.dir, w.blake3))).toBe(false);
 	});
 
+	it("passes over a recent catalog that does not parse (telling onSkip) instead of failing", async () => {
+		const store = await newStore();
+		const dir = tempDir();
+		writeFileSync(join(dir, "old"), "old garbage");
+		const old = await putFile({ store, path: join(dir, "old") });
+		age(store, old.blake3, 2 * 3600_000);
+		const bad = join(store.dir, "catalog", "7");
+		writeFileSync(bad, '{"format": 1, "repos": [');
+		const skipped: string[] = [];
+		const r = await collectGarbage({ store, graceMs: 3600_000, onSkip: (s) => skipped.push(s.path) });
+		expect(skipped).toEqual([bad]);
+		expect(r).toMatchObject({ removed: 1 });
+		expect(existsSync(blobPath(store.dir, old.blake3))).toBe(false);
+	});
+
 	it("removes orphan objects that never reached the index", async () => {
 		const store = await newStore();
 		const orphan = "ab".repeat(32);
