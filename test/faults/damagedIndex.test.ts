@@ -1,30 +1,21 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { listCatalogGenerations } from "../../src/store/catalog/listCatalogGenerations.js";
 import { readCatalog } from "../../src/store/catalog/readCatalog.js";
 import { storeWithModels } from "../commands/initStoreFixture.js";
 import { addFixtureModel, startHubEmulator } from "../support/hub-emulator/index.js";
+import { overwriteBytes } from "../support/overwriteBytes.js";
 import { type CliResult, runCli } from "../support/runCli.js";
 
 const PAGE = 4096;
 
-/** Overwrites `bytes` at `offset` of a file in place. */
-function overwrite(path: string, offset: number, bytes: Buffer): void {
-	const fd = openSync(path, "r+");
-	try {
-		writeSync(fd, bytes, 0, bytes.length, offset);
-	} finally {
-		closeSync(fd);
-	}
-}
-
 const damages: Array<[string, (dataMdb: string) => void]> = [
 	// Cut to three pages: the newer meta still names pages the file no longer has.
 	["truncated", (p) => truncateSync(p, 3 * PAGE)],
-	["zeroed meta pages", (p) => overwrite(p, 0, Buffer.alloc(2 * PAGE))],
-	["garbage meta pages", (p) => overwrite(p, 0, randomBytes(2 * PAGE))],
+	["zeroed meta pages", (p) => overwriteBytes(p, 0, Buffer.alloc(2 * PAGE))],
+	["garbage meta pages", (p) => overwriteBytes(p, 0, randomBytes(2 * PAGE))],
 	["truncated to one page", (p) => truncateSync(p, PAGE)],
 ];
 
@@ -123,7 +114,7 @@ describe("a damaged index/data.mdb", () => {
 		const shard = catalog.repos.flatMap((r) => r.snapshots.flatMap((s) => s.files)).find((f) => f.path === "model.safetensors")!;
 		const object = join(store, "objects", shard.blake3.slice(0, 2), shard.blake3);
 		chmodSync(object, 0o644);
-		overwrite(object, 100, Buffer.from("changed"));
+		overwriteBytes(object, 100, Buffer.from("changed"));
 		truncateSync(join(store, "index", "data.mdb"), 3 * PAGE);
 		const r = await runCli(["rebuild-index", "--verify", "--json", "--store", store]);
 		expect(r.code, r.stderr).toBe(0);

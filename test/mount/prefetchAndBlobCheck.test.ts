@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, realpathSync, rmSync, statSync, truncateSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, realpathSync, rmSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readMountStats } from "../../src/mount/readMountStats.js";
@@ -11,6 +11,7 @@ import { bytes, tempDir } from "../overlay/fixtures.js";
 import { addRepoToStore } from "../overlay/makeStore.js";
 import { mountTestView } from "../overlay/mountTestView.js";
 import { canMount } from "../support/canMount.js";
+import { overwriteBytes } from "../support/overwriteBytes.js";
 import { runCli } from "../support/runCli.js";
 
 const FILES = [
@@ -128,12 +129,7 @@ describe.runIf(canMount)("the daemon at open", () => {
 		const view = await mountTestView({ root: s.root, storeDir: s.storeDir, passthrough: true });
 		const dir = s.snapshot(view.mountpoint);
 		const hurt = FILES[2];
-		const fd = openSync(s.blob(hurt.path), "r+");
-		try {
-			writeSync(fd, Buffer.from("flipped!"), 0, 8, 4096);
-		} finally {
-			closeSync(fd);
-		}
+		overwriteBytes(s.blob(hurt.path), 4096, Buffer.from("flipped!"));
 		// Content is not checked at read time (README says so): the damaged bytes are served, at the right size.
 		const served = readFileSync(join(dir, hurt.path));
 		expect(served.length).toBe(hurt.bytes.length);

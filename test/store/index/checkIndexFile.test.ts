@@ -1,21 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, writeSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkIndexFile } from "../../../src/store/index/checkIndexFile.js";
 import { StoreIndex } from "../../../src/store/index/StoreIndex.js";
+import { overwriteBytes } from "../../support/overwriteBytes.js";
 import { tempDir } from "../storeFixtures.js";
 
 const PAGE = 4096;
-
-function overwrite(path: string, offset: number, bytes: Buffer): void {
-	const fd = openSync(path, "r+");
-	try {
-		writeSync(fd, bytes, 0, bytes.length, offset);
-	} finally {
-		closeSync(fd);
-	}
-}
 
 /** An index env with some history: puts, overwrites and deletes over many transactions (freed and reused pages). */
 async function busyIndex(): Promise<string> {
@@ -66,10 +58,10 @@ describe("checkIndexFile", () => {
 			["one page", (p) => truncateSync(p, PAGE), /meta page 1 is missing/],
 			["cut", (p) => truncateSync(p, 3 * PAGE), /uses pages up to \d+, \d+ bytes: it was cut short/],
 			["partial page", (p) => truncateSync(p, statSync(p).size - 100), /not a whole number of 4096-byte pages|cut short/],
-			["zeroed page 1", (p) => overwrite(p, PAGE, Buffer.alloc(PAGE)), /meta page 1 has magic 0x00000000/],
-			["zeroed meta pages", (p) => overwrite(p, 0, Buffer.alloc(2 * PAGE)), /no valid meta page/],
-			["other version", (p) => overwrite(p, 28, Buffer.from([1, 0, 0, 0])), /meta page 0 has data version 1/],
-			["huge sync txnid", (p) => overwrite(p, PAGE / 2 + 24 + 128, Buffer.alloc(8, 0xff)), /sync meta in page 0/],
+			["zeroed page 1", (p) => overwriteBytes(p, PAGE, Buffer.alloc(PAGE)), /meta page 1 has magic 0x00000000/],
+			["zeroed meta pages", (p) => overwriteBytes(p, 0, Buffer.alloc(2 * PAGE)), /no valid meta page/],
+			["other version", (p) => overwriteBytes(p, 28, Buffer.from([1, 0, 0, 0])), /meta page 0 has data version 1/],
+			["huge sync txnid", (p) => overwriteBytes(p, PAGE / 2 + 24 + 128, Buffer.alloc(8, 0xff)), /sync meta in page 0/],
 		];
 		const healthy = await busyIndex();
 		for (const [name, damage, message] of cases) {
