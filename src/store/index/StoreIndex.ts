@@ -12,6 +12,7 @@
  */
 import { type Database, open, type RootDatabase } from "lmdb";
 import type { BlobRecord, RepoType, SnapshotFile } from "../StoreTypes.js";
+import { quietLmdbWriteErrors } from "./quietLmdbWriteErrors.js";
 
 /** Value of the `blobs` DB (key: BLAKE3 as 32 bytes). */
 export interface BlobValue {
@@ -68,6 +69,7 @@ export class StoreIndex {
 
 	constructor(params: { path: string; readOnly: boolean }) {
 		this.readOnly = params.readOnly;
+		if (!params.readOnly) quietLmdbWriteErrors();
 		this.env = open({ path: params.path, readOnly: params.readOnly, maxDbs: 16, compression: false });
 		this.blobs = this.env.openDB<BlobValue, Buffer>({ name: "blobs", keyEncoding: "binary" });
 		this.sha256 = this.env.openDB<Buffer, Buffer>({ name: "alias-sha256", keyEncoding: "binary", encoding: "binary" });
