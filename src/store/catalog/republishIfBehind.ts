@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { isNetworkFilesystem } from "../objects/isNetworkFilesystem.js";
 import { openStore } from "../openStore.js";
 import { STORE_PATHS } from "../storeFormat.js";
+import { listCatalogGenerations } from "./listCatalogGenerations.js";
 
 export interface RepublishIfBehindParams {
 	storeDir: string;
@@ -13,10 +14,13 @@ export interface RepublishIfBehindParams {
  * A writer killed between its index commit and its catalog write leaves a
  * finished snapshot that views cannot show until the next writer runs. A
  * mount or refresh on the writer's host calls this first: when the store is
- * writable here, on a local filesystem, and no writer is running, opening it
- * for writing republishes the catalog if it is behind the index (openStore
- * does that for every writer). Anywhere else it does nothing: reader nodes
- * never open LMDB, and a running writer publishes on its own.
+ * writable here and on a local filesystem, it compares the index's
+ * generation with the newest catalog's through a read-only open (what `ls`
+ * does), and only when the catalog is behind and no writer is running opens
+ * it for writing, which republishes (openStore does that for every writer).
+ * So a mount takes no writer lock and cleans nothing in the usual case.
+ * Anywhere else it does nothing: reader nodes never open LMDB, and a running
+ * writer publishes on its own.
  * Returns whether the store could be checked.
  */
 export async function republishIfBehind(params: RepublishIfBehindParams): Promise<boolean> {
@@ -28,6 +32,15 @@ export async function republishIfBehind(params: RepublishIfBehindParams): Promis
 		return false;
 	}
 	if (await isNetworkFilesystem(dir)) return false;
+	// Damaged or unreadable: the command that follows says what is wrong.
+	const reader = await openStore({ storeDir: dir }).catch(() => null);
+	if (!reader?.index) {
+		await reader?.close();
+		return false;
+	}
+	const indexed = reader.index.generation();
+	await reader.close();
+	if (indexed <= ((await listCatalogGenerations(dir))[0] ?? 0)) return true;
 	let store: Awaited<ReturnType<typeof openStore>>;
 	try {
 		store = await openStore({ storeDir: dir, write: true, wait: false });
