@@ -11,6 +11,21 @@ import { resolveStoreDir } from "../../src/store/resolveStoreDir.js";
 import { startChild } from "./childProcess.js";
 import { tempDir } from "./storeFixtures.js";
 
+/** A new store holding org/a at one commit with one small file; closed again. */
+async function storeWithOneSnapshot(): Promise<string> {
+	const storeDir = join(tempDir(), "store");
+	const src = join(tempDir(), "f");
+	writeFileSync(src, "weights");
+	const store = await openStore({ storeDir, create: true });
+	const blob = await putFile({ store, path: src, sha1: true });
+	await commitSnapshot({
+		store,
+		snapshot: { repo: { type: "model", name: "org/a" }, commit: "c".repeat(40), files: [{ path: "w", blake3: blob.blake3, size: blob.size, etag: blob.sha1! }] },
+	});
+	await store.close();
+	return storeDir;
+}
+
 describe("resolveStoreDir", () => {
 	it("prefers --store, then MODELFS_STORE, then XDG_DATA_HOME, then ~/.local/share", () => {
 		expect(resolveStoreDir({ store: "/a", env: { MODELFS_STORE: "/b" } })).toBe("/a");
@@ -106,16 +121,7 @@ describe("openStore", () => {
 	});
 
 	it("refuses a damaged index/data.mdb before mapping it, as reader and as writer, and leaves the writer lock free", async () => {
-		const storeDir = join(tempDir(), "store");
-		const src = join(tempDir(), "f");
-		writeFileSync(src, "weights");
-		const store = await openStore({ storeDir, create: true });
-		const blob = await putFile({ store, path: src, sha1: true });
-		await commitSnapshot({
-			store,
-			snapshot: { repo: { type: "model", name: "org/a" }, commit: "c".repeat(40), files: [{ path: "w", blake3: blob.blake3, size: blob.size, etag: blob.sha1! }] },
-		});
-		await store.close();
+		const storeDir = await storeWithOneSnapshot();
 		truncateSync(join(storeDir, "index", "data.mdb"), 4096 * 3);
 		await expect(openStore({ storeDir })).rejects.toMatchObject({ code: "INDEX_CORRUPT" });
 		await expect(openStore({ storeDir, write: true })).rejects.toMatchObject({ code: "INDEX_CORRUPT" });
@@ -125,16 +131,7 @@ describe("openStore", () => {
 	});
 
 	it("a writer moves a newest catalog that does not parse to quarantine/ and publishes that generation again", async () => {
-		const storeDir = join(tempDir(), "store");
-		const src = join(tempDir(), "f");
-		writeFileSync(src, "weights");
-		const store = await openStore({ storeDir, create: true });
-		const blob = await putFile({ store, path: src, sha1: true });
-		await commitSnapshot({
-			store,
-			snapshot: { repo: { type: "model", name: "org/a" }, commit: "c".repeat(40), files: [{ path: "w", blake3: blob.blake3, size: blob.size, etag: blob.sha1! }] },
-		});
-		await store.close();
+		const storeDir = await storeWithOneSnapshot();
 		const newest = join(storeDir, "catalog", "1");
 		chmodSync(newest, 0o644);
 		writeFileSync(newest, "\0\0\0\0");
