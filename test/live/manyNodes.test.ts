@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { bytes, tempDir, writeHubCache } from "../overlay/fixtures.js";
@@ -10,7 +10,8 @@ import { cliPath, repoRoot, runCli } from "../support/runCli.js";
 const REPO = "org/gen";
 const NODES = 3;
 const GENERATIONS = 5;
-const SECONDS = 25;
+/** The longest a reader node reads; it stops sooner, a few passes after the writer is done. */
+const SECONDS = 120;
 
 /** Generation g of the repo: shards of new bytes and a manifest naming every file's digest. */
 function generationFiles(g: number) {
@@ -22,8 +23,8 @@ const commitOf = (g: number) => createHash("sha1").update(`gen-${g}`).digest("he
 
 /**
  * One reader node, run in its own mount namespace with its own runtime
- * folder: mounts the view of the read-only store, then until `seconds`
- * pass refreshes it (unless told to keep what it has) and checks every
+ * folder: mounts the view of the read-only store, then until the writer is
+ * done (`doneFile` exists) and three more passes ran, refreshes it (unless told to keep what it has) and checks every
  * snapshot it shows against that snapshot's manifest, byte for byte, and
  * that refs/main names a snapshot it shows; checks its view's holder and
  * daemon do not map the store's LMDB index. Unmounts at the end and prints
@@ -31,7 +32,7 @@ const commitOf = (g: number) => createHash("sha1").update(`gen-${g}`).digest("he
  */
 const READER_NODE = `
 const { spawnSync } = require("node:child_process"), fs = require("node:fs"), path = require("node:path"), crypto = require("node:crypto");
-const [root, cli, store, mnt, seconds, refresh] = process.argv.slice(1);
+const [root, cli, store, mnt, seconds, refresh, doneFile] = process.argv.slice(1);
 const run = (...a) => spawnSync(process.execPath, ["--import", "tsx", cli, ...a], { cwd: root, encoding: "utf8" });
 const errors = [], generations = new Set(); let passes = 0;
 const m = run("mount", mnt, "--store", store);
@@ -43,9 +44,12 @@ for (const e of fs.readdirSync(process.env.MODELFS_RUN_DIR, { withFileTypes: tru
 		try { if (fs.readFileSync("/proc/" + pid + "/maps", "utf8").includes("data.mdb")) errors.push(e.name + " maps the store's LMDB index"); } catch {}
 	}
 const repo = path.join(mnt, "models--org--gen");
+// Until the writer is done and three more passes have seen its last generation (at most \`seconds\`).
 const end = Date.now() + Number(seconds) * 1000;
+let passesAfterDone = 0;
 try {
-	while (Date.now() < end && errors.length < 5) {
+	while (Date.now() < end && errors.length < 5 && passesAfterDone < 3) {
+		const writerDone = fs.existsSync(doneFile);
 		if (refresh === "yes") { const r = run("refresh", mnt); if (r.status !== 0) errors.push("refresh: " + r.stderr); }
 		try {
 			const snaps = fs.readdirSync(path.join(repo, "snapshots"));
@@ -61,6 +65,7 @@ try {
 				generations.add(manifest.gen);
 			}
 			passes++;
+			if (writerDone) passesAfterDone++;
 		} catch (e) { errors.push(String(e && e.message || e)); }
 	}
 } finally {
@@ -106,6 +111,7 @@ describe.runIf(canMount)("many nodes on one shared store", () => {
 				spawnSync("umount", ["-l", shared]);
 			});
 
+			const doneFile = join(root, "writer-done");
 			const nodes = Array.from({ length: NODES + 1 }, (_, i) => {
 				const runDir = join(root, `node-${i}`, "run");
 				const mnt = join(root, `node-${i}`, "view");
@@ -113,10 +119,14 @@ describe.runIf(canMount)("many nodes on one shared store", () => {
 				mkdirSync(mnt, { recursive: true });
 				// The last node never refreshes: it stands for a node whose copy of the store lags.
 				const refresh = i < NODES ? "yes" : "no";
-				const child = spawn("unshare", ["-m", "--propagation", "private", process.execPath, "-e", READER_NODE, repoRoot, cliPath, shared, mnt, String(SECONDS), refresh], {
-					env: { ...process.env, MODELFS_RUN_DIR: runDir },
-					stdio: ["ignore", "pipe", "pipe"],
-				});
+				const child = spawn(
+					"unshare",
+					["-m", "--propagation", "private", process.execPath, "-e", READER_NODE, repoRoot, cliPath, shared, mnt, String(SECONDS), refresh, doneFile],
+					{
+						env: { ...process.env, MODELFS_RUN_DIR: runDir },
+						stdio: ["ignore", "pipe", "pipe"],
+					},
+				);
 				onTestFinished(() => {
 					if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
 					// Its view's processes live in its namespace: end them by their pid files.
@@ -139,6 +149,7 @@ describe.runIf(canMount)("many nodes on one shared store", () => {
 				expect({ g, code: r.code, stderr: r.stderr }).toMatchObject({ code: 0 });
 				await new Promise((r) => setTimeout(r, 2500));
 			}
+			writeFileSync(doneFile, "");
 			const results = await Promise.all(nodes.map((n) => n.done));
 			for (const [i, r] of results.entries()) {
 				expect({ node: i, errors: r.errors }).toEqual({ node: i, errors: [] });
