@@ -4,13 +4,19 @@
  * fd, O_RDONLY|O_CLOEXEC|O_NOFOLLOW. Passthrough opens hand their fd to the
  * kernel and close it (passthrough.c); daemon-served reads keep one fd per
  * blob here for the life of the daemon, in a table keyed by digest (so a
- * nodeid whose content changed in a refresh reads its new blob). Calls
- * image.c, stats.c, log.c.
+ * nodeid whose content changed in a refresh reads its new blob). A blob
+ * file replaced in the store under the same digest (verify --repair
+ * quarantines a damaged one, an import writes it again) would still be read
+ * through the kept fd of the old file; so an OPEN compares the kept fd with
+ * the file at the blob's path and, when they differ, points the kept fd
+ * number at the new file with dup2(2): atomic, so a READ that has just
+ * loaded the number reads the old file or the new one, never a number
+ * closed and reused for something else. Calls image.c, stats.c, log.c.
  *
- * Locks: g_insert serialises inserts into the table (never held across a
- * syscall: the blob is opened first); lookups take no lock (a slot's digest
- * and fd are written before its tag is published). Nothing else is held
- * with it.
+ * Locks: g_insert serialises inserts into the table and renewals (never
+ * held across an open: the blob is opened first); lookups take no lock (a
+ * slot's digest and fd are written before its tag is published). Nothing
+ * else is held with it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -89,7 +95,7 @@ int mfs_blob_open(uint32_t opcode, const struct mfs_image *img,
 }
 
 int mfs_blob_check(uint32_t opcode, const struct mfs_image *img,
-		   uint64_t nodeid, const struct mfs_inode *n)
+		   uint64_t nodeid, const struct mfs_inode *n, struct stat *out)
 {
 	char name[68], path[4096];
 	struct stat st;
@@ -105,8 +111,11 @@ int mfs_blob_check(uint32_t opcode, const struct mfs_image *img,
 			path, g_objects_dir, name, strerror(saved));
 		return -saved;
 	}
-	if ((uint64_t)st.st_size == n->size)
+	if ((uint64_t)st.st_size == n->size) {
+		if (out)
+			*out = st;
 		return 0;
+	}
 	mfs_stats_count(MFS_C_BLOB_ERRORS, 1);
 	mfs_image_path(img, nodeid, path, sizeof(path));
 	mfs_log("op=%s nodeid=%llu path=%s blob=%s/%s: has %lld bytes, the view "
@@ -149,16 +158,53 @@ static struct slot *find(const struct mfs_inode *n, uint64_t tag)
 	return NULL;
 }
 
+/* `fd` is the file `on_disk` describes (the same inode of the same device) */
+static int same_file(int fd, const struct stat *on_disk)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && st.st_dev == on_disk->st_dev &&
+	       st.st_ino == on_disk->st_ino;
+}
+
+/* The kept fd of `s` is not the file at the blob's path: point it there. */
+static int renew(struct slot *s, uint32_t opcode, const struct mfs_image *img,
+		 uint64_t nodeid, const struct mfs_inode *n,
+		 const struct stat *on_disk, int *owned)
+{
+	int fd = mfs_blob_open(opcode, img, nodeid, n);
+
+	if (fd < 0)
+		return fd;
+	pthread_mutex_lock(&g_insert);
+	if (!same_file(s->fd, on_disk) && dup2(fd, s->fd) < 0) {
+		int saved = errno;
+
+		pthread_mutex_unlock(&g_insert);
+		mfs_log("blob %s: dup2 onto the kept fd %d: %s: reading through "
+			"a new fd", g_objects_dir, s->fd, strerror(saved));
+		*owned = 1;
+		return fd;
+	}
+	pthread_mutex_unlock(&g_insert);
+	close(fd);
+	return s->fd;
+}
+
 int mfs_blob_fd(uint32_t opcode, const struct mfs_image *img,
-		uint64_t nodeid, const struct mfs_inode *n, int *owned)
+		uint64_t nodeid, const struct mfs_inode *n,
+		const struct stat *on_disk, int *owned)
 {
 	uint64_t tag = mfs_image_blob_tag(n);
 	struct slot *s = find(n, tag);
 	int fd;
 
 	*owned = 0;
-	if (s && __atomic_load_n(&s->tag, __ATOMIC_ACQUIRE) == tag)
-		return s->fd;
+	if (s && __atomic_load_n(&s->tag, __ATOMIC_ACQUIRE) == tag) {
+		if (!on_disk || same_file(s->fd, on_disk))
+			return s->fd;
+		return renew(s, opcode, img, nodeid, n, on_disk, owned);
+	}
 	fd = mfs_blob_open(opcode, img, nodeid, n);
 	if (fd < 0)
 		return fd;

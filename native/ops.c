@@ -217,6 +217,7 @@ static void mfs_op_open(struct mfs_req *r)
 	const struct fuse_open_in *in = r->arg;
 	uint64_t ino = r->h->nodeid;
 	struct mfs_open_out out;
+	struct stat on_disk;
 	int rc, fd, owned;
 
 	if (!n)
@@ -244,7 +245,7 @@ static void mfs_op_open(struct mfs_req *r)
 		return;
 	}
 	/* a blob cut short (or grown) under the view would be served short */
-	if (mfs_blob_check(r->h->opcode, r->img, ino, n) < 0) {
+	if (mfs_blob_check(r->h->opcode, r->img, ino, n, &on_disk) < 0) {
 		mfs_reply_err(r, EIO);
 		return;
 	}
@@ -265,7 +266,7 @@ static void mfs_op_open(struct mfs_req *r)
 			return;
 		}
 	}
-	fd = mfs_blob_fd(r->h->opcode, r->img, ino, n, &owned);
+	fd = mfs_blob_fd(r->h->opcode, r->img, ino, n, &on_disk, &owned);
 	if (fd < 0) {
 		mfs_reply_err(r, EIO);
 		return;
@@ -397,7 +398,7 @@ static void mfs_op_read(struct mfs_req *r)
 			     want);
 		return;
 	}
-	fd = mfs_blob_fd(r->h->opcode, img, ino, n, &owned);
+	fd = mfs_blob_fd(r->h->opcode, img, ino, n, NULL, &owned);
 	if (fd < 0) {
 		mfs_reply_err(r, EIO);
 		return;
