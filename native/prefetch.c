@@ -27,6 +27,9 @@
  * (15 GB/s against 150-210 after a sequential read or this). pread(2) into
  * a buffer is the fallback where the kernel has no MADV_HUGEPAGE or
  * MADV_POPULATE_READ; its buffer is held only while a thread is busy.
+ * Pages already cached are skipped: the thread that opens the blob first
+ * looks for its first piece not wholly resident, so a warm open wakes no
+ * other thread, and every piece is checked with mincore(2) before it is read.
  * A blob has at most one prefetch; it stops when no open of it is left.
  * The reads are the daemon's own, so a cgroup limit on the daemon applies.
  * Calls blob.c, stats.c, log.c.
