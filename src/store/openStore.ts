@@ -1,19 +1,19 @@
 import { existsSync } from "node:fs";
-import { access, constants, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { access, constants, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { IndexError, StoreError } from "../errors.js";
 import { acquireWriterLock } from "./acquireWriterLock.js";
 import { listCatalogGenerations } from "./catalog/listCatalogGenerations.js";
 import { publishCatalog } from "./catalog/publishCatalog.js";
 import { readCatalogFile } from "./catalog/readCatalogFile.js";
+import { createStoreDir } from "./createStoreDir.js";
 import { checkIndexFile } from "./index/checkIndexFile.js";
 import { StoreIndex } from "./index/StoreIndex.js";
 import { fsyncDir } from "./objects/fsyncDir.js";
 import { isNetworkFilesystem } from "./objects/isNetworkFilesystem.js";
-import { tmpName } from "./objects/tmpName.js";
 import { readStoreFormat } from "./readStoreFormat.js";
 import { Store } from "./Store.js";
-import { PARTIAL_MAX_AGE_MS, PARTIAL_PREFIX, STORE_FORMAT, STORE_PATHS, type StoreMeta } from "./storeFormat.js";
+import { PARTIAL_MAX_AGE_MS, PARTIAL_PREFIX, STORE_PATHS } from "./storeFormat.js";
 
 export interface OpenStoreParams {
 	/** The store directory (see resolveStoreDir). */
@@ -36,25 +36,6 @@ export interface OpenStoreParams {
 }
 
 const SUBDIRS = [STORE_PATHS.objects, STORE_PATHS.tmp, STORE_PATHS.catalog, STORE_PATHS.quarantine] as const;
-
-/** Makes the store's folders and format file; true when the store did not exist before. */
-async function createStore(dir: string): Promise<boolean> {
-	await mkdir(dir, { recursive: true });
-	for (const sub of SUBDIRS) await mkdir(join(dir, sub), { recursive: true });
-	if (existsSync(join(dir, STORE_PATHS.meta))) return false;
-	const meta: StoreMeta = { format: STORE_FORMAT, createdAt: new Date().toISOString() };
-	const tmp = tmpName(dir, "meta");
-	const fh = await open(tmp, "wx", 0o644);
-	try {
-		await fh.writeFile(`${JSON.stringify(meta, null, 2)}\n`);
-		await fh.sync();
-	} finally {
-		await fh.close();
-	}
-	await rename(tmp, join(dir, STORE_PATHS.meta));
-	await fsyncDir(dir);
-	return true;
-}
 
 /**
  * Removes what dead writers left in tmp/. Called with the writer lock held, so
@@ -122,7 +103,7 @@ export async function openStore(params: OpenStoreParams): Promise<Store> {
 	const write = params.write === true || params.create === true;
 	if (params.create) {
 		try {
-			if (await createStore(dir)) params.onCreated?.(dir);
+			if (await createStoreDir({ storeDir: dir })) params.onCreated?.(dir);
 		} catch (err) {
 			const code = (err as NodeJS.ErrnoException).code;
 			if (code === "EROFS" || code === "EACCES" || code === "EPERM") writable(err);
