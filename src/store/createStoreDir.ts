@@ -4,14 +4,12 @@ import { mkdir, open, readdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { fsyncDir } from "./objects/fsyncDir.js";
 import { tmpName } from "./objects/tmpName.js";
-import { STORE_FORMAT, STORE_PATHS, type StoreMeta } from "./storeFormat.js";
+import { STORE_FORMAT, STORE_PATHS, STORE_SUBDIRS, type StoreMeta } from "./storeFormat.js";
 
 export interface CreateStoreDirParams {
 	/** The store directory, absolute. */
 	storeDir: string;
 }
-
-const SUBDIRS = [STORE_PATHS.objects, STORE_PATHS.tmp, STORE_PATHS.catalog, STORE_PATHS.quarantine] as const;
 
 /** `.<name>.creating-<pid>-<hex>`: a store being made beside the one it becomes. */
 const stagingPrefix = (storeDir: string) => `.${basename(storeDir)}.creating-`;
@@ -27,10 +25,8 @@ const stagingPrefix = (storeDir: string) => `.${basename(storeDir)}.creating-`;
  */
 export async function createStoreDir(params: CreateStoreDirParams): Promise<boolean> {
 	const dir = params.storeDir;
-	if (existsSync(join(dir, STORE_PATHS.meta))) {
-		for (const sub of SUBDIRS) await mkdir(join(dir, sub), { recursive: true });
-		return false;
-	}
+	// An existing store's missing folders are made by openStore, as for every writer.
+	if (existsSync(join(dir, STORE_PATHS.meta))) return false;
 	const parent = dirname(dir);
 	await mkdir(parent, { recursive: true });
 	await removeDeadStaging(dir);
@@ -52,17 +48,14 @@ export async function createStoreDir(params: CreateStoreDirParams): Promise<bool
 		if (staged) await rm(staging, { recursive: true, force: true });
 	}
 	await mkdir(dir, { recursive: true });
-	if (existsSync(join(dir, STORE_PATHS.meta))) {
-		for (const sub of SUBDIRS) await mkdir(join(dir, sub), { recursive: true });
-		return false;
-	}
+	if (existsSync(join(dir, STORE_PATHS.meta))) return false;
 	await writeStore(dir);
 	return true;
 }
 
 /** The subfolders, then `modelfs.json` (tmp, fsync, rename), in `dir`. */
 async function writeStore(dir: string): Promise<void> {
-	for (const sub of SUBDIRS) await mkdir(join(dir, sub), { recursive: true });
+	for (const sub of STORE_SUBDIRS) await mkdir(join(dir, sub), { recursive: true });
 	const meta: StoreMeta = { format: STORE_FORMAT, createdAt: new Date().toISOString() };
 	const tmp = tmpName(dir, "meta");
 	const fh = await open(tmp, "wx", 0o644);

@@ -13,7 +13,7 @@ import { fsyncDir } from "./objects/fsyncDir.js";
 import { isNetworkFilesystem } from "./objects/isNetworkFilesystem.js";
 import { readStoreFormat } from "./readStoreFormat.js";
 import { Store } from "./Store.js";
-import { PARTIAL_MAX_AGE_MS, PARTIAL_PREFIX, STORE_PATHS } from "./storeFormat.js";
+import { PARTIAL_MAX_AGE_MS, PARTIAL_PREFIX, STORE_PATHS, STORE_SUBDIRS } from "./storeFormat.js";
 
 export interface OpenStoreParams {
 	/** The store directory (see resolveStoreDir). */
@@ -34,8 +34,6 @@ export interface OpenStoreParams {
 	 */
 	onNote?: (line: string) => void;
 }
-
-const SUBDIRS = [STORE_PATHS.objects, STORE_PATHS.tmp, STORE_PATHS.catalog, STORE_PATHS.quarantine] as const;
 
 /**
  * Removes what dead writers left in tmp/. Called with the writer lock held, so
@@ -147,7 +145,7 @@ export async function openStore(params: OpenStoreParams): Promise<Store> {
 	}
 	let index: StoreIndex | null = null;
 	try {
-		for (const sub of SUBDIRS) await mkdir(join(dir, sub), { recursive: true });
+		for (const sub of STORE_SUBDIRS) await mkdir(join(dir, sub), { recursive: true });
 		await cleanTmp(dir);
 		// A damaged file would kill this process with SIGBUS once mapped (and an
 		// empty one would become a new, empty index under the catalog's repos).

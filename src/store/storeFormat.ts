@@ -18,6 +18,9 @@ export const STORE_PATHS = {
 	lock: "lock",
 } as const;
 
+/** The folders every store has; a writer makes any that is missing when it opens the store. */
+export const STORE_SUBDIRS = [STORE_PATHS.objects, STORE_PATHS.tmp, STORE_PATHS.catalog, STORE_PATHS.quarantine] as const;
+
 /** Resumable partial downloads in tmp/ are named `partial-<resumeKey>`. */
 export const PARTIAL_PREFIX = "partial-";
 
