@@ -260,9 +260,13 @@ static void mfs_op_open(struct mfs_req *r)
 			out.fh = FH_PASSTHROUGH;
 			out.open_flags = MFS_FOPEN_PASSTHROUGH;
 			mfs_stats_count(MFS_C_PASSTHROUGH_OPENS, 1);
-			mfs_reply_ok(r, &out, sizeof(out));
-			/* after the reply: a prefetch never delays an open */
+			/*
+			 * Before the reply, so the first piece's read is under
+			 * way before the loader's first fault (prefetch.c);
+			 * the reply waits for no data.
+			 */
 			mfs_prefetch_opened(n);
+			mfs_reply_ok(r, &out, sizeof(out));
 			return;
 		}
 	}
@@ -285,8 +289,8 @@ static void mfs_op_open(struct mfs_req *r)
 		out.open_flags = FOPEN_DIRECT_IO;
 	}
 	mfs_stats_count(MFS_C_FALLBACK_OPENS, 1);
-	mfs_reply_ok(r, &out, sizeof(out));
 	mfs_prefetch_opened(n);
+	mfs_reply_ok(r, &out, sizeof(out));
 }
 
 /* Empties a worker's pipe after a failed splice reply (`n` bytes in it). */

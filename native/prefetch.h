@@ -18,8 +18,10 @@ int mfs_prefetch_setup(void);
 void mfs_prefetch_teardown(void);
 
 /*
- * An open of `n` was answered: queue its blob unless one prefetch of it is
- * queued or running already. Never blocks on I/O (a lock and a queue push).
+ * An open of `n` is about to be answered: queue its blob unless one
+ * prefetch of it is queued or running already, and submit the read of a
+ * newly queued blob's first piece. Never waits for the blob's data (on a
+ * cold blob, only for its block map).
  */
 void mfs_prefetch_opened(const struct mfs_inode *n);
 /* A release of `n`: when no open of its blob is left, its prefetch stops. */
