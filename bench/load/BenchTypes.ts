@@ -170,6 +170,13 @@ export interface BenchMethod {
 	device: { name: string; majorMinor: string; statPath: string } | null;
 	/** Seconds spent in sync + drop_caches over the whole run. */
 	dropSeconds: number;
+	/**
+	 * Free page reporting to the host held back for the run (page_reporting
+	 * min_free_ms, and what it was), so every cold run starts from memory the
+	 * host still backs; null: not held (no such knob, or --keep-page-reporting).
+	 * Absent in reports from before it was held.
+	 */
+	pageReporting?: { minFreeMs: number; was: number } | null;
 }
 
 /** The slow shared volume (`--throttle-iops`, `--throttle-bps`). */

@@ -182,7 +182,11 @@ export function formatTables(params: FormatTablesParams): string {
 		out.push("");
 	}
 	out.push(
-		`Method: ${r.method.cold} before every cold run, ${r.method.statistic} of the runs, ${r.method.order} order; ${r.method.dropSeconds.toFixed(0)} s of the ${r.durationSeconds.toFixed(0)} s run went to sync + drop_caches.`,
+		`Method: ${r.method.cold} before every cold run, ${r.method.statistic} of the runs, ${r.method.order} order; ${r.method.dropSeconds.toFixed(0)} s of the ${r.durationSeconds.toFixed(0)} s run went to sync + drop_caches.${
+			r.method.pageReporting
+				? ` Free page reporting to the host held back ${r.method.pageReporting.minFreeMs / 1000} s (page_reporting min_free_ms, ${r.method.pageReporting.was} before the run).`
+				: ""
+		}`,
 		"",
 	);
 	if (r.failures.length > 0) {

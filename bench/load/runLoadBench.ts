@@ -6,6 +6,7 @@ import type { BenchReport, MemoryResult, MetadataResult, RowId } from "./BenchTy
 import { checkTargets } from "./checkTargets.js";
 import { collectResults } from "./collectResults.js";
 import { dropCaches } from "./dropCaches.js";
+import { holdPageReporting } from "./holdPageReporting.js";
 import { loadPatterns } from "./loadPatterns.js";
 import { type LoadCell, measureLoads } from "./measureLoads.js";
 import { median } from "./median.js";
@@ -34,6 +35,8 @@ export interface RunLoadBenchParams {
 	rows?: RowId[];
 	/** Where the work folder is made; must be a disk, not tmpfs. @default os.tmpdir() */
 	tmpDir?: string;
+	/** Hold free page reporting back for the run where the kernel lets us (holdPageReporting). @default true */
+	holdPageReporting?: boolean;
 	/** Progress lines (stderr). */
 	log: (line: string) => void;
 }
@@ -70,6 +73,7 @@ export async function runLoadBench(params: RunLoadBenchParams): Promise<BenchRep
 		log(`FAILED: ${line}`);
 	};
 	const setup = await setupBench({ session, sizeBytes: params.sizeBytes, manyFiles: manyCount, rows: params.rows ?? ALL_ROWS, tmpDir: params.tmpDir, log, warn, fail });
+	const pageReporting = params.holdPageReporting === false ? null : holdPageReporting({ session, log });
 	const { model, device } = setup;
 	const env: Record<string, string> = device ? { LOADGEN_DEVSTAT: device.statPath } : {};
 	const lg = <T>(args: string[], input?: string) => runLoadgen<T>({ session, binary: setup.loadgen, args, input, env });
@@ -203,6 +207,7 @@ export async function runLoadBench(params: RunLoadBenchParams): Promise<BenchRep
 			statistic: "median",
 			device: device ? { name: device.name, majorMinor: device.majorMinor, statPath: device.statPath } : null,
 			dropSeconds,
+			pageReporting,
 		},
 		sizeBytes: model.weightBytes,
 		weightFiles: model.weights.length,

@@ -7,6 +7,7 @@ import { collectResults } from "./collectResults.js";
 import { createThrottleGroups } from "./createThrottleGroups.js";
 import { daemonPids } from "./daemonPids.js";
 import { dropCaches } from "./dropCaches.js";
+import { holdPageReporting } from "./holdPageReporting.js";
 import { loadPatterns } from "./loadPatterns.js";
 import { type LoadCell, measureLoads } from "./measureLoads.js";
 import { median } from "./median.js";
@@ -39,6 +40,8 @@ export interface RunVolumeBenchParams {
 	rows?: RowId[];
 	/** Where the work folder is made; must be a disk, not tmpfs. @default os.tmpdir() */
 	tmpDir?: string;
+	/** Hold free page reporting back for the run where the kernel lets us (holdPageReporting). @default true */
+	holdPageReporting?: boolean;
 	log: (line: string) => void;
 }
 
@@ -75,6 +78,7 @@ export async function runVolumeBench(params: RunVolumeBenchParams): Promise<Benc
 	if (params.rows?.includes("fuse-native")) log("the slow volume leaves out fuse-native: its server is not in the throttled group");
 	const rows = (params.rows ?? VOLUME_ROWS).filter((r) => r !== "fuse-native");
 	const setup = await setupBench({ session, sizeBytes: params.sizeBytes, manyFiles: 0, rows, tmpDir: params.tmpDir, log, warn, fail });
+	const pageReporting = params.holdPageReporting === false ? null : holdPageReporting({ session, log });
 	const { model, device } = setup;
 	if (!device) throw new Unavailable("the store is on no block device (tmpfs?): there is nothing to throttle; give --tmp a folder on a disk");
 	const groups = createThrottleGroups({ session, diskMajorMinor: device.diskMajorMinor, readIops: params.readIops, readBps: params.readBps });
@@ -162,6 +166,7 @@ export async function runVolumeBench(params: RunVolumeBenchParams): Promise<Benc
 			statistic: "median",
 			device: { name: device.name, majorMinor: device.majorMinor, statPath: device.statPath },
 			dropSeconds,
+			pageReporting,
 		},
 		sizeBytes: model.weightBytes,
 		weightFiles: model.weights.length,

@@ -204,6 +204,13 @@ describe("formatTables", () => {
 		expect(md).not.toMatch(/\| pattern backend-io \|[^\n]*\| pattern/);
 	});
 
+	it("says in the method line when free page reporting to the host was held back, and says nothing when it was not", () => {
+		const held = fakeReport({});
+		held.method.pageReporting = { minFreeMs: 60000, was: 0 };
+		expect(formatTables({ report: held })).toContain("Free page reporting to the host held back 60 s (page_reporting min_free_ms, 0 before the run).");
+		expect(formatTables({ report: fakeReport({}) })).not.toContain("page reporting");
+	});
+
 	it("puts the plain and the throttled disk side by side, as ratios to the sequential read of the same path", () => {
 		const md = formatTables({ report: volumeReport({ patternRatio: 0.5, prefetchSpeedup: 2 }) });
 		expect(md).toContain("## modelfs slow-volume bench");
